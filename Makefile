@@ -1,0 +1,184 @@
+# wgnet — top-level Makefile. Quiet unless V=1.
+#
+#   make            build everything (installs missing Debian packages first)
+#   make test       unit tests (plain and ASan/UBSan) + namespace integration tests
+#   make check      unit tests only
+#   make asan       unit + integration tests built with ASan/UBSan
+#   make valgrind   unit tests under valgrind
+#   make fuzz       build the libFuzzer targets and run each for FUZZ_SECONDS
+#   make demo       a lab with two micro-VMs talking through WireGuard
+#   make bench      the benchmark report (docs/perf.md)
+
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -Iinclude -I$(BUILD) $(EXTRA_CFLAGS)
+LDFLAGS += -Wl,--as-needed $(EXTRA_LDFLAGS)
+LDLIBS := -lbpf -lelf -lz -lmnl -lnftnl -lsodium -lsqlite3 -ljansson \
+	  -lmicrohttpd -lcurl -lpthread
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Iinclude -Ibpf \
+	      -I/usr/include/$(ARCH)
+
+# Debian packages the build, the tests and the demo need.
+PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev \
+	libnftnl-dev libcunit1-dev libsqlite3-dev libjansson-dev \
+	libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libclang-rt-14-dev \
+	wireguard-go wireguard-tools iperf3 iputils-ping nftables iproute2 \
+	busybox-static netcat-openbsd valgrind util-linux procps psmisc
+
+LIB_SRCS := $(wildcard src/*.c) $(filter-out guest/main.c,$(wildcard guest/*.c)) \
+	    $(filter-out host/main.c host/cli.c,$(wildcard host/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
+SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/runner.o
+BINS := $(BUILD)/wgnet-guest $(BUILD)/wgnet-host $(BUILD)/wgnet $(BUILD)/wgnet-lab
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps test check unit asan valgrind fuzz fuzz-build fuzz-replay \
+	netns-test demo bench clean format analyze install
+.DEFAULT_GOAL := all
+
+all: deps $(BINS) $(BUILD)/test_unit
+
+# Install what is missing (CI starts from a clean clone on a fresh machine).
+deps: $(BUILD)/.deps
+$(BUILD)/.deps: Makefile
+	@mkdir -p $(BUILD)
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT      $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root to install: $$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+	@touch $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c include/wgnet/bpf_shared.h $(wildcard bpf/lib/*.h) | $(BUILD)/.deps
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c | $(BUILD)/.deps $(SKELS)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libwgnet.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/wgnet-guest: $(BUILD)/guest/main.o $(BUILD)/libwgnet.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/wgnet-host: $(BUILD)/host/main.o $(BUILD)/libwgnet.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/wgnet: $(BUILD)/host/cli.o $(BUILD)/libwgnet.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/wgnet-lab: lab/wgnet-lab
+	$(call msg,INSTALL,$@)
+	@mkdir -p $(@D)
+	$(Q)install -m 0755 $< $@
+
+# The unit-test runner: one CUnit registry with a suite per tests/unit/test_*.c
+# (each file defines suite_<name>(void)).
+$(BUILD)/tests/unit/suites.h: $(UNIT_SRCS) Makefile
+	@mkdir -p $(@D)
+	$(Q)( for f in $(notdir $(UNIT_SRCS:.c=)); do echo "void suite_$${f#test_}(void);"; done; \
+	  echo "#define SUITES \\"; \
+	  for f in $(notdir $(UNIT_SRCS:.c=)); do echo "	X(suite_$${f#test_}) \\"; done; echo ) > $@
+
+# Suites are found by name, not through a header: no prototype to miss.
+$(BUILD)/tests/unit/%.o: tests/unit/%.c | $(BUILD)/.deps $(SKELS)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(BUILD)/tests/unit/runner.o: tests/unit/runner.c $(BUILD)/tests/unit/suites.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/tests/unit -c $< -o $@
+
+$(BUILD)/test_unit: $(UNIT_OBJS) $(BUILD)/libwgnet.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
+
+check unit: all
+	$(Q)WGNET_BPF_OBJ_DIR=$(BUILD) $(BUILD)/test_unit
+
+# Sanitizer build in its own tree.
+asan-build: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
+		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS="-O1 -g" \
+		build/asan/test_unit build/asan/wgnet-guest build/asan/wgnet-host build/asan/wgnet build/asan/wgnet-lab
+
+asan-unit: asan-build
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/test_unit
+
+asan: asan-unit
+	$(Q)WGNET_BIN=$(CURDIR)/build/asan ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build/asan/asan.log \
+		tests/netns/run-all.sh
+	$(Q)if ls build/asan/asan.log.* >/dev/null 2>&1; then cat build/asan/asan.log.*; exit 1; fi
+
+valgrind: all
+	$(Q)valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+		$(BUILD)/test_unit
+
+netns-test: all
+	$(Q)WGNET_BIN=$(CURDIR)/$(BUILD) tests/netns/run-all.sh
+
+fuzz-build: deps
+	$(Q)$(MAKE) --no-print-directory -f tests/fuzz/Makefile.fuzz
+
+fuzz: fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh run
+
+fuzz-replay: fuzz-build
+	$(Q)tests/fuzz/run.sh replay
+
+test: all
+	$(Q)$(BUILD)/test_unit
+	$(Q)$(MAKE) --no-print-directory asan-unit
+	$(Q)if [ -f tests/fuzz/Makefile.fuzz ]; then $(MAKE) --no-print-directory fuzz-replay; fi
+	$(Q)WGNET_BIN=$(CURDIR)/$(BUILD) tests/netns/run-all.sh
+
+demo: all
+	$(Q)WGNET_BIN=$(CURDIR)/$(BUILD) lab/demo.sh
+
+bench: all
+	$(Q)WGNET_BIN=$(CURDIR)/$(BUILD) bench/run $(BENCH_ARGS)
+
+analyze: deps
+	$(Q)scan-build --status-bugs $(MAKE) --no-print-directory BUILD=build/analyze all
+
+format:
+	$(Q)clang-format -i $(wildcard src/*.c guest/*.c host/*.c include/wgnet/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
+
+clean:
+	$(Q)rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * wgnet-host's state behind one small interface: SQLite by default (one
+ * file, WAL, transactions), etcd v3 for multi-host (issue 9). Every call is
+ * one transaction. Strings are copied into fixed buffers; lists come back
+ * malloc'd (free with free()).
+ *
+ * Errors: -ENOENT not found, -EEXIST name/address conflict, -EBUSY network
+ * has endpoints, -EINVAL bad input, -ENOSPC no free address or subnet,
+ * -EIO store failure, -ENOTCONN store unreachable.
+ */
+#ifndef WGNET_STORE_H
+#define WGNET_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "wgnet/ipnet.h"
+
+#define ST_ID_LEN 65 /* 64 hex + NUL */
+#define ST_NAME_LEN 128
+#define ST_PATH_LEN 256
+#define ST_KEY_LEN 45 /* base64 WireGuard key + NUL */
+
+struct st_network {
+	char id[ST_ID_LEN];
+	char name[ST_NAME_LEN];
+	char driver[32]; /* "wgnet" */
+	struct ip_prefix subnet4, range4; /* range family 0 = whole subnet */
+	struct ip_addr gw4;
+	struct ip_prefix subnet6, range6; /* subnet6 family 0 = no IPv6 */
+	struct ip_addr gw6;
+	bool internal;
+	bool ipv6;
+	char labels[2048]; /* JSON object text, "{}" if none */
+	char options[2048]; /* JSON object text */
+	int64_t created; /* unix seconds */
+};
+
+struct st_guest {
+	char name[ST_NAME_LEN];
+	char control[ST_PATH_LEN]; /* "unix:/path", "serial:/dev/..", "vsock:cid:port" */
+	char host_id[ST_NAME_LEN]; /* which wgnet-host serves it ("" = local) */
+	struct ip_addr underlay; /* from GetUnderlayEndpoint */
+	char backend[16];
+	int state; /* ST_GUEST_* */
+	int64_t last_seen;
+};
+
+enum { ST_GUEST_UNKNOWN = 0, ST_GUEST_UP = 1, ST_GUEST_DOWN = 2, ST_GUEST_DEAD = 3 };
+
+struct st_container {
+	char id[ST_ID_LEN];
+	char name[ST_NAME_LEN];
+	char guest[ST_NAME_LEN];
+	char netns[ST_PATH_LEN];
+	char ports[2048]; /* JSON array of published ports, "[]" if none */
+};
+
+struct st_endpoint {
+	char id[ST_ID_LEN]; /* EndpointID */
+	char network_id[ST_ID_LEN];
+	char container_id[ST_ID_LEN];
+	struct ip_addr ip4; /* family 0 = none */
+	struct ip_addr ip6;
+	char mac[18];
+	char aliases[1024]; /* JSON array text */
+	int64_t seq; /* attach order within the container */
+};
+
+/* One WireGuard interface of a guest on a network: what AddNetwork said. */
+struct st_guest_net {
+	char guest[ST_NAME_LEN];
+	char network_id[ST_ID_LEN];
+	char public_key[ST_KEY_LEN];
+	uint16_t listen_port;
+};
+
+/* Request of network_create; the store fills what is left unset (auto
+ * subnet from the default pools, gateway = first address) inside the
+ * transaction, so two creates never get overlapping subnets. */
+struct st_network_req {
+	char name[ST_NAME_LEN];
+	char driver[32];
+	struct ip_prefix subnet4, range4; /* family 0 = auto / none */
+	struct ip_addr gw4;
+	struct ip_prefix subnet6, range6;
+	struct ip_addr gw6;
+	bool internal, ipv6;
+	char labels[2048], options[2048];
+};
+
+struct store;
+
+struct store_ops {
+	void (*close)(struct store *st);
+
+	int (*network_create)(struct store *st, const struct st_network_req *req,
+			      struct st_network *out);
+	/* By exact name, exact id, or unique id prefix (-ENOENT; ambiguous
+	 * prefix -EINVAL). */
+	int (*network_get)(struct store *st, const char *ref,
+			   struct st_network *out);
+	int (*network_list)(struct store *st, struct st_network **out, size_t *n);
+	/* -EBUSY while endpoints remain. */
+	int (*network_delete)(struct store *st, const char *id);
+
+	int (*guest_put)(struct store *st, const struct st_guest *g); /* upsert */
+	int (*guest_get)(struct store *st, const char *name, struct st_guest *out);
+	int (*guest_list)(struct store *st, struct st_guest **out, size_t *n);
+	int (*guest_delete)(struct store *st, const char *name);
+
+	/* -EEXIST if the name is taken. */
+	int (*container_add)(struct store *st, const struct st_container *c);
+	/* By name, id, or unique id prefix. */
+	int (*container_get)(struct store *st, const char *ref,
+			     struct st_container *out);
+	int (*container_list)(struct store *st, struct st_container **out,
+			      size_t *n);
+	/* Also deletes its endpoints (and so frees their addresses). */
+	int (*container_delete)(struct store *st, const char *id);
+
+	/* Allocate addresses and insert the endpoint in one transaction.
+	 * ip4/ip6 in ep: family 0 = pick the first free; set = static (must be
+	 * in the subnet, not network/broadcast/gateway, not taken: -EEXIST;
+	 * outside: -EINVAL). -ENOSPC when the pool is full. -EEXIST if the
+	 * container is already on the network. Fills ep->id, ip4/ip6, mac, seq. */
+	int (*endpoint_create)(struct store *st, struct st_endpoint *ep);
+	int (*endpoint_delete)(struct store *st, const char *network_id,
+			       const char *container_id);
+	int (*endpoint_get)(struct store *st, const char *network_id,
+			    const char *container_id, struct st_endpoint *out);
+	/* Filter by network (NULL = all) and/or container (NULL = all). */
+	int (*endpoint_list)(struct store *st, const char *network_id,
+			     const char *container_id, struct st_endpoint **out,
+			     size_t *n);
+
+	int (*guest_net_put)(struct store *st, const struct st_guest_net *gn);
+	int (*guest_net_get)(struct store *st, const char *guest,
+			     const char *network_id, struct st_guest_net *out);
+	int (*guest_net_delete)(struct store *st, const char *guest,
+				const char *network_id);
+	int (*guest_net_list)(struct store *st, const char *network_id,
+			      struct st_guest_net **out, size_t *n);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/* "sqlite:/path/state.db" or a plain path → SQLite; "etcd://h:p[,h:p]" →
+ * etcd. NULL with errno on failure. */
+struct store *store_open(const char *uri);
+struct store *store_sqlite_open(const char *path);
+
+#endif
