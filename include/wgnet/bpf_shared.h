@@ -73,7 +73,7 @@ struct wgn_iface {
 	__u8 hmac[6]; /* guest-side MAC of the veth */
 	__u32 peer_ifindex; /* container-side ifindex (in its namespace) */
 };
-_Static_assert(sizeof(struct wgn_iface) == 60, "wgn_iface layout");
+_Static_assert(sizeof(struct wgn_iface) == 56, "wgn_iface layout");
 
 /* Key of wgn_nets: the guest-local network index. */
 struct wgn_net {
