@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest's hub: sysctls, the BPF data plane with its pinned maps, the
+ * nftables table, and the map entries derived from the agent's state. Every
+ * function here is idempotent, so start-up, CreateHub and the adoption of
+ * what a previous agent left behind all run the same code.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "wgnet/dp.h"
+#include "wgnet/link.h"
+#include "wgnet/log.h"
+#include "wgnet/nft.h"
+
+static void addr16(uint8_t *dst, const struct ip_addr *ip)
+{
+	if (ip->family)
+		memcpy(dst, ip->a, 16);
+	else
+		memset(dst, 0, 16);
+}
+
+int ag_hub_setup(struct agent *ag)
+{
+	int err;
+
+	sysctl_write("net/ipv4/ip_forward", "1");
+	sysctl_write("net/ipv6/conf/all/forwarding", "1");
+	/* Replies to NATed traffic come back through the stack to the veth:
+	 * loose reverse-path filtering, so they are not dropped. */
+	sysctl_write("net/ipv4/conf/all/rp_filter", "0");
+	sysctl_write("net/ipv4/conf/default/rp_filter", "0");
+	if (!ag->dp) {
+		err = dp_open(ag->pin_dir, &ag->dp);
+		if (err) {
+			log_err("cannot load the BPF data plane (pins in %s): %s",
+				ag->pin_dir, strerror(-err));
+			return err;
+		}
+	}
+	err = ag_ctrl_sync(ag);
+	if (err)
+		return err;
+	return ag_nft_sync(ag);
+}
+
+/* The control-plane set: the underlay prefix, plus what the host asked for. */
+static int ctrl_list(struct agent *ag, struct ip_prefix *out, size_t max)
+{
+	size_t n = 0, i;
+	json_t *v;
+
+	if (ag->underlay.addr.family && n < max) {
+		out[n] = ag->underlay;
+		prefix_normalize(&out[n]);
+		n++;
+	}
+	json_array_foreach(ag->ctrl, i, v)
+	{
+		if (n < max && json_is_string(v) &&
+		    !prefix_parse(json_string_value(v), false, &out[n])) {
+			prefix_normalize(&out[n]);
+			n++;
+		}
+	}
+	return (int)n;
+}
+
+int ag_ctrl_sync(struct agent *ag)
+{
+	struct ip_prefix p[64];
+	int n = ctrl_list(ag, p, 64), err;
+
+	for (int i = 0; i < n; i++) {
+		err = dp_ctrl_set(ag->dp, &p[i]);
+		if (err) {
+			log_err("cannot add control-plane prefix: %s",
+				strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int ag_nft_sync(struct agent *ag)
+{
+	struct ip_prefix ctrl[64];
+	struct nft_net nets[AG_MAX_NETS];
+	struct nft_port *ports = NULL;
+	size_t nn = 0, np = 0, cap = 0;
+	struct nft_cfg cfg;
+	int err;
+
+	for (int i = 0; i < AG_MAX_NETS; i++) {
+		struct ag_net *n = &ag->nets[i];
+
+		if (!n->used)
+			continue;
+		memset(&nets[nn], 0, sizeof(nets[nn]));
+		nets[nn].subnet4 = n->subnet4;
+		nets[nn].subnet6 = n->subnet6;
+		nets[nn].internal = n->internal;
+		nn++;
+	}
+	for (int i = 0; i < AG_MAX_CTRS; i++) {
+		struct ag_ctr *c = &ag->ctrs[i];
+		size_t j;
+		json_t *v;
+
+		if (!c->used)
+			continue;
+		json_array_foreach(c->ports, j, v)
+		{
+			struct nft_port p = { 0 };
+			const char *proto = json_str(v, "proto");
+			const char *hip = json_str(v, "host_ip");
+			const char *cip = json_str(v, "container_ip");
+
+			p.proto = proto && !strcmp(proto, "udp") ? IPPROTO_UDP :
+								   IPPROTO_TCP;
+			if (hip && *hip && ip_parse(hip, &p.host_ip))
+				continue;
+			if (!cip || ip_parse(cip, &p.dst))
+				continue;
+			p.host_port = (uint16_t)json_integer_value(
+				json_object_get(v, "host_port"));
+			p.dst_port = (uint16_t)json_integer_value(
+				json_object_get(v, "container_port"));
+			if (np == cap) {
+				struct nft_port *t;
+
+				cap = cap ? cap * 2 : 16;
+				t = realloc(ports, cap * sizeof(*ports));
+				if (!t) {
+					free(ports);
+					return -ENOMEM;
+				}
+				ports = t;
+			}
+			ports[np++] = p;
+		}
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.table = ag->nft_table;
+	cfg.underlay_if = ag->underlay_if;
+	cfg.veth_prefix = "vh";
+	cfg.ctrl = ctrl;
+	cfg.n_ctrl = (size_t)ctrl_list(ag, ctrl, 64);
+	cfg.nets = nets;
+	cfg.n_nets = nn;
+	cfg.ports = ports;
+	cfg.n_ports = np;
+	err = nft_apply(&cfg);
+	if (err)
+		log_err("cannot apply nftables table %s: %s", ag->nft_table,
+			strerror(-err));
+	free(ports);
+	return err;
+}
+
+int ag_net_dp_sync(struct agent *ag, struct ag_net *n)
+{
+	struct wgn_iface wi = { .kind = WGN_IF_WG, .net_id = (__u32)n->index };
+	struct wgn_net wn = { 0 };
+	int err;
+
+	addr16(wn.subnet4, &n->subnet4.addr);
+	addr16(wn.gw4, &n->gw4);
+	addr16(wn.subnet6, &n->subnet6.addr);
+	addr16(wn.gw6, &n->gw6);
+	wn.plen4 = n->subnet4.addr.family ? (__u32)n->subnet4.plen : 0;
+	wn.plen6 = n->subnet6.addr.family ? (__u32)n->subnet6.plen : 0;
+	wn.wg_ifindex = (__u32)n->ifindex;
+	wn.flags = (n->internal ? WGN_NET_F_INTERNAL : 0) |
+		   (n->subnet6.addr.family ? WGN_NET_F_IPV6 : 0);
+	err = dp_net_set(ag->dp, (uint32_t)n->index, &wn);
+	if (!err && n->subnet4.addr.family)
+		err = dp_subnet_set(ag->dp, &n->subnet4, (uint32_t)n->index);
+	if (!err && n->subnet6.addr.family)
+		err = dp_subnet_set(ag->dp, &n->subnet6, (uint32_t)n->index);
+	if (!err)
+		err = dp_iface_set(ag->dp, (uint32_t)n->ifindex, &wi);
+	if (!err)
+		err = dp_attach(ag->dp, n->ifindex, WGN_IF_WG);
+	if (err)
+		log_err("%s: cannot program the data plane: %s", n->ifname,
+			strerror(-err));
+	return err;
+}
+
+int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e)
+{
+	struct ag_net *n = ag_net_find(ag, e->net_id);
+	struct wgn_iface wi = { .kind = WGN_IF_ENDPOINT };
+	struct wgn_dest d = { .kind = WGN_DEST_LOCAL };
+	int err;
+
+	if (!n)
+		return -ENOENT;
+	wi.net_id = (__u32)n->index;
+	addr16(wi.addr4, &e->ip4);
+	addr16(wi.addr6, &e->ip6);
+	memcpy(wi.mac, e->mac, 6);
+	memcpy(wi.hmac, e->hmac, 6);
+	d.ifindex = (__u32)e->host_ifindex;
+	memcpy(d.mac, e->mac, 6);
+	memcpy(d.hmac, e->hmac, 6);
+	err = dp_iface_set(ag->dp, (uint32_t)e->host_ifindex, &wi);
+	if (!err && e->ip4.family)
+		err = dp_dest_set(ag->dp, (uint32_t)n->index, &e->ip4, &d);
+	if (!err && e->ip6.family)
+		err = dp_dest_set(ag->dp, (uint32_t)n->index, &e->ip6, &d);
+	if (!err)
+		err = dp_attach(ag->dp, e->host_ifindex, WGN_IF_ENDPOINT);
+	if (err)
+		log_err("%s: cannot program the data plane: %s", e->host_ifname,
+			strerror(-err));
+	return err;
+}
+
+int ag_hub_teardown(struct agent *ag)
+{
+	int err;
+
+	err = nft_remove(ag->nft_table);
+	if (err)
+		log_warn("cannot remove nftables table %s: %s", ag->nft_table,
+			 strerror(-err));
+	dp_close(ag->dp);
+	ag->dp = NULL;
+	return dp_unpin(ag->pin_dir);
+}
+
+/*
+ * After a restart: every network and endpoint in the saved state whose
+ * interface still exists is taken over as it is (maps re-put with the same
+ * values, programs replaced atomically), so traffic never stops. What has
+ * vanished meanwhile is marked, and the host cleans it up.
+ */
+int ag_adopt(struct agent *ag)
+{
+	int adopted = 0;
+
+	for (int i = 0; i < AG_MAX_NETS; i++) {
+		struct ag_net *n = &ag->nets[i];
+		int r;
+
+		if (!n->used)
+			continue;
+		r = ag->wg->exists(n->ifname);
+		n->ifindex = link_index(ag->nl, n->ifname);
+		if (r <= 0 || n->ifindex <= 0) {
+			log_warn("%s: WireGuard interface of network %s is gone; "
+				 "it will be recreated by the host's replay",
+				 n->ifname, n->name);
+			n->ifindex = 0;
+			continue;
+		}
+		ag_net_dp_sync(ag, n);
+		adopted++;
+	}
+	for (int i = 0; i < AG_MAX_EPS; i++) {
+		struct ag_ep *e = &ag->eps[i];
+
+		if (!e->used)
+			continue;
+		e->host_ifindex = link_index(ag->nl, e->host_ifname);
+		e->present = e->host_ifindex > 0;
+		if (e->present) {
+			ag_ep_dp_sync(ag, e);
+			adopted++;
+		}
+	}
+	for (int i = 0; i < AG_MAX_CTRS; i++)
+		if (ag->ctrs[i].used)
+			ag_dns_open(ag, &ag->ctrs[i]);
+	log_info("adopted %d interfaces from the previous agent", adopted);
+	return 0;
+}
+
+
+/* A container namespace deleted behind our back takes its veth with it:
+ * forget the map entries of its endpoints and report them as not present. */
+void ag_check_endpoints(struct agent *ag)
+{
+	bool changed = false;
+
+	for (int i = 0; i < AG_MAX_EPS; i++) {
+		struct ag_ep *e = &ag->eps[i];
+		struct ag_net *n;
+
+		if (!e->used || !e->present)
+			continue;
+		if (link_index(ag->nl, e->host_ifname) > 0)
+			continue;
+		log_warn("endpoint %s of container %.12s vanished", e->host_ifname,
+			 e->cid);
+		e->present = false;
+		changed = true;
+		n = ag_net_find(ag, e->net_id);
+		dp_iface_del(ag->dp, (uint32_t)e->host_ifindex);
+		if (n && e->ip4.family)
+			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip4);
+		if (n && e->ip6.family)
+			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
+		e->host_ifindex = 0;
+	}
+	if (changed)
+		ag_state_save(ag);
+}
