@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/* store_open(): pick the backend from the URI. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "wgnet/log.h"
+#include "wgnet/store.h"
+
+struct store *store_open(const char *uri)
+{
+	const char *path = uri;
+
+	if (!uri || !*uri) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!strncmp(uri, "sqlite:", 7)) {
+		path = uri + 7;
+		/* "sqlite:///var/lib/x.db" as well as "sqlite:/var/lib/x.db" */
+		if (!strncmp(path, "//", 2))
+			path += 2;
+	} else if (!strncmp(uri, "etcd://", 7)) {
+		log_err("store %s: the etcd backend is not built yet", uri);
+		errno = EPROTONOSUPPORT;
+		return NULL;
+	} else if (strstr(uri, "://")) {
+		log_err("store %s: unknown scheme", uri);
+		errno = EPROTONOSUPPORT;
+		return NULL;
+	}
+	if (!*path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return store_sqlite_open(path);
+}
