@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wgnet-host: the orchestrator. Listens on a unix socket for the host
+ * protocol (one request per connection, a thread per connection, bounded),
+ * runs the reconciler thread, keeps its state in the store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "wgnet/host.h"
+#include "wgnet/log.h"
+#include "wgnet/proto.h"
+
+#define MAX_CLIENTS 64
+
+static volatile sig_atomic_t stop_flag;
+static int stop_pipe[2] = { -1, -1 };
+
+static pthread_mutex_t clients_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t clients_cv = PTHREAD_COND_INITIALIZER;
+static int n_clients;
+
+struct client {
+	struct host *h;
+	int fd;
+};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	ssize_t r;
+
+	(void)sig;
+	stop_flag = 1;
+	r = write(stop_pipe[1], "x", 1);
+	(void)r;
+	errno = saved;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
+		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
+		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
+		"  --store URI          state store (default %s)\n"
+		"  --id NAME            this host's id (default: the hostname)\n"
+		"  --guest-timeout SEC  silence before a guest is dead (default 30)\n"
+		"  -v, --debug          debug logging\n"
+		"  --log-file PATH      log there instead of stderr\n",
+		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
+}
+
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	p = strrchr(buf, '/');
+	if (!p || p == buf)
+		return 0;
+	*p = '\0';
+	for (p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = -1, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	rc = make_dirs(path);
+	if (rc)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A stale socket from an earlier run (a live one would answer). */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(path, 0660) || listen(fd, 128)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+
+	host_serve_fd(c->h, c->fd);
+	close(c->fd);
+	free(c);
+	pthread_mutex_lock(&clients_mu);
+	n_clients--;
+	pthread_cond_broadcast(&clients_cv);
+	pthread_mutex_unlock(&clients_mu);
+	return NULL;
+}
+
+static void refuse(int fd)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	json_t *rep = proto_reply_err(EBUSY, "too many clients, try again");
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	proto_send(fd, PROTO_T_REPLY, rep);
+	json_decref(rep);
+	close(fd);
+}
+
+static void accept_one(struct host *h, int lfd)
+{
+	pthread_attr_t attr;
+	struct client *c;
+	pthread_t th;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EINTR && errno != EAGAIN)
+			log_warn("accept: %s", strerror(errno));
+		if (errno == EMFILE || errno == ENFILE)
+			usleep(100000);
+		return;
+	}
+	pthread_mutex_lock(&clients_mu);
+	if (n_clients >= MAX_CLIENTS) {
+		pthread_mutex_unlock(&clients_mu);
+		refuse(fd);
+		return;
+	}
+	n_clients++;
+	pthread_mutex_unlock(&clients_mu);
+	c = malloc(sizeof(*c));
+	if (!c)
+		goto fail;
+	c->h = h;
+	c->fd = fd;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, client_main, c)) {
+		pthread_attr_destroy(&attr);
+		free(c);
+		goto fail;
+	}
+	pthread_attr_destroy(&attr);
+	return;
+fail:
+	close(fd);
+	pthread_mutex_lock(&clients_mu);
+	n_clients--;
+	pthread_mutex_unlock(&clients_mu);
+}
+
+/* Let running requests finish (bounded by their socket timeouts). */
+static void wait_clients(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 15;
+	pthread_mutex_lock(&clients_mu);
+	while (n_clients > 0)
+		if (pthread_cond_timedwait(&clients_cv, &clients_mu, &ts))
+			break;
+	if (n_clients > 0)
+		log_warn("%d request(s) still running at exit", n_clients);
+	pthread_mutex_unlock(&clients_mu);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "guest-timeout", required_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'v' },
+		{ "log-file", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = getenv("WGNET_HOST_SOCK"), *uri = HOST_DEFAULT_STORE;
+	const char *id = NULL, *logfile = NULL;
+	char hostname[HOST_NAME_MAX + 1] = "";
+	struct sigaction sa = { 0 };
+	struct store *st = NULL;
+	struct host *h = NULL;
+	int timeout = 30, opt, lfd = -1, rc = 1;
+	char *end;
+
+	log_prog = "wgnet-host";
+	if (!sock || !*sock)
+		sock = HOST_DEFAULT_SOCK;
+	while ((opt = getopt_long(argc, argv, "vh", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'S':
+			uri = optarg;
+			break;
+		case 'i':
+			id = optarg;
+			break;
+		case 't':
+			errno = 0;
+			timeout = (int)strtol(optarg, &end, 10);
+			if (errno || *end || timeout < 1 || timeout > 86400) {
+				fprintf(stderr,
+					"wgnet-host: invalid --guest-timeout %s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			log_level = LOG_LVL_DEBUG;
+			break;
+		case 'l':
+			logfile = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (logfile && !freopen(logfile, "a", stderr)) {
+		fprintf(stdout, "wgnet-host: cannot open %s: %s\n", logfile,
+			strerror(errno));
+		return 1;
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (!id) {
+		gethostname(hostname, sizeof(hostname) - 1);
+		id = hostname;
+	}
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		log_err("pipe: %s", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	st = store_open(uri);
+	if (!st) {
+		log_err("cannot open the store %s: %s", uri, strerror(errno));
+		goto out;
+	}
+	h = host_new(st, id, timeout);
+	if (!h) {
+		log_err("out of memory");
+		goto out;
+	}
+	lfd = listen_unix(sock);
+	if (lfd < 0) {
+		log_err("cannot listen on %s: %s", sock, strerror(-lfd));
+		goto out;
+	}
+	if (host_start(h)) {
+		log_err("cannot start the reconciler");
+		goto out;
+	}
+	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
+		 sock, uri, id, timeout);
+	while (!stop_flag) {
+		struct pollfd pfd[2] = { { .fd = lfd, .events = POLLIN },
+					 { .fd = stop_pipe[0],
+					   .events = POLLIN } };
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents & POLLIN)
+			accept_one(h, lfd);
+	}
+	log_info("shutting down");
+	close(lfd);
+	lfd = -1;
+	unlink(sock);
+	host_stop(h);
+	wait_clients();
+	rc = stop_flag ? 0 : 1;
+out:
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(sock);
+	}
+	/* Client threads may still hold h if they did not finish. */
+	pthread_mutex_lock(&clients_mu);
+	if (!n_clients) {
+		host_free(h);
+		if (st)
+			st->ops->close(st);
+	}
+	pthread_mutex_unlock(&clients_mu);
+	return rc;
+}
