@@ -66,8 +66,8 @@ struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 		return NULL;
 	h->st = st;
 	snprintf(h->id, sizeof(h->id), "%s", id ? id : "");
-	h->guest_timeout_ms = (guest_timeout_s > 0 ? guest_timeout_s : 30) *
-			      1000;
+	h->guest_timeout_ms =
+		(guest_timeout_s > 0 ? guest_timeout_s : 30) * 1000;
 	h->call_timeout_ms = HOST_CALL_TIMEOUT_MS;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->rt_mu, NULL);
@@ -155,8 +155,8 @@ static int a_bool(json_t *args, const char *key, bool *out, char **em)
 	return 0;
 }
 
-static int a_typed(json_t *args, const char *key, json_type type,
-		   json_t **out, char **em)
+static int a_typed(json_t *args, const char *key, json_type type, json_t **out,
+		   char **em)
 {
 	json_t *v = json_object_get(args, key);
 
@@ -203,9 +203,10 @@ static int a_strmap(json_t *args, const char *key, char *text, size_t len,
 static int check_name(const char *what, const char *name, char **em)
 {
 	if (!host_name_valid(name))
-		return host_err(em, -EINVAL,
-				"invalid %s name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 64 characters",
-				what, name);
+		return host_err(
+			em, -EINVAL,
+			"invalid %s name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 64 characters",
+			what, name);
 	return 0;
 }
 
@@ -219,9 +220,10 @@ static int get_network(struct host *h, const char *ref, struct st_network *n,
 	if (rc == -ENOENT)
 		return host_err(em, rc, "network %s not found", ref);
 	if (rc == -EINVAL)
-		return host_err(em, rc,
-				"network %s is ambiguous (matches more than one network)",
-				ref);
+		return host_err(
+			em, rc,
+			"network %s is ambiguous (matches more than one network)",
+			ref);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	return 0;
@@ -383,9 +385,10 @@ static int op_network_create(struct host *h, json_t *args, json_t **res,
 	/* docker network create sends "bridge" when -d is not given. */
 	if (driver && *driver && strcmp(driver, "wgnet") &&
 	    strcmp(driver, "bridge") && strcmp(driver, "default"))
-		return host_err(em, -EINVAL,
-				"driver \"%s\" is not supported: only \"wgnet\"",
-				driver);
+		return host_err(
+			em, -EINVAL,
+			"driver \"%s\" is not supported: only \"wgnet\"",
+			driver);
 	snprintf(req.name, sizeof(req.name), "%s", name);
 	snprintf(req.driver, sizeof(req.driver), "wgnet");
 	rc = net_family(&f4, &req.subnet4, &req.range4, &req.gw4, em);
@@ -406,12 +409,14 @@ static int op_network_create(struct host *h, json_t *args, json_t **res,
 		return rc;
 	rc = h->st->ops->network_create(h->st, &req, &out);
 	if (rc == -EEXIST)
-		return host_err(em, rc,
-				"network %s conflicts with an existing network (name or subnet)",
-				name);
+		return host_err(
+			em, rc,
+			"network %s conflicts with an existing network (name or subnet)",
+			name);
 	if (rc == -ENOSPC)
-		return host_err(em, rc,
-				"could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
+		return host_err(
+			em, rc,
+			"could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
 	if (rc == -EINVAL)
 		return host_err(em, rc, "invalid network configuration");
 	if (rc)
@@ -461,8 +466,7 @@ static int op_network_inspect(struct host *h, json_t *args, json_t **res,
 }
 
 /* Delete a network without endpoints, and any interface left for it. */
-static int network_delete(struct host *h, const struct st_network *n,
-			  char **em)
+static int network_delete(struct host *h, const struct st_network *n, char **em)
 {
 	struct st_guest_net *gns = NULL;
 	size_t ngn = 0;
@@ -530,8 +534,7 @@ static int op_network_prune(struct host *h, json_t *args, json_t **res,
 		    !netjson_filters_match(filters, &ns[i], 0))
 			continue;
 		if (!network_delete(h, &ns[i], NULL))
-			json_array_append_new(removed,
-					      json_string(ns[i].name));
+			json_array_append_new(removed, json_string(ns[i].name));
 	}
 	free(ns);
 	*res = json_pack("{s:o}", "removed", removed);
@@ -556,8 +559,9 @@ static int op_network_connect(struct host *h, json_t *args, json_t **res,
 		return rc;
 	json_array_foreach(aliases, i, a) {
 		if (!json_is_string(a))
-			return host_err(em, -EINVAL,
-					"argument 'aliases' must be an array of strings");
+			return host_err(
+				em, -EINVAL,
+				"argument 'aliases' must be an array of strings");
 		if ((rc = check_name("alias", json_string_value(a), em)))
 			return rc;
 	}
@@ -623,8 +627,7 @@ static bool control_valid(const char *s)
 	       !strncmp(s, "serial:/", 8) || s[0] == '/';
 }
 
-static int op_guest_add(struct host *h, json_t *args, json_t **res,
-			char **em)
+static int op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_guest g, old;
 	json_t *hello = NULL, *ul = NULL;
@@ -636,9 +639,10 @@ static int op_guest_add(struct host *h, json_t *args, json_t **res,
 	    (rc = a_str(args, "control", true, &control, em)))
 		return rc;
 	if (!control_valid(control) || strlen(control) >= ST_PATH_LEN)
-		return host_err(em, -EINVAL,
-				"invalid control address %s: want unix:/path, vsock:CID:PORT or serial:/dev/...",
-				control);
+		return host_err(
+			em, -EINVAL,
+			"invalid control address %s: want unix:/path, vsock:CID:PORT or serial:/dev/...",
+			control);
 	if (!h->st->ops->guest_get(h->st, name, &old))
 		return host_err(em, -EEXIST, "guest %s already exists", name);
 	memset(&g, 0, sizeof(g));
@@ -714,17 +718,18 @@ static int op_guest_remove(struct host *h, json_t *args, json_t **res,
 		mine += !strcmp(cs[i].guest, name);
 	free(cs);
 	if (mine)
-		return host_err(em, -EBUSY,
-				"guest %s has %zu container(s): remove them first",
-				name, mine);
+		return host_err(
+			em, -EBUSY,
+			"guest %s has %zu container(s): remove them first",
+			name, mine);
 	if (host_grt_state(h, name) == ST_GUEST_UP)
 		gc_call(h, &g, "DeleteHub", NULL, h->call_timeout_ms, NULL,
 			NULL);
 	if (!h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn)) {
 		for (size_t i = 0; i < ngn; i++)
 			if (!strcmp(gns[i].guest, name))
-				h->st->ops->guest_net_delete(
-					h->st, name, gns[i].network_id);
+				h->st->ops->guest_net_delete(h->st, name,
+							     gns[i].network_id);
 		free(gns);
 	}
 	rc = h->st->ops->guest_delete(h->st, name);
@@ -736,8 +741,7 @@ static int op_guest_remove(struct host *h, json_t *args, json_t **res,
 	return 0;
 }
 
-static int op_guest_list(struct host *h, json_t *args, json_t **res,
-			 char **em)
+static int op_guest_list(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_guest *gs = NULL;
 	size_t n = 0;
@@ -774,9 +778,10 @@ static int check_ports(json_t *ports, char **em)
 		    json_integer_value(hp) > 65535 ||
 		    json_integer_value(cp) < 1 ||
 		    json_integer_value(cp) > 65535)
-			return host_err(em, -EINVAL,
-					"ports[%zu]: host_port and container_port must be 1-65535",
-					i);
+			return host_err(
+				em, -EINVAL,
+				"ports[%zu]: host_port and container_port must be 1-65535",
+				i);
 		if (proto && strcmp(proto, "tcp") && strcmp(proto, "udp"))
 			return host_err(em, -EINVAL,
 					"ports[%zu]: proto must be tcp or udp",
@@ -794,15 +799,15 @@ static int check_ports(json_t *ports, char **em)
 		json_array_foreach(ports, k, q) {
 			if (k >= i)
 				break;
-			if (json_integer_value(json_object_get(q,
-							       "host_port")) ==
+			if (json_integer_value(
+				    json_object_get(q, "host_port")) ==
 				    json_integer_value(hp) &&
 			    !strcmp(json_str(q, "proto"), json_str(p, "proto")))
-				return host_err(em, -EINVAL,
-						"port %lld/%s is published twice",
-						(long long)json_integer_value(
-							hp),
-						json_str(p, "proto"));
+				return host_err(
+					em, -EINVAL,
+					"port %lld/%s is published twice",
+					(long long)json_integer_value(hp),
+					json_str(p, "proto"));
 		}
 	}
 	return 0;
@@ -831,20 +836,21 @@ static int check_port_conflicts(struct host *h, const char *guest,
 				const char *qp = json_str(q, "proto");
 
 				if (rc ||
-				    json_integer_value(json_object_get(
-					    q, "host_port")) !=
+				    json_integer_value(
+					    json_object_get(q, "host_port")) !=
 					    json_integer_value(json_object_get(
 						    p, "host_port")) ||
 				    strcmp(qp ? qp : "tcp",
 					   json_str(p, "proto")))
 					continue;
-				rc = host_err(em, -EEXIST,
-					      "port %lld/%s on guest %s is already allocated by container %s",
-					      (long long)json_integer_value(
-						      json_object_get(
-							      p, "host_port")),
-					      json_str(p, "proto"), guest,
-					      cs[i].name);
+				rc = host_err(
+					em, -EEXIST,
+					"port %lld/%s on guest %s is already allocated by container %s",
+					(long long)json_integer_value(
+						json_object_get(p,
+								"host_port")),
+					json_str(p, "proto"), guest,
+					cs[i].name);
 			}
 		}
 		json_decref(theirs);
@@ -877,8 +883,8 @@ static json_t *container_json(struct host *h, const struct st_container *c)
 		ports = json_array();
 	}
 	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "id", c->id, "name",
-			 c->name, "guest", c->guest, "netns", c->netns,
-			 "ports", ports, "networks", nets);
+			 c->name, "guest", c->guest, "netns", c->netns, "ports",
+			 ports, "networks", nets);
 }
 
 static int new_id(char out[ST_ID_LEN])
@@ -1094,8 +1100,8 @@ static const struct {
 	{ "Status", op_status, false },
 };
 
-int host_dispatch(struct host *h, const char *op, json_t *args,
-		  json_t **result, char **errmsg)
+int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
+		  char **errmsg)
 {
 	json_t *empty = NULL;
 	int rc = -EOPNOTSUPP;
@@ -1169,14 +1175,16 @@ void host_serve_fd(struct host *h, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	rc = proto_recv(fd, &type, &req);
 	if (rc == -EMSGSIZE)
-		rep = proto_reply_err(EMSGSIZE, "request too large (max %u bytes)",
+		rep = proto_reply_err(EMSGSIZE,
+				      "request too large (max %u bytes)",
 				      PROTO_MAX_PAYLOAD);
 	else if (rc == -EPROTO || rc == -EPROTONOSUPPORT || rc == -EBADMSG)
 		rep = proto_reply_err(-rc, "bad request: %s", strerror(-rc));
 	else if (rc)
 		goto out; /* closed or timed out: nobody to answer */
 	else if (type != PROTO_T_REQUEST)
-		rep = proto_reply_err(EBADMSG, "bad request: not a request frame");
+		rep = proto_reply_err(EBADMSG,
+				      "bad request: not a request frame");
 	else
 		rep = host_handle(h, req);
 	if (rep)

@@ -99,17 +99,27 @@ static int parse(const struct cli_opt *opts, int argc, char **argv,
 	return 0;
 }
 
-#define PARSE_OR_RETURN(opts, usage, help)                                \
-	do {                                                              \
-		int _r = parse(opts, argc, argv, &a, usage, help);        \
-		if (_r)                                                   \
-			return _r < 0 ? 0 : _r;                           \
+#define PARSE_OR_RETURN(opts, usage, help)                         \
+	do {                                                       \
+		int _r = parse(opts, argc, argv, &a, usage, help); \
+		if (_r)                                            \
+			return _r < 0 ? 0 : _r;                    \
 	} while (0)
 
 /* --- network create --- */
 
-enum { NC_SUBNET, NC_RANGE, NC_GW, NC_INTERNAL, NC_IPV6, NC_LABEL, NC_DRIVER,
-       NC_OPT, NC_ATTACHABLE, NC_HELP };
+enum {
+	NC_SUBNET,
+	NC_RANGE,
+	NC_GW,
+	NC_INTERNAL,
+	NC_IPV6,
+	NC_LABEL,
+	NC_DRIVER,
+	NC_OPT,
+	NC_ATTACHABLE,
+	NC_HELP
+};
 
 static int kv_into(json_t *obj, const char *kv)
 {
@@ -150,7 +160,8 @@ static int cmd_network_create(int argc, char **argv)
 		[NC_HELP] = { "help", 0, false },
 		{ NULL, 0, false },
 	};
-	const char *usage = "wgnet network create [--subnet CIDR] [--ip-range CIDR] [--gateway IP] [--internal] [--ipv6] [--label K=V]... [-d DRIVER] [-o K=V]... NETWORK";
+	const char *usage =
+		"wgnet network create [--subnet CIDR] [--ip-range CIDR] [--gateway IP] [--internal] [--ipv6] [--label K=V]... [-d DRIVER] [-o K=V]... NETWORK";
 	struct cli_args a;
 	json_t *args = NULL, *labels = json_object(), *o = json_object(),
 	       *res = NULL;
@@ -158,8 +169,9 @@ static int cmd_network_create(int argc, char **argv)
 
 	PARSE_OR_RETURN(opts, usage, NC_HELP);
 	if (a.n_pos != 1) {
-		rc = usage_err(usage,
-			       "\"wgnet network create\" requires exactly 1 argument");
+		rc = usage_err(
+			usage,
+			"\"wgnet network create\" requires exactly 1 argument");
 		goto out;
 	}
 	args = json_pack("{s:s}", "name", a.pos[0]);
@@ -256,8 +268,9 @@ static json_t *net_row(json_t *n, bool trunc)
 		"IPv6",
 		json_is_true(json_object_get(n, "EnableIPv6")) ? "true" :
 								 "false",
-		"CreatedAt", json_str(n, "Created") ? json_str(n, "Created") : "",
-		"Labels", lab ? lab : "");
+		"CreatedAt",
+		json_str(n, "Created") ? json_str(n, "Created") : "", "Labels",
+		lab ? lab : "");
 	free(lab);
 	return row;
 }
@@ -351,7 +364,8 @@ static int cmd_network_ls(int argc, char **argv)
 		[NL_HELP] = { "help", 0, false },
 		{ NULL, 0, false },
 	};
-	const char *usage = "wgnet network ls [-q] [--no-trunc] [-f KEY=VALUE]... [--format TEMPLATE]";
+	const char *usage =
+		"wgnet network ls [-q] [--no-trunc] [-f KEY=VALUE]... [--format TEMPLATE]";
 	struct cli_args a;
 	json_t *filters = json_object(), *args = NULL, *res = NULL,
 	       *rows = json_array(), *header = NULL;
@@ -363,7 +377,8 @@ static int cmd_network_ls(int argc, char **argv)
 	PARSE_OR_RETURN(opts, usage, NL_HELP);
 	trunc = !cli_has(&a, NL_NOTRUNC);
 	if (a.n_pos) {
-		rc = usage_err(usage, "\"wgnet network ls\" accepts no arguments");
+		rc = usage_err(usage,
+			       "\"wgnet network ls\" accepts no arguments");
 		goto out;
 	}
 	for (int k = 0; k < a.n_vals; k++)
@@ -443,7 +458,8 @@ static int cmd_network_inspect(int argc, char **argv)
 		[NI_HELP] = { "help", 0, false },
 		{ NULL, 0, false },
 	};
-	const char *usage = "wgnet network inspect [-f TEMPLATE] NETWORK [NETWORK...]";
+	const char *usage =
+		"wgnet network inspect [-f TEMPLATE] NETWORK [NETWORK...]";
 	struct cli_args a;
 	json_t *out = json_array();
 	const char *fmt;
@@ -452,8 +468,9 @@ static int cmd_network_inspect(int argc, char **argv)
 	PARSE_OR_RETURN(opts, usage, NI_HELP);
 	fmt = cli_last(&a, NI_FORMAT);
 	if (a.n_pos < 1) {
-		rc = usage_err(usage,
-			       "\"wgnet network inspect\" requires at least 1 argument");
+		rc = usage_err(
+			usage,
+			"\"wgnet network inspect\" requires at least 1 argument");
 		goto out;
 	}
 	for (int i = 0; i < a.n_pos; i++) {
@@ -514,8 +531,9 @@ static int cmd_network_rm(int argc, char **argv)
 
 	PARSE_OR_RETURN(opts, usage, NR_HELP);
 	if (a.n_pos < 1) {
-		rc = usage_err(usage,
-			       "\"wgnet network rm\" requires at least 1 argument");
+		rc = usage_err(
+			usage,
+			"\"wgnet network rm\" requires at least 1 argument");
 		goto out;
 	}
 	for (int i = 0; i < a.n_pos; i++) {
@@ -552,7 +570,8 @@ static int cmd_network_prune(int argc, char **argv)
 
 	PARSE_OR_RETURN(opts, usage, NP_HELP);
 	if (a.n_pos) {
-		rc = usage_err(usage, "\"wgnet network prune\" accepts no arguments");
+		rc = usage_err(usage,
+			       "\"wgnet network prune\" accepts no arguments");
 		goto out;
 	}
 	for (int k = 0; k < a.n_vals; k++)
@@ -603,15 +622,17 @@ static int cmd_network_connect(int argc, char **argv)
 		[NCO_HELP] = { "help", 0, false },
 		{ NULL, 0, false },
 	};
-	const char *usage = "wgnet network connect [--ip IP] [--ip6 IP] [--alias NAME]... NETWORK CONTAINER";
+	const char *usage =
+		"wgnet network connect [--ip IP] [--ip6 IP] [--alias NAME]... NETWORK CONTAINER";
 	struct cli_args a;
 	json_t *args = NULL, *res = NULL, *aliases = json_array();
 	int rc = 1;
 
 	PARSE_OR_RETURN(opts, usage, NCO_HELP);
 	if (a.n_pos != 2) {
-		rc = usage_err(usage,
-			       "\"wgnet network connect\" requires exactly 2 arguments");
+		rc = usage_err(
+			usage,
+			"\"wgnet network connect\" requires exactly 2 arguments");
 		goto out;
 	}
 	for (int i = 0; i < a.n_vals; i++)
@@ -652,8 +673,9 @@ static int cmd_network_disconnect(int argc, char **argv)
 
 	PARSE_OR_RETURN(opts, usage, ND_HELP);
 	if (a.n_pos != 2) {
-		rc = usage_err(usage,
-			       "\"wgnet network disconnect\" requires exactly 2 arguments");
+		rc = usage_err(
+			usage,
+			"\"wgnet network disconnect\" requires exactly 2 arguments");
 		goto out;
 	}
 	args = json_pack("{s:s,s:s,s:b}", "network", a.pos[0], "container",
@@ -742,8 +764,8 @@ static void print_guest(json_t *g, int64_t now)
 			printf("\n    peer: %s\n", jstr(p, "public_key"));
 			printf("      endpoint: %s\n", jstr(p, "endpoint"));
 			printf("      allowed ips:");
-			json_array_foreach(json_object_get(p, "allowed_ips"),
-					   j, ai)
+			json_array_foreach(json_object_get(p, "allowed_ips"), j,
+					   ai)
 				printf("%s %s", j ? "," : "",
 				       json_string_value(ai));
 			printf("\n");
@@ -757,14 +779,16 @@ static void print_guest(json_t *g, int64_t now)
 			human_bytes(json_integer_value(
 					    json_object_get(p, "tx_bytes")),
 				    tx, sizeof(tx));
-			printf("      transfer: %s received, %s sent\n", rx, tx);
+			printf("      transfer: %s received, %s sent\n", rx,
+			       tx);
 		}
 	}
 	x = json_object_get(st, "endpoints");
 	if (json_array_size(x)) {
 		printf("\n  endpoints:\n");
 		json_array_foreach(x, i, p) {
-			bool gone = json_is_false(json_object_get(p, "present"));
+			bool gone =
+				json_is_false(json_object_get(p, "present"));
 
 			printf("    %s: %s %s%s%s (host side %s, mac %s)%s\n",
 			       jstr(p, "container"), jstr(p, "ifname"),
@@ -829,15 +853,17 @@ static int cmd_guest_add(int argc, char **argv)
 		[GA_HELP] = { "help", 0, false },
 		{ NULL, 0, false },
 	};
-	const char *usage = "wgnet guest add NAME --control unix:/path|vsock:CID:PORT|serial:/dev/...";
+	const char *usage =
+		"wgnet guest add NAME --control unix:/path|vsock:CID:PORT|serial:/dev/...";
 	struct cli_args a;
 	json_t *args = NULL, *res = NULL;
 	int rc = 1;
 
 	PARSE_OR_RETURN(opts, usage, GA_HELP);
 	if (a.n_pos != 1 || !cli_last(&a, GA_CONTROL)) {
-		rc = usage_err(usage,
-			       "\"wgnet guest add\" requires a NAME and --control");
+		rc = usage_err(
+			usage,
+			"\"wgnet guest add\" requires a NAME and --control");
 		goto out;
 	}
 	args = json_pack("{s:s,s:s}", "name", a.pos[0], "control",
@@ -853,8 +879,8 @@ out:
 	return rc;
 }
 
-static int simple_rm(int argc, char **argv, const char *usage,
-		     const char *op, const char *key)
+static int simple_rm(int argc, char **argv, const char *usage, const char *op,
+		     const char *key)
 {
 	static const struct cli_opt opts[] = {
 		{ "help", 0, false },
@@ -916,11 +942,11 @@ static int cmd_guest_ls(int argc, char **argv)
 
 		cli_ago(json_integer_value(json_object_get(g, "last_seen")),
 			time(NULL), ago, sizeof(ago));
-		cli_table_add(t, (const char *const[]){
-					 jstr(g, "name"), jstr(g, "state"),
-					 jstr(g, "backend"),
-					 jstr(g, "underlay"),
-					 jstr(g, "control"), ago });
+		cli_table_add(t,
+			      (const char *const[]){
+				      jstr(g, "name"), jstr(g, "state"),
+				      jstr(g, "backend"), jstr(g, "underlay"),
+				      jstr(g, "control"), ago });
 	}
 	cli_table_print(t, stdout);
 	rc = 0;
@@ -944,7 +970,8 @@ static int cmd_container_add(int argc, char **argv)
 		[CA_HELP] = { "help", 0, false },
 		{ NULL, 0, false },
 	};
-	const char *usage = "wgnet container add NAME --guest GUEST --netns PATH [-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]]...";
+	const char *usage =
+		"wgnet container add NAME --guest GUEST --netns PATH [-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]]...";
 	struct cli_args a;
 	json_t *args = NULL, *res = NULL, *ports = json_array();
 	int rc = 1;
@@ -952,8 +979,9 @@ static int cmd_container_add(int argc, char **argv)
 	PARSE_OR_RETURN(opts, usage, CA_HELP);
 	if (a.n_pos != 1 || !cli_last(&a, CA_GUEST) ||
 	    !cli_last(&a, CA_NETNS)) {
-		rc = usage_err(usage,
-			       "\"wgnet container add\" requires a NAME, --guest and --netns");
+		rc = usage_err(
+			usage,
+			"\"wgnet container add\" requires a NAME, --guest and --netns");
 		goto out;
 	}
 	for (int i = 0; i < a.n_vals; i++) {
@@ -1029,7 +1057,8 @@ static int cmd_container_ls(int argc, char **argv)
 					jstr(v, "host_ip"),
 					*jstr(v, "host_ip") ? ":" : "",
 					(long long)json_integer_value(
-						json_object_get(v, "host_port")),
+						json_object_get(v,
+								"host_port")),
 					(long long)json_integer_value(
 						json_object_get(
 							v, "container_port")),
@@ -1039,9 +1068,10 @@ static int cmd_container_ls(int argc, char **argv)
 		if (fp)
 			fclose(fp);
 		snprintf(id, sizeof(id), "%.12s", jstr(c, "id"));
-		cli_table_add(t, (const char *const[]){
-					 id, jstr(c, "name"), jstr(c, "guest"),
-					 nets ? nets : "", ports ? ports : "" });
+		cli_table_add(t, (const char *const[]){ id, jstr(c, "name"),
+							jstr(c, "guest"),
+							nets ? nets : "",
+							ports ? ports : "" });
 		free(nets);
 		free(ports);
 	}
@@ -1071,7 +1101,8 @@ static const struct cmd cmds[] = {
 	  "wgnet network disconnect [-f] NETWORK CONTAINER",
 	  cmd_network_disconnect },
 	{ NULL, "status", "wgnet status [--json]", cmd_status },
-	{ "guest", "add", "wgnet guest add NAME --control ADDR", cmd_guest_add },
+	{ "guest", "add", "wgnet guest add NAME --control ADDR",
+	  cmd_guest_add },
 	{ "guest", "rm", "wgnet guest rm NAME...", cmd_guest_rm },
 	{ "guest", "ls", "wgnet guest ls", cmd_guest_ls },
 	{ "container", "add",

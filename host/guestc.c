@@ -288,8 +288,8 @@ static void persist_state(struct host *h, const char *name, int state,
 
 	if (h->st->ops->guest_get(h->st, name, &g))
 		return;
-	if (g.state == state && (state != ST_GUEST_UP ||
-				 last_seen - g.last_seen < 30))
+	if (g.state == state &&
+	    (state != ST_GUEST_UP || last_seen - g.last_seen < 30))
 		return;
 	g.state = state;
 	if (last_seen)
@@ -319,9 +319,8 @@ static void probe_ok(struct host *h, struct host_grt *r,
 		r->next_audit_ms = now + HOST_AUDIT_MS;
 	pthread_mutex_unlock(&h->rt_mu);
 
-	if (audit &&
-	    gc_call(h, g, "GetStatus", NULL, HOST_PROBE_TIMEOUT_MS, &status,
-		    NULL))
+	if (audit && gc_call(h, g, "GetStatus", NULL, HOST_PROBE_TIMEOUT_MS,
+			     &status, NULL))
 		return;
 	pthread_mutex_lock(&h->mu);
 	if (h->st->ops->guest_get(h->st, g->name, &cur)) {
@@ -339,7 +338,15 @@ static void probe_ok(struct host *h, struct host_grt *r,
 		rc = mesh_replay(h, g);
 	}
 	if (rc) {
+		/* It answers but cannot take its state: back off too. */
 		host_grt_set_state(h, g->name, ST_GUEST_DOWN);
+		pthread_mutex_lock(&h->rt_mu);
+		r->next_ms = host_now_ms() + r->backoff_ms;
+		r->backoff_ms = r->backoff_ms * 2 > HOST_BACKOFF_MAX_MS ?
+					HOST_BACKOFF_MAX_MS :
+					r->backoff_ms * 2;
+		pthread_mutex_unlock(&h->rt_mu);
+		persist_state(h, g->name, ST_GUEST_DOWN, 0);
 	} else {
 		host_grt_set_state(h, g->name, ST_GUEST_UP);
 		persist_state(h, g->name, ST_GUEST_UP, time(NULL));
@@ -375,7 +382,10 @@ static void probe_failed(struct host *h, struct host_grt *r,
 		log_warn("guest %s does not answer: %s", g->name, why);
 	pthread_mutex_lock(&h->mu);
 	if (!h->st->ops->guest_get(h->st, g->name, &cur)) {
-		if (next == ST_GUEST_DEAD && was != ST_GUEST_DEAD)
+		if (cur.state == ST_GUEST_DEAD && next != ST_GUEST_DEAD)
+			/* Dead before a restart of wgnet-host: still dead. */
+			host_grt_set_state(h, g->name, ST_GUEST_DEAD);
+		else if (next == ST_GUEST_DEAD && was != ST_GUEST_DEAD)
 			mesh_guest_dead(h, g);
 		else
 			persist_state(h, g->name, next, 0);
@@ -447,7 +457,8 @@ void host_reconcile_once(struct host *h)
 		}
 	}
 	for (size_t i = 0; i < due; i += PROBE_PARALLEL) {
-		size_t end = i + PROBE_PARALLEL < due ? i + PROBE_PARALLEL : due;
+		size_t end = i + PROBE_PARALLEL < due ? i + PROBE_PARALLEL :
+							due;
 
 		for (size_t k = i; k < end; k++)
 			ps[k].started = !pthread_create(&ps[k].th, NULL,

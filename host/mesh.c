@@ -50,7 +50,7 @@ int mesh_network_args(const struct st_network *n, json_t **out)
 static char (*ep_guests(struct store *st, const struct st_endpoint *eps,
 			size_t n))[ST_NAME_LEN]
 {
-	char (*g)[ST_NAME_LEN] = calloc(n ? n : 1, sizeof(*g));
+	char(*g)[ST_NAME_LEN] = calloc(n ? n : 1, sizeof(*g));
 	struct st_container c;
 
 	if (!g)
@@ -130,10 +130,10 @@ int mesh_peer_set(struct store *st, const char *network_id, const char *guest,
 			continue;
 		}
 		underlay_endpoint(&y, gns[i].listen_port, ep, sizeof(ep));
-		json_array_append_new(
-			peers, json_pack("{s:s,s:s,s:o}", "public_key",
-					 gns[i].public_key, "endpoint", ep,
-					 "allowed_ips", allowed));
+		json_array_append_new(peers,
+				      json_pack("{s:s,s:s,s:o}", "public_key",
+						gns[i].public_key, "endpoint",
+						ep, "allowed_ips", allowed));
 	}
 	*out = peers;
 	peers = NULL;
@@ -366,8 +366,9 @@ static void drop_guest_net(struct host *h, const struct st_guest *g,
 				 h->call_timeout_ms, NULL, &em);
 
 		if (rc)
-			log_warn("RemoveNetwork on guest %s: %s (the reconciler will clean up)",
-				 g->name, em ? em : strerror(-rc));
+			log_warn(
+				"RemoveNetwork on guest %s: %s (the reconciler will clean up)",
+				g->name, em ? em : strerror(-rc));
 		free(em);
 	}
 	h->st->ops->guest_net_delete(h->st, g->name, network_id);
@@ -412,9 +413,10 @@ static int guest_add_network(struct host *h, const struct st_guest *g,
 	key = json_str(res, "public_key");
 	port = json_integer_value(json_object_get(res, "listen_port"));
 	if (!key || strlen(key) >= ST_KEY_LEN || port <= 0 || port > 65535) {
-		rc = host_err(errmsg, -EPROTO,
-			      "guest %s: AddNetwork gave no valid public key or port",
-			      g->name);
+		rc = host_err(
+			errmsg, -EPROTO,
+			"guest %s: AddNetwork gave no valid public key or port",
+			g->name);
 		goto out;
 	}
 	had = !h->st->ops->guest_net_get(h->st, g->name, n->id, &old);
@@ -450,9 +452,10 @@ static int attach_error(struct host *h, const struct st_network *n,
 				"no available IP addresses on network %s",
 				n->name);
 	case -EINVAL:
-		return host_err(errmsg, rc,
-				"invalid address %s: it does not belong to any of network %s's subnets",
-				ip ? ip : "", n->name);
+		return host_err(
+			errmsg, rc,
+			"invalid address %s: it does not belong to any of network %s's subnets",
+			ip ? ip : "", n->name);
 	default:
 		return host_err(errmsg, rc, "store: cannot create endpoint: %s",
 				strerror(-rc));
@@ -481,9 +484,10 @@ int mesh_attach(struct host *h, const struct st_network *n,
 		return host_err(errmsg, -EHOSTUNREACH, "guest %s is dead",
 				g.name);
 	if (!st->ops->endpoint_get(st, n->id, c->id, &ep))
-		return host_err(errmsg, -EEXIST,
-				"endpoint with name %s already exists in network %s",
-				c->name, n->name);
+		return host_err(
+			errmsg, -EEXIST,
+			"endpoint with name %s already exists in network %s",
+			c->name, n->name);
 	memset(&ep, 0, sizeof(ep));
 	snprintf(ep.network_id, sizeof(ep.network_id), "%s", n->id);
 	snprintf(ep.container_id, sizeof(ep.container_id), "%s", c->id);
@@ -493,9 +497,10 @@ int mesh_attach(struct host *h, const struct st_network *n,
 					"invalid IPv4 address: %s", ip);
 		if (!n->subnet4.addr.family ||
 		    !prefix_contains(&n->subnet4, &ep.ip4))
-			return host_err(errmsg, -EINVAL,
-					"invalid address %s: it does not belong to any of network %s's subnets",
-					ip, n->name);
+			return host_err(
+				errmsg, -EINVAL,
+				"invalid address %s: it does not belong to any of network %s's subnets",
+				ip, n->name);
 	}
 	if (ip6 && *ip6) {
 		if (ip_parse(ip6, &ep.ip6) || ep.ip6.family != AF_INET6)
@@ -503,9 +508,10 @@ int mesh_attach(struct host *h, const struct st_network *n,
 					"invalid IPv6 address: %s", ip6);
 		if (!n->subnet6.addr.family ||
 		    !prefix_contains(&n->subnet6, &ep.ip6))
-			return host_err(errmsg, -EINVAL,
-					"invalid address %s: it does not belong to any of network %s's subnets",
-					ip6, n->name);
+			return host_err(
+				errmsg, -EINVAL,
+				"invalid address %s: it does not belong to any of network %s's subnets",
+				ip6, n->name);
 	}
 	text = aliases ? json_dumps(aliases, JSON_COMPACT) : strdup("[]");
 	if (!text || strlen(text) >= sizeof(ep.aliases)) {
@@ -626,7 +632,8 @@ int host_container_remove_locked(struct host *h, const struct st_container *c,
 	}
 	rc = st->ops->container_delete(st, c->id);
 	if (rc && rc != -ENOENT)
-		return host_err(errmsg, rc, "store: cannot delete container: %s",
+		return host_err(errmsg, rc,
+				"store: cannot delete container: %s",
 				strerror(-rc));
 	log_info("container %s removed", c->name);
 	return 0;
@@ -670,8 +677,9 @@ static int remove_vanished(struct host *h, const struct st_guest *g,
 		if (h->st->ops->container_get(h->st, cid, &c) ||
 		    strcmp(c.guest, g->name))
 			continue;
-		log_warn("container %s: its namespace on guest %s vanished, removing it",
-			 c.name, g->name);
+		log_warn(
+			"container %s: its namespace on guest %s vanished, removing it",
+			c.name, g->name);
 		host_container_remove_locked(h, &c, NULL);
 		removed++;
 	}
@@ -694,15 +702,14 @@ static bool status_has_endpoint(json_t *status, const char *nid,
 	return false;
 }
 
-static bool status_has_network(json_t *status, const char *nid,
-			       const char *key)
+static bool status_has_network(json_t *status, const char *nid, const char *key)
 {
 	json_t *nets = json_object_get(status, "networks"), *e;
 	size_t i;
 
 	json_array_foreach(nets, i, e) {
-		const char *a = json_str(e, "id"), *k = json_str(e,
-							       "public_key");
+		const char *a = json_str(e, "id"),
+			   *k = json_str(e, "public_key");
 
 		if (a && !strcmp(a, nid))
 			return k && !strcmp(k, key);
@@ -823,8 +830,9 @@ static int replay_endpoints(struct host *h, const struct st_guest *g,
 		}
 		free(eps);
 		if (vanished) {
-			log_warn("container %s: namespace %s is gone, removing it",
-				 cs[i].name, cs[i].netns);
+			log_warn(
+				"container %s: namespace %s is gone, removing it",
+				cs[i].name, cs[i].netns);
 			host_container_remove_locked(h, &cs[i], NULL);
 		}
 	}
@@ -844,8 +852,8 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 	int rc;
 
 	log_info("replaying the desired state of guest %s", g->name);
-	rc = gc_call(h, g, "CreateHub", json_object(), h->call_timeout_ms,
-		     NULL, &em);
+	rc = gc_call(h, g, "CreateHub", json_object(), h->call_timeout_ms, NULL,
+		     &em);
 	if (rc)
 		goto out;
 	rc = guest_containers(st, g->name, &cs, &ncs);
@@ -922,8 +930,7 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 	b = NULL;
 	json_array_foreach(changed, i, x)
 		push_network(h, json_string_value(x), NULL);
-	rc = gc_call(h, g, "GetStatus", NULL, h->call_timeout_ms, &status,
-		     &em);
+	rc = gc_call(h, g, "GetStatus", NULL, h->call_timeout_ms, &status, &em);
 	if (!rc)
 		remove_vanished(h, g, status);
 	rc = rc == -EHOSTUNREACH ? rc : 0;

@@ -110,12 +110,12 @@ json_t *netjson_network(struct store *st, const struct st_network *n)
 					    json_string(eps[i].id));
 			json_object_set_new(e, "MacAddress",
 					    json_string(eps[i].mac));
-			json_object_set_new(
-				e, "IPv4Address",
-				addr_with_plen(&eps[i].ip4, n->subnet4.plen));
-			json_object_set_new(
-				e, "IPv6Address",
-				addr_with_plen(&eps[i].ip6, n->subnet6.plen));
+			json_object_set_new(e, "IPv4Address",
+					    addr_with_plen(&eps[i].ip4,
+							   n->subnet4.plen));
+			json_object_set_new(e, "IPv6Address",
+					    addr_with_plen(&eps[i].ip6,
+							   n->subnet6.plen));
 			json_object_set_new(e, "Aliases",
 					    arr_from_text(eps[i].aliases));
 			json_object_set_new(e, "Guest", json_string(c.guest));
@@ -155,18 +155,16 @@ json_t *netjson_endpoint(const struct st_network *n,
 	json_object_set_new(j, "Aliases", arr_from_text(ep->aliases));
 	json_object_set_new(j, "NetworkID", json_string(n->id));
 	json_object_set_new(j, "EndpointID", json_string(ep->id));
-	json_object_set_new(j, "Gateway",
-			    json_string(v4 && n->gw4.family ?
-						ip_fmt(&n->gw4, buf) :
-						""));
+	json_object_set_new(
+		j, "Gateway",
+		json_string(v4 && n->gw4.family ? ip_fmt(&n->gw4, buf) : ""));
 	json_object_set_new(j, "IPAddress",
 			    json_string(v4 ? ip_fmt(&ep->ip4, buf) : ""));
 	json_object_set_new(j, "IPPrefixLen",
 			    json_integer(v4 ? n->subnet4.plen : 0));
-	json_object_set_new(j, "IPv6Gateway",
-			    json_string(v6 && n->gw6.family ?
-						ip_fmt(&n->gw6, buf) :
-						""));
+	json_object_set_new(
+		j, "IPv6Gateway",
+		json_string(v6 && n->gw6.family ? ip_fmt(&n->gw6, buf) : ""));
 	json_object_set_new(j, "GlobalIPv6Address",
 			    json_string(v6 ? ip_fmt(&ep->ip6, buf) : ""));
 	json_object_set_new(j, "GlobalIPv6PrefixLen",
@@ -180,8 +178,8 @@ json_t *netjson_endpoint(const struct st_network *n,
 
 /* --- list filters --- */
 
-static const char *const filter_keys[] = { "name",   "id",    "driver",
-					   "label",  "dangling", "scope",
+static const char *const filter_keys[] = { "name",  "id",	"driver",
+					   "label", "dangling", "scope",
 					   "type" };
 
 /* The values of one filter key as a new array of strings, or NULL. */
@@ -229,8 +227,7 @@ int netjson_filters_check(json_t *filters, char **errmsg)
 		size_t i;
 		json_t *x;
 
-		for (i = 0; i < sizeof(filter_keys) / sizeof(*filter_keys);
-		     i++)
+		for (i = 0; i < sizeof(filter_keys) / sizeof(*filter_keys); i++)
 			known |= !strcmp(key, filter_keys[i]);
 		if (!known) {
 			json_decref(vals);
@@ -345,8 +342,7 @@ bool netjson_filters_match(json_t *filters, const struct st_network *n,
 
 /* --- CLI helpers --- */
 
-static int find_long(const struct cli_opt *opts, const char *name,
-		     size_t len)
+static int find_long(const struct cli_opt *opts, const char *name, size_t len)
 {
 	for (int i = 0; opts[i].lng || opts[i].shrt; i++)
 		if (opts[i].lng && strlen(opts[i].lng) == len &&
@@ -370,8 +366,8 @@ static void add_val(struct cli_args *a, int opt, const char *val)
 	a->n_vals++;
 }
 
-static int parse_long(const struct cli_opt *opts, int argc, char **argv,
-		      int *i, struct cli_args *a, char *err, size_t errlen)
+static int parse_long(const struct cli_opt *opts, int argc, char **argv, int *i,
+		      struct cli_args *a, char *err, size_t errlen)
 {
 	const char *name = argv[*i] + 2, *eq = strchr(name, '=');
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
@@ -530,9 +526,10 @@ int cli_port_parse(const char *spec, json_t **out, char *err, size_t errlen)
 		*slash = '\0';
 		proto = slash + 1;
 		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
-			snprintf(err, errlen,
-				 "invalid port spec '%s': protocol must be tcp or udp",
-				 spec);
+			snprintf(
+				err, errlen,
+				"invalid port spec '%s': protocol must be tcp or udp",
+				spec);
 			return -EINVAL;
 		}
 	}
@@ -564,8 +561,8 @@ int cli_port_parse(const char *spec, json_t **out, char *err, size_t errlen)
 	if (h < 0 || c < 0)
 		goto bad;
 	if (ip && *ip && ip_parse(ip, &addr)) {
-		snprintf(err, errlen, "invalid port spec '%s': bad host IP '%s'",
-			 spec, ip);
+		snprintf(err, errlen,
+			 "invalid port spec '%s': bad host IP '%s'", spec, ip);
 		return -EINVAL;
 	}
 	*out = json_pack("{s:s,s:i,s:i}", "proto", proto, "host_port", h,
@@ -574,9 +571,10 @@ int cli_port_parse(const char *spec, json_t **out, char *err, size_t errlen)
 		json_object_set_new(*out, "host_ip", json_string(ip));
 	return 0;
 bad:
-	snprintf(err, errlen,
-		 "invalid port spec '%s': want [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]",
-		 spec);
+	snprintf(
+		err, errlen,
+		"invalid port spec '%s': want [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]",
+		spec);
 	return -EINVAL;
 }
 
@@ -623,8 +621,8 @@ int cli_format(const char *fmt, json_t *row, char **out, char *err,
 				rc = -EINVAL;
 				break;
 			}
-			snprintf(field, sizeof(field), "%.*s",
-				 (int)(e - s - 1), s + 1);
+			snprintf(field, sizeof(field), "%.*s", (int)(e - s - 1),
+				 s + 1);
 			v = json_object_get(row, field);
 			if (!json_is_string(v)) {
 				snprintf(err, errlen,

@@ -71,8 +71,8 @@ void host_stop(struct host *h);
  * Run one host op. args may be NULL. Returns 0 with *result (new reference)
  * or -errno with *errmsg (malloc'd, one line).
  */
-int host_dispatch(struct host *h, const char *op, json_t *args,
-		  json_t **result, char **errmsg);
+int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
+		  char **errmsg);
 /* A whole request object → the reply object (never NULL). */
 json_t *host_handle(struct host *h, json_t *req);
 /* Serve one request on a connected socket, then return (caller closes). */

@@ -53,8 +53,7 @@ static int host_cleanup(void)
 }
 
 /* Run an op; returns its rc, *res set on success. */
-static int run(const char *op, const char *args_json, json_t **res,
-	       char **em)
+static int run(const char *op, const char *args_json, json_t **res, char **em)
 {
 	json_t *args = args_json ? json_loads(args_json, 0, NULL) : NULL;
 	json_t *r = NULL;
@@ -105,15 +104,21 @@ static const struct cli_opt test_opts[] = {
 
 static void test_cli_parse(void)
 {
-	char *argv[] = { "--subnet=10.0.0.0/8", "net1", "--subnet",
-			 "fd00::/64", "-d", "wgnet", "-qfname=x",
-			 "--internal", "--", "-notaflag" };
+	char *argv[] = { "--subnet=10.0.0.0/8",
+			 "net1",
+			 "--subnet",
+			 "fd00::/64",
+			 "-d",
+			 "wgnet",
+			 "-qfname=x",
+			 "--internal",
+			 "--",
+			 "-notaflag" };
 	struct cli_args a;
 	char err[128];
 
-	CU_ASSERT_EQUAL_FATAL(cli_parse(test_opts, 10, argv, &a, err,
-					sizeof(err)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		cli_parse(test_opts, 10, argv, &a, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(a.n_pos, 2);
 	CU_ASSERT_STRING_EQUAL(a.pos[0], "net1");
 	CU_ASSERT_STRING_EQUAL(a.pos[1], "-notaflag");
@@ -146,9 +151,8 @@ static void test_cli_parse(void)
 		CU_ASSERT_EQUAL(cli_parse(test_opts, 1, bad4, &a, err,
 					  sizeof(err)),
 				-EINVAL);
-		CU_ASSERT_EQUAL_FATAL(cli_parse(test_opts, 3, ok5, &a, err,
-						sizeof(err)),
-				      0);
+		CU_ASSERT_EQUAL_FATAL(
+			cli_parse(test_opts, 3, ok5, &a, err, sizeof(err)), 0);
 		CU_ASSERT_STRING_EQUAL(cli_last(&a, O_DRIVER), "wgnet");
 		CU_ASSERT_STRING_EQUAL(cli_last(&a, O_FILTER), "a=b");
 		cli_args_free(&a);
@@ -175,9 +179,8 @@ static void test_ports(void)
 	CU_ASSERT_STRING_EQUAL(json_str(p, "proto"), "udp");
 	CU_ASSERT_STRING_EQUAL(json_str(p, "host_ip"), "127.0.0.1");
 	json_decref(p);
-	CU_ASSERT_EQUAL_FATAL(cli_port_parse("[::1]:8443:443", &p, err,
-					     sizeof(err)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		cli_port_parse("[::1]:8443:443", &p, err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(json_str(p, "host_ip"), "::1");
 	json_decref(p);
 	CU_ASSERT_EQUAL(cli_port_parse("80", &p, err, sizeof(err)), -EINVAL);
@@ -284,8 +287,8 @@ static void test_netjson_shape(void)
 	CU_ASSERT_STRING_EQUAL(
 		json_str(json_object_get(j, "ConfigFrom"), "Network"), "");
 	CU_ASSERT_TRUE(json_is_object(json_object_get(j, "Containers")));
-	CU_ASSERT_STRING_EQUAL(
-		json_str(json_object_get(j, "Labels"), "env"), "prod");
+	CU_ASSERT_STRING_EQUAL(json_str(json_object_get(j, "Labels"), "env"),
+			       "prod");
 	cfg = json_object_get(json_object_get(j, "IPAM"), "Config");
 	CU_ASSERT_EQUAL(json_array_size(cfg), 1);
 	e = json_array_get(cfg, 0);
@@ -311,8 +314,7 @@ static void test_netjson_shape(void)
 	CU_ASSERT_STRING_EQUAL(buf, "1970-01-01T00:00:00Z");
 }
 
-static bool match_json(const char *js, const struct st_network *n,
-		       size_t eps)
+static bool match_json(const char *js, const struct st_network *n, size_t eps)
 {
 	json_t *f = json_loads(js, 0, NULL);
 	bool m = netjson_filters_match(f, n, eps);
@@ -389,21 +391,23 @@ static void test_ops_validation(void)
 			    "{\"name\":\"v1\",\"subnet\":\"10.0.0.1/24\"}",
 			    NULL, &em),
 			-EINVAL);
-	CU_ASSERT_STRING_EQUAL(em,
-			       "invalid subnet 10.0.0.1/24: it should be 10.0.0.0/24");
+	CU_ASSERT_STRING_EQUAL(
+		em, "invalid subnet 10.0.0.1/24: it should be 10.0.0.0/24");
 	free(em);
 	CU_ASSERT_EQUAL(run("NetworkCreate",
 			    "{\"name\":\"v1\",\"subnet\":\"fd00::/64\"}", NULL,
 			    NULL),
 			-EINVAL);
-	CU_ASSERT_EQUAL(run("NetworkCreate",
-			    "{\"name\":\"v1\",\"subnet\":\"10.0.0.0/24\",\"gateway\":\"10.0.1.1\"}",
-			    NULL, NULL),
-			-EINVAL);
-	CU_ASSERT_EQUAL(run("NetworkCreate",
-			    "{\"name\":\"v1\",\"subnet\":\"10.0.0.0/24\",\"ip_range\":\"10.0.1.0/25\"}",
-			    NULL, NULL),
-			-EINVAL);
+	CU_ASSERT_EQUAL(
+		run("NetworkCreate",
+		    "{\"name\":\"v1\",\"subnet\":\"10.0.0.0/24\",\"gateway\":\"10.0.1.1\"}",
+		    NULL, NULL),
+		-EINVAL);
+	CU_ASSERT_EQUAL(
+		run("NetworkCreate",
+		    "{\"name\":\"v1\",\"subnet\":\"10.0.0.0/24\",\"ip_range\":\"10.0.1.0/25\"}",
+		    NULL, NULL),
+		-EINVAL);
 	CU_ASSERT_EQUAL(run("NetworkCreate",
 			    "{\"name\":\"v1\",\"driver\":\"overlay\"}", NULL,
 			    NULL),
@@ -414,10 +418,11 @@ static void test_ops_validation(void)
 			-EINVAL);
 
 	/* Happy path; the docker CLI's default driver "bridge" → wgnet. */
-	CU_ASSERT_EQUAL_FATAL(run("NetworkCreate",
-				  "{\"name\":\"v1\",\"driver\":\"bridge\",\"subnet\":\"10.0.0.0/24\",\"labels\":{\"k\":\"v\"}}",
-				  &r, NULL),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		run("NetworkCreate",
+		    "{\"name\":\"v1\",\"driver\":\"bridge\",\"subnet\":\"10.0.0.0/24\",\"labels\":{\"k\":\"v\"}}",
+		    &r, NULL),
+		0);
 	CU_ASSERT_STRING_EQUAL(json_str(r, "Driver"), "wgnet");
 	json_decref(r);
 	CU_ASSERT_EQUAL(run("NetworkCreate",
@@ -432,8 +437,7 @@ static void test_ops_validation(void)
 			-EEXIST);
 	CU_ASSERT_PTR_NOT_NULL(em && strstr(em, "overlaps"));
 	free(em);
-	CU_ASSERT_EQUAL(run("NetworkCreate", "{\"name\":\"v2\"}", &r, NULL),
-			0);
+	CU_ASSERT_EQUAL(run("NetworkCreate", "{\"name\":\"v2\"}", &r, NULL), 0);
 	json_decref(r);
 
 	CU_ASSERT_EQUAL(run("NetworkList",
@@ -457,10 +461,11 @@ static void test_ops_validation(void)
 	free(em);
 
 	/* Guests and containers. */
-	CU_ASSERT_EQUAL(run("GuestAdd",
-			    "{\"name\":\"gx\",\"control\":\"unix:/nonexistent/wgnet-test.sock\"}",
-			    NULL, &em),
-			-EHOSTUNREACH);
+	CU_ASSERT_EQUAL(
+		run("GuestAdd",
+		    "{\"name\":\"gx\",\"control\":\"unix:/nonexistent/wgnet-test.sock\"}",
+		    NULL, &em),
+		-EHOSTUNREACH);
 	free(em);
 	CU_ASSERT_EQUAL(run("GuestList", NULL, &r, NULL), 0);
 	CU_ASSERT_EQUAL(json_array_size(r), 0); /* nothing stored */
@@ -469,19 +474,21 @@ static void test_ops_validation(void)
 			    "{\"name\":\"gx\",\"control\":\"tcp:1.2.3.4\"}",
 			    NULL, NULL),
 			-EINVAL);
-	CU_ASSERT_EQUAL(run("ContainerAdd",
-			    "{\"name\":\"c1\",\"guest\":\"nope\",\"netns\":\"/run/netns/x\"}",
-			    NULL, &em),
-			-ENOENT);
+	CU_ASSERT_EQUAL(
+		run("ContainerAdd",
+		    "{\"name\":\"c1\",\"guest\":\"nope\",\"netns\":\"/run/netns/x\"}",
+		    NULL, &em),
+		-ENOENT);
 	free(em);
 	CU_ASSERT_EQUAL(run("NetworkConnect",
 			    "{\"network\":\"v1\",\"container\":\"nope\"}", NULL,
 			    NULL),
 			-ENOENT);
-	CU_ASSERT_EQUAL(run("NetworkConnect",
-			    "{\"network\":\"v1\",\"container\":\"c\",\"aliases\":[\"a b\"]}",
-			    NULL, NULL),
-			-EINVAL);
+	CU_ASSERT_EQUAL(
+		run("NetworkConnect",
+		    "{\"network\":\"v1\",\"container\":\"c\",\"aliases\":[\"a b\"]}",
+		    NULL, NULL),
+		-EINVAL);
 
 	CU_ASSERT_EQUAL(run("NetworkPrune", NULL, &r, NULL), 0);
 	CU_ASSERT_EQUAL(json_array_size(json_object_get(r, "removed")), 2);
@@ -556,7 +563,8 @@ static json_t *find_peer(json_t *peers, const char *key)
 	return NULL;
 }
 
-#define CID(c) c "000000000000000000000000000000000000000000000000000000000000000"
+#define CID(c) \
+	c "000000000000000000000000000000000000000000000000000000000000000"
 
 static void test_desired_state(void)
 {
@@ -577,7 +585,8 @@ static void test_desired_state(void)
 	add_guest("ga", "10.77.0.1", ST_GUEST_UP);
 	add_guest("gb", "10.77.0.2", ST_GUEST_UP);
 	add_guest("gc", "10.77.0.3", ST_GUEST_UP);
-	add_ctr(CID("a"), "ca", "ga", "[{\"proto\":\"tcp\",\"host_port\":8080,\"container_port\":80}]");
+	add_ctr(CID("a"), "ca", "ga",
+		"[{\"proto\":\"tcp\",\"host_port\":8080,\"container_port\":80}]");
 	add_ctr(CID("b"), "cb1", "gb", "[]");
 	add_ctr(CID("c"), "cb2", "gb", "[]");
 	add_ctr(CID("d"), "cc", "gc", "[]");
@@ -615,10 +624,12 @@ static void test_desired_state(void)
 	CU_ASSERT_EQUAL_FATAL(st->ops->container_get(st, "ca", &c), 0);
 	CU_ASSERT_EQUAL_FATAL(mesh_dns_records(st, &c, &recs), 0);
 	s = json_dumps(recs, JSON_COMPACT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, "{\"name\":\"web\",\"address\":\"10.60.0.2\"}"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, "{\"name\":\"cb2\",\"address\":\"10.60.0.4\"}"));
 	CU_ASSERT_PTR_NOT_NULL(
-		strstr(s, "{\"name\":\"a00000000000\",\"address\":\"10.60.0.2\"}"));
+		strstr(s, "{\"name\":\"web\",\"address\":\"10.60.0.2\"}"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(s, "{\"name\":\"cb2\",\"address\":\"10.60.0.4\"}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		s, "{\"name\":\"a00000000000\",\"address\":\"10.60.0.2\"}"));
 	CU_ASSERT_EQUAL(json_array_size(recs), 4 * 2 + 1);
 	free(s);
 	json_decref(recs);
@@ -655,7 +666,8 @@ static void test_desired_state(void)
 		CU_ASSERT_EQUAL(run("NetworkRemove", "{\"network\":\"mesh1\"}",
 				    NULL, &em),
 				-EBUSY);
-		CU_ASSERT_STRING_EQUAL(em, "network mesh1 has active endpoints");
+		CU_ASSERT_STRING_EQUAL(em,
+				       "network mesh1 has active endpoints");
 		free(em);
 	}
 }
