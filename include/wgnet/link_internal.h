@@ -19,12 +19,14 @@ int link_build_veth(char *buf, size_t len, uint32_t seq, const char *name,
 int link_build_addr(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
 		    const struct ip_addr *ip, int plen);
 /* RTM_NEWROUTE (replace) or RTM_DELROUTE in the main table. */
-int link_build_route(char *buf, size_t len, uint32_t seq, int cmd,
-		     int ifindex, const struct ip_prefix *dst,
-		     const struct ip_addr *gw);
+int link_build_route(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
+		     const struct ip_prefix *dst, const struct ip_addr *gw);
 
 /* mnl callback for NLMSG_ERROR: MNL_CB_STOP on an ack, else MNL_CB_ERROR
  * with errno set; the extended-ack message (if any) is logged at debug. */
 int link_nl_error_cb(const struct nlmsghdr *nlh, void *data);
+/* mnl callback for NLMSG_DONE: MNL_CB_STOP, or MNL_CB_ERROR with errno if
+ * the dump reported an error. */
+int link_nl_done_cb(const struct nlmsghdr *nlh, void *data);
 
 #endif
