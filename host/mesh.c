@@ -257,6 +257,15 @@ static void queue_container(struct host *h, struct gc_batch *b,
 	struct st_guest g;
 	json_t *recs = NULL, *ports = NULL;
 
+	struct st_endpoint *eps = NULL;
+	size_t nep = 0;
+
+	/* A guest forgets a container with its last endpoint. */
+	if (st->ops->endpoint_list(st, NULL, c->id, &eps, &nep) || !nep) {
+		free(eps);
+		return;
+	}
+	free(eps);
 	if (st->ops->guest_get(st, c->guest, &g))
 		return;
 	if (!mesh_dns_records(st, c, &recs))
@@ -562,8 +571,8 @@ undo:
 	return rc;
 }
 
-int mesh_detach(struct host *h, const struct st_network *n,
-		const struct st_container *c, char **errmsg)
+static int detach(struct host *h, const struct st_network *n,
+		  const struct st_container *c, bool push_self, char **errmsg)
 {
 	struct store *st = h->st;
 	struct st_endpoint ep;
@@ -596,8 +605,14 @@ int mesh_detach(struct host *h, const struct st_network *n,
 				strerror(-rc));
 	if (have_g && !guest_endpoints_on(st, n->id, g.name))
 		drop_guest_net(h, &g, n->id);
-	push_network(h, n->id, c);
+	push_network(h, n->id, push_self ? c : NULL);
 	return 0;
+}
+
+int mesh_detach(struct host *h, const struct st_network *n,
+		const struct st_container *c, char **errmsg)
+{
+	return detach(h, n, c, true, errmsg);
 }
 
 int host_container_remove_locked(struct host *h, const struct st_container *c,
@@ -612,15 +627,9 @@ int host_container_remove_locked(struct host *h, const struct st_container *c,
 	rc = st->ops->endpoint_list(st, NULL, c->id, &eps, &nep);
 	if (rc)
 		return host_err(errmsg, rc, "store: %s", strerror(-rc));
-	for (size_t i = 0; i < nep; i++) {
-		struct st_network n;
-
-		if (st->ops->network_get(st, eps[i].network_id, &n))
-			continue;
-		mesh_detach(h, &n, c, NULL);
-	}
-	free(eps);
-	if (!st->ops->guest_get(st, c->guest, &g) &&
+	/* Ports and names go first, while the guest still knows the
+	 * container (it forgets it with its last endpoint). */
+	if (nep && !st->ops->guest_get(st, c->guest, &g) &&
 	    host_grt_state(h, g.name) == ST_GUEST_UP) {
 		gc_call(h, &g, "PublishPorts",
 			json_pack("{s:s,s:[]}", "container_id", c->id, "ports"),
@@ -630,6 +639,14 @@ int host_container_remove_locked(struct host *h, const struct st_container *c,
 				  "records"),
 			HOST_PUSH_TIMEOUT_MS, NULL, NULL);
 	}
+	for (size_t i = 0; i < nep; i++) {
+		struct st_network n;
+
+		if (st->ops->network_get(st, eps[i].network_id, &n))
+			continue;
+		detach(h, &n, c, false, NULL);
+	}
+	free(eps);
 	rc = st->ops->container_delete(st, c->id);
 	if (rc && rc != -ENOENT)
 		return host_err(errmsg, rc,
@@ -765,7 +782,7 @@ static bool str_in(json_t *arr, const char *s)
 
 /* Replay steps that push one network: AddNetwork (+ store its key). */
 static int replay_networks(struct host *h, const struct st_guest *g,
-			   json_t *nets, json_t *changed)
+			   json_t *nets, json_t *changed, json_t *added)
 {
 	json_t *x;
 	size_t i;
@@ -788,12 +805,14 @@ static int replay_networks(struct host *h, const struct st_guest *g,
 		}
 		if (ch)
 			json_array_append_new(changed, json_string(n.id));
+		json_array_append(added, x);
 	}
 	return 0;
 }
 
 static int replay_endpoints(struct host *h, const struct st_guest *g,
-			    const struct st_container *cs, size_t ncs)
+			    const struct st_container *cs, size_t ncs,
+			    json_t *added)
 {
 	struct store *st = h->st;
 
@@ -810,7 +829,10 @@ static int replay_endpoints(struct host *h, const struct st_guest *g,
 			json_t *args;
 			int rc;
 
-			if (st->ops->network_get(st, eps[k].network_id, &n))
+			/* Its network failed: the reply would be ENOENT for
+			 * the network, not for the namespace. */
+			if (!str_in(added, eps[k].network_id) ||
+			    st->ops->network_get(st, eps[k].network_id, &n))
 				continue;
 			args = endpoint_args(&n, &cs[i], &eps[k]);
 			rc = gc_call(h, g, "AddEndpoint", args,
@@ -846,7 +868,8 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 	struct st_guest_net *gns = NULL;
 	struct gc_batch *b = NULL;
 	json_t *nets = json_array(), *ctrs = json_array(),
-	       *changed = json_array(), *status = NULL, *x;
+	       *changed = json_array(), *added = json_array(), *status = NULL,
+	       *x;
 	size_t ncs = 0, ngn = 0, i;
 	char *em = NULL;
 	int rc;
@@ -879,10 +902,10 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 			    !str_in(nets, gns[i].network_id))
 				st->ops->guest_net_delete(st, g->name,
 							  gns[i].network_id);
-	rc = replay_networks(h, g, nets, changed);
+	rc = replay_networks(h, g, nets, changed, added);
 	if (rc)
 		goto out;
-	rc = replay_endpoints(h, g, cs, ncs);
+	rc = replay_endpoints(h, g, cs, ncs, added);
 	if (rc)
 		goto out;
 	b = gc_batch_new(h);
@@ -946,6 +969,7 @@ out:
 	json_decref(nets);
 	json_decref(ctrs);
 	json_decref(changed);
+	json_decref(added);
 	return rc;
 }
 

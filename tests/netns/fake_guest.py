@@ -63,6 +63,11 @@ class Guest:
         self.vanished = set()
         self.calls = []
 
+    def forget_if_gone(self, cid):
+        if not any(k[1] == cid for k in self.endpoints):
+            self.dns.pop(cid, None)
+            self.ports.pop(cid, None)
+
     def key(self, nid):
         raw = hashlib.sha256(f"{self.name}/{nid}/{self.gen}".encode()).digest()
         return base64.b64encode(raw).decode()
@@ -102,6 +107,7 @@ class Guest:
             self.peers.pop(nid, None)
             for k in [k for k in self.endpoints if k[0] == nid]:
                 del self.endpoints[k]
+                self.forget_if_gone(k[1])
             return {}
         if op == "AddEndpoint":
             nid = a["network_id"]
@@ -113,18 +119,24 @@ class Guest:
             self.endpoints[(nid, a["container"]["id"])] = a
             return {"ifname": "eth0", "host_ifname": "vhfake", "mac": a.get("mac", "")}
         if op == "RemoveEndpoint":
-            self.endpoints.pop((a["network_id"], a["container_id"]), None)
+            cid = a["container_id"]
+            self.endpoints.pop((a["network_id"], cid), None)
+            self.forget_if_gone(cid)
             return {}
         if op == "UpdatePeers":
             if a["network_id"] not in self.networks:
                 raise OSError(2, "unknown network")
             self.peers[a["network_id"]] = a["peers"]
             return {}
-        if op == "SetDNS":
-            self.dns[a["container_id"]] = a["records"]
-            return {}
-        if op == "PublishPorts":
-            self.ports[a["container_id"]] = a["ports"]
+        if op in ("SetDNS", "PublishPorts"):
+            cid = a["container_id"]
+            # As wgnet-guest: it knows containers through their endpoints.
+            if not any(k[1] == cid for k in self.endpoints):
+                raise OSError(2, f"container {cid[:12]} has no endpoint on this guest")
+            if op == "SetDNS":
+                self.dns[cid] = a["records"]
+            else:
+                self.ports[cid] = a["ports"]
             return {}
         if op == "Reconcile":
             keep_n, keep_c = set(a["networks"]), set(a["containers"])

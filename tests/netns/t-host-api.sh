@@ -164,6 +164,21 @@ grep -qx "${N}b" "$TMP/prune" && grep -qx "${N}c" "$TMP/prune" || fail "prune ou
 [ "$($W network ls -q | wc -l)" -eq 0 ] || fail "prune left networks"
 ok "rm, prune"
 
+# Concurrent clients: every create succeeds, no two subnets overlap.
+for i in $(seq 1 24); do $W network create "${N}p$i" >/dev/null 2>"$TMP/par$i" & done
+wait_for 30 bash -c "[ \$('$W' network ls -q -f name=${N}p | wc -l) -eq 24 ]" ||
+	fail "parallel creates: $(cat "$TMP"/par*)"
+[ "$($W network ls -f "name=${N}p" --format '{{.ID}}' | xargs $W network inspect -f '{{.Id}}' | wc -l)" -eq 24 ] || fail "inspect of 24"
+$W network ls -q --no-trunc -f "name=${N}p" | xargs $W network inspect | python3 -c '
+import ipaddress, json, sys
+nets = [ipaddress.ip_network(n["IPAM"]["Config"][0]["Subnet"]) for n in json.load(sys.stdin)]
+assert len(nets) == 24
+for i, a in enumerate(nets):
+    for b in nets[i + 1:]:
+        assert not a.overlaps(b), (a, b)'
+$W network prune -f >/dev/null
+ok "24 parallel creates, distinct subnets"
+
 # Bad frames never crash the daemon.
 python3 - "$SOCK" <<'EOF'
 import socket, struct, sys
