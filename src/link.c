@@ -176,6 +176,13 @@ static int rtnl_talk(struct rtnl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 		}
 		ret = mnl_cb_run2(nl->rx, n, seq, nl->portid, cb, data, ctl_cbs,
 				  MNL_ARRAY_SIZE(ctl_cbs));
+		/* Left over from an earlier request cut short (a dump whose
+		 * callback failed): not ours, skip it. */
+		if (ret == MNL_CB_ERROR && errno == ESRCH &&
+		    ((struct nlmsghdr *)nl->rx)->nlmsg_seq != seq) {
+			log_debug("rtnl: skipping stale reply");
+			ret = MNL_CB_OK;
+		}
 	} while (ret > MNL_CB_STOP);
 	return ret < 0 ? -errno : 0;
 }
