@@ -75,6 +75,8 @@ static struct nlmsghdr *msg_start(char *buf, size_t len, uint16_t type,
 
 	if (len < MNL_NLMSG_HDRLEN + MNL_ALIGN(extra_len))
 		return NULL;
+	/* Zero it all: the attribute puts leave alignment padding as is. */
+	memset(buf, 0, len);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;

@@ -51,10 +51,12 @@ int netns_run(int netns_fd, int (*fn)(void *data), void *data)
 	ret = fn(data);
 	/* Always go back, whatever fn returned. */
 	if (setns(self, CLONE_NEWNET) < 0) {
+		int err = errno;
+
 		log_err("setns back to the original namespace: %s",
-			strerror(errno));
+			strerror(err));
 		if (ret >= 0)
-			ret = -errno;
+			ret = -err;
 	}
 out:
 	close(self);

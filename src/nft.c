@@ -497,6 +497,8 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 		return ret;
 	if (!buf || len <= 2 * NFT_MSG_MARGIN)
 		return -EMSGSIZE;
+	/* libnftnl leaves attribute padding as it finds it. */
+	memset(buf, 0, len);
 	bt.table = cfg->table;
 	bt.b = mnl_nlmsg_batch_start(buf, len - NFT_MSG_MARGIN);
 	if (!bt.b)
@@ -702,6 +704,7 @@ int nft_remove(const char *table)
 	struct batch bt = { NULL, table, 1, 0 };
 	int ret, len;
 
+	memset(buf, 0, sizeof(buf));
 	ret = cfg_check(&cfg);
 	if (ret)
 		return ret;
@@ -792,7 +795,7 @@ int nft_rule_count(const char *table)
 	struct nftnl_table *t = NULL;
 	struct nftnl_rule *r = NULL;
 	struct nlmsghdr *nlh;
-	char buf[1024];
+	char buf[1024] = { 0 };
 	char *rx = NULL;
 	uint32_t seq = 1;
 	int ret, i;
@@ -823,6 +826,7 @@ int nft_rule_count(const char *table)
 	ret = -EINTR;
 	for (i = 0; i < DUMP_RETRIES && ret == -EINTR; i++) {
 		rc.n = 0;
+		memset(buf, 0, sizeof(buf));
 		nlh = nftnl_rule_nlmsg_build_hdr(
 			buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq++);
 		nftnl_rule_nlmsg_build_payload(nlh, r);
