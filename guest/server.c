@@ -55,6 +55,24 @@ int srv_listen_vsock(unsigned int port)
 	return fd;
 }
 
+/*
+ * After a frame we refused, the peer may still be sending. Closing a unix
+ * socket with unread data resets the peer before it reads our answer, so
+ * take (a bounded amount of) what is in flight first.
+ */
+static void drain(int fd)
+{
+	struct timeval tv = { .tv_usec = 100000 };
+	char buf[4096];
+	size_t total = 0;
+	ssize_t r;
+
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (total < (1U << 20) && (r = read(fd, buf, sizeof(buf))) > 0)
+		total += (size_t)r;
+}
+
 /* One request on a connected stream: the reply always goes out, errors
  * included; nothing changes unless the request was well-formed. */
 void srv_serve_stream(struct agent *ag, int fd)
@@ -103,6 +121,8 @@ send:
 	err = proto_send(fd, PROTO_T_REPLY, rep);
 	if (err)
 		log_debug("cannot send reply: %s", strerror(-err));
+	if (!op)
+		drain(fd);
 	json_decref(req);
 	json_decref(rep);
 }

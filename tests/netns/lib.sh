@@ -1,0 +1,85 @@
+# Shared helpers of the namespace tests (sourced). Every name a test makes
+# carries $T (unique per run), and cleanup removes it all, even on failure.
+set -eu
+
+T=${T:-wt$$}
+WGNET_BIN=${WGNET_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+TMP=$(mktemp -d /tmp/wgnet-$T-XXXX)
+PIDS=()
+CLEANUPS=()
+
+log() { echo "[$(date +%T)] $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "$*"; exit 77; }
+ok() { echo "ok - $*"; }
+
+at_exit() { CLEANUPS+=("$*"); }
+cleanup() {
+	local rc=$? i
+	set +e
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${CLEANUPS[$i]}" >/dev/null 2>&1; done
+	for p in ${PIDS[@]+"${PIDS[@]}"}; do kill "$p" 2>/dev/null; done
+	for p in ${PIDS[@]+"${PIDS[@]}"}; do wait "$p" 2>/dev/null; done
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$T-" ); do ip netns del "$ns"; done
+	rm -rf "$TMP"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+# n NS CMD...: run in a namespace (nsenter keeps /sys, so bpffs stays visible)
+n() { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
+
+# wait_for SECONDS CMD...: poll until CMD succeeds
+wait_for() {
+	local secs=$1 i; shift
+	for ((i = 0; i < secs * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+
+# mk_underlay PREFIX.0.1/24 NS: a bridge namespace
+mk_underlay() {
+	local ns=$1 gw=$2
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add br0 type bridge
+	ip -n "$ns" addr add "$gw" dev br0
+	ip -n "$ns" link set br0 up
+	n "$ns" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# mk_host UNDERLAY_NS NS IP/PLEN GW: a namespace with eth0 on the bridge
+mk_host() {
+	local ul=$1 ns=$2 addr=$3 gw=$4 port=${5:-p$RANDOM}
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$ul" link add "$port" type veth peer name eth0 netns "$ns"
+	ip -n "$ul" link set "$port" master br0 up
+	ip -n "$ns" addr add "$addr" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$gw"
+}
+
+# start_guest NS NAME: run wgnet-guest in NS; sets GSOCK_<NAME>
+start_guest() {
+	local ns=$1 name=$2
+	local d="$TMP/$name"
+	mkdir -p "$d"
+	nsenter --net="/run/netns/$ns" -- "$WGNET_BIN/wgnet-guest" --name "$name" \
+		--socket "$d/guest.sock" --state-dir "$d/state" \
+		--pin-dir "/sys/fs/bpf/wgnet-$T-$name" --wg-prefix "${T:0:8}${name:0:1}" \
+		--underlay eth0 --vsock-port 0 --nft-table "wgnet" ${GUEST_ARGS:-} \
+		>>"$d/guest.log" 2>&1 &
+	echo $! >"$d/pid"
+	PIDS+=($!)
+	at_exit "rm -rf /sys/fs/bpf/wgnet-$T-$name"
+	wait_for 10 test -S "$d/guest.sock" || { cat "$d/guest.log"; fail "wgnet-guest $name did not start"; }
+}
+
+gsock() { echo "$TMP/$1/guest.sock"; }
+# gcall NAME OP [JSON]
+gcall() { local g=$1; shift; "$WGNET_BIN/wgnet-guest" call -s "$(gsock "$g")" "$@"; }
+jq_() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
