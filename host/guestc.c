@@ -90,11 +90,14 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 
 	if (result)
 		*result = NULL;
-	if (!r)
+	if (!r) {
+		json_decref(args);
 		return host_err(errmsg, -ENOMEM, "out of memory");
+	}
 	pthread_mutex_lock(&r->call_mu);
 	rc = proto_call(g->control, timeout_ms, op, args, result, &em);
 	pthread_mutex_unlock(&r->call_mu);
+	json_decref(args);
 	if (!rc) {
 		pthread_mutex_lock(&h->rt_mu);
 		r->last_ok_ms = host_now_ms();
@@ -206,8 +209,9 @@ static void *group_main(void *arg)
 
 	for (struct gc_item *it = gr->head; it; it = it->next) {
 		char *em = NULL;
-		int rc = gc_call(gr->b->h, &gr->g, it->op, it->args,
-				 gr->timeout_ms, NULL, &em);
+		int rc = gc_call(gr->b->h, &gr->g, it->op,
+				 json_incref(it->args), gr->timeout_ms, NULL,
+				 &em);
 
 		if (rc) {
 			gr->failed++;

@@ -416,7 +416,6 @@ static int guest_add_network(struct host *h, const struct st_guest *g,
 	mesh_network_args(n, &args);
 	rc = gc_call(h, g, "AddNetwork", args, h->call_timeout_ms, &res,
 		     errmsg);
-	json_decref(args);
 	if (rc)
 		return rc;
 	key = json_str(res, "public_key");
@@ -547,7 +546,6 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	args = endpoint_args(n, c, &ep);
 	rc = gc_call(h, &g, "AddEndpoint", args, h->call_timeout_ms, NULL,
 		     errmsg);
-	json_decref(args);
 	if (rc)
 		goto undo;
 	/* 3 + 4. Peers of every guest on the network, DNS, ports. */
@@ -837,7 +835,6 @@ static int replay_endpoints(struct host *h, const struct st_guest *g,
 			args = endpoint_args(&n, &cs[i], &eps[k]);
 			rc = gc_call(h, g, "AddEndpoint", args,
 				     h->call_timeout_ms, NULL, &em);
-			json_decref(args);
 			if (rc == -EHOSTUNREACH) {
 				free(em);
 				free(eps);

@@ -94,7 +94,8 @@ void host_grt_set_state(struct host *h, const char *name, int state);
 /*
  * One call to a guest under its call mutex. Transport failures return
  * -EHOSTUNREACH with a message and mark the guest for replay; guest errors
- * return the guest's -code and "guest G: <its message>".
+ * return the guest's -code and "guest G: <its message>". args (may be
+ * NULL) is stolen.
  */
 int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg);
