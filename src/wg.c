@@ -231,10 +231,10 @@ int wg_nl_attrs_complete(const void *start, size_t len)
 static uint32_t wg_nl_seq(void)
 {
 	static uint32_t seq;
+	uint32_t v = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
 
-	if (!seq)
-		seq = (uint32_t)time(NULL);
-	return ++seq;
+	/* Start from the clock so replies to an earlier run never match. */
+	return v + (uint32_t)time(NULL);
 }
 
 static struct nlmsghdr *rtnl_link_msg(char *buf, uint16_t type, uint16_t flags,
@@ -270,7 +270,7 @@ static int rtnl_request(struct nlmsghdr *nlh,
 
 int wg_link_create(const char *ifname, const char *kind)
 {
-	char buf[512];
+	char buf[512] = { 0 };
 	struct nlmsghdr *nlh;
 	struct nlattr *li;
 
@@ -286,7 +286,7 @@ int wg_link_create(const char *ifname, const char *kind)
 
 int wg_link_delete(const char *ifname)
 {
-	char buf[512];
+	char buf[512] = { 0 };
 
 	if (wg_ifname_valid(ifname))
 		return -EINVAL;
@@ -353,7 +353,7 @@ bad:
 int wg_link_kind(const char *ifname, char kind[16])
 {
 	struct link_kind_ctx ctx = { .kind = kind };
-	char buf[512];
+	char buf[512] = { 0 };
 	int ret;
 
 	if (wg_ifname_valid(ifname))

@@ -26,7 +26,7 @@ static uint32_t wgk_seq(void)
 {
 	static uint32_t seq = 0x57470000;
 
-	return ++seq;
+	return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
 }
 
 static struct nlmsghdr *genl_put(char *buf, uint16_t type, uint16_t flags,
@@ -79,7 +79,7 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 
 int wgk_family_resolve(struct mnl_socket *nl, uint16_t *id)
 {
-	char buf[256];
+	char buf[256] = { 0 };
 	struct family_ctx ctx = { 0 };
 	struct nlmsghdr *nlh;
 	int ret;
@@ -248,6 +248,7 @@ int wgk_build_set(char *buf, size_t len, uint16_t family, uint32_t seq,
 		return -EINVAL;
 	if (len < MNL_NLMSG_HDRLEN + GENL_HDR_LEN + 64)
 		return -EMSGSIZE;
+	memset(buf, 0, len);
 	nlh = genl_put(buf, family, 0, seq, WG_CMD_SET_DEVICE, WG_GENL_VERSION);
 	if (!mnl_attr_put_strz_check(nlh, len, WGDEVICE_A_IFNAME, dev->name))
 		return -EMSGSIZE;
@@ -296,6 +297,7 @@ int wgk_build_get(char *buf, size_t len, uint16_t family, uint32_t seq,
 		return -EINVAL;
 	if (len < MNL_NLMSG_HDRLEN + GENL_HDR_LEN + 32)
 		return -EMSGSIZE;
+	memset(buf, 0, len);
 	nlh = genl_put(buf, family, NLM_F_DUMP, seq, WG_CMD_GET_DEVICE,
 		       WG_GENL_VERSION);
 	if (!mnl_attr_put_strz_check(nlh, len, WGDEVICE_A_IFNAME, ifname))

@@ -1109,7 +1109,9 @@ static void userspace_in_ns(const struct test_ns *ns)
 	size_t i;
 	int tries;
 
-	snprintf(ifname, sizeof(ifname), "wgt%d", (int)(getpid() % 10000));
+	/* The full pid: the socket path is machine-wide, so two runs must
+	 * never pick the same name (pid % 10000 could collide). */
+	snprintf(ifname, sizeof(ifname), "wgt%d", (int)getpid());
 	snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", ifname);
 	strcpy(want->name, ifname);
 	CU_ASSERT_EQUAL(wg_key_generate(want->private_key), 0);
@@ -1117,6 +1119,12 @@ static void userspace_in_ns(const struct test_ns *ns)
 	want->n_peers = 1;
 
 	CU_ASSERT_EQUAL(u->exists(ifname), 0);
+	/* A missing program is an error, with nothing left behind. */
+	wg_userspace_set_program("/nonexistent/wireguard-go");
+	CU_ASSERT_EQUAL(u->create(ifname), -ENOENT);
+	wg_userspace_set_program(NULL);
+	CU_ASSERT_EQUAL(u->exists(ifname), 0);
+	CU_ASSERT_NOT_EQUAL(stat(sock, &st), 0);
 	CU_ASSERT_EQUAL(u->create(ifname), 0);
 	CU_ASSERT_EQUAL(u->create(ifname), -EEXIST);
 	CU_ASSERT_EQUAL(u->exists(ifname), 1);
