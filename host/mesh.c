@@ -400,6 +400,24 @@ static json_t *endpoint_args(const struct st_network *n,
 	return a;
 }
 
+/* A WireGuard public key: 44 characters of base64 for 32 bytes, not all
+ * zero (what a device without a private key reports). */
+static bool wg_key_text_valid(const char *k)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	bool zero = true;
+
+	if (!k || strlen(k) != 44 || k[43] != '=' || strspn(k, b64) != 43)
+		return false;
+	/* The last character carries 4 bits: must be one of AEIMQUYcgkosw048. */
+	if ((strchr(b64, k[42]) - b64) & 3)
+		return false;
+	for (int i = 0; i < 43; i++)
+		zero &= k[i] == 'A';
+	return !zero;
+}
+
 /* AddNetwork on g and store what it said. *key_changed if it differs. */
 static int guest_add_network(struct host *h, const struct st_guest *g,
 			     const struct st_network *n, bool *key_changed,
@@ -420,7 +438,7 @@ static int guest_add_network(struct host *h, const struct st_guest *g,
 		return rc;
 	key = json_str(res, "public_key");
 	port = json_integer_value(json_object_get(res, "listen_port"));
-	if (!key || strlen(key) >= ST_KEY_LEN || port <= 0 || port > 65535) {
+	if (!wg_key_text_valid(key) || port <= 0 || port > 65535) {
 		rc = host_err(
 			errmsg, -EPROTO,
 			"guest %s: AddNetwork gave no valid public key or port",

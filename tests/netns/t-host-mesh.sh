@@ -87,6 +87,19 @@ $W container rm "x$$" >/dev/null
 $W network rm "$NET2" >/dev/null
 ok "failed attach rolled back"
 
+# A guest reporting the all-zero key (no private key) is refused.
+G4=g4-$$
+start_guest "$G4" 10.77.0.14 zero
+$W guest add "$G4" --control "unix:$TMP/$G4.sock" >/dev/null
+$W container add "z$$" --guest "$G4" --netns /run/netns/z >/dev/null
+rc=0
+$W network connect "$NET" "z$$" 2>"$TMP/err" || rc=$?
+[ $rc -ne 0 ] && grep -q "no valid public key" "$TMP/err" || fail "zero key accepted: $(cat "$TMP/err")"
+check "$G1" "len(s['peers']['$NID']) == 2" "g1 peers unchanged by the refused guest"
+$W container rm "z$$" >/dev/null
+$W guest rm "$G4" >/dev/null
+ok "zero public key refused"
+
 # Detach: g2 leaves, the others drop it as a peer.
 $W network disconnect "$NET" "b$$"
 check "$G2" "'$NID' not in s['networks'] and s['endpoints'] == []" "g2 lost its last endpoint: network removed"
