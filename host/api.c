@@ -398,6 +398,10 @@ static int op_network_create(struct host *h, json_t *args, json_t **res,
 	if (rc)
 		return rc;
 	req.ipv6 = ipv6 || f6.subnet;
+	if (req.ipv6 && !f6.subnet)
+		return host_err(
+			em, -EINVAL,
+			"IPv6 needs an IPv6 subnet (there is no default IPv6 pool): add --subnet with an IPv6 prefix");
 	req.internal = internal;
 	if ((rc = a_strmap(args, "labels", req.labels, sizeof(req.labels),
 			   em)) ||

@@ -112,6 +112,8 @@ expect_err "not inside subnet" $W network create --subnet 10.215.0.0/24 --ip-ran
 expect_err "not inside subnet" $W network create --subnet 10.215.0.0/24 --gateway 10.216.0.1 "${N}x"
 expect_err "need a subnet" $W network create --gateway 10.216.0.1 "${N}x"
 expect_err "not supported" $W network create -d overlay "${N}x"
+expect_err "needs an IPv6 subnet" $W network create --ipv6 "${N}x"
+expect_err "only one IPv4 and one IPv6 subnet" $W network create --subnet 10.0.0.0/8 --subnet 10.1.0.0/16 "${N}x"
 expect_err "invalid filter 'colour'" $W network ls -f colour=red
 expect_err "bad format of filter" $W network ls -f name
 expect_err "cannot reach wgnet-host at $TMP/none.sock" $W -H "$TMP/none.sock" network ls
