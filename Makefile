@@ -24,8 +24,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
-CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -Iinclude -I$(BUILD) $(EXTRA_CFLAGS)
+OPT ?= -O2 -g
+CFLAGS := $(OPT) -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -Iinclude -I$(BUILD) $(EXTRA_CFLAGS)
 LDFLAGS += -Wl,--as-needed $(EXTRA_LDFLAGS)
 LDLIBS := -lbpf -lelf -lz -lmnl -lnftnl -lsodium -lsqlite3 -ljansson \
 	  -lmicrohttpd -lcurl -lpthread
@@ -37,7 +37,7 @@ PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev \
 	libnftnl-dev libcunit1-dev libsqlite3-dev libjansson-dev \
 	libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libclang-rt-14-dev \
 	wireguard-go wireguard-tools iperf3 iputils-ping nftables iproute2 \
-	busybox-static netcat-openbsd valgrind util-linux procps psmisc
+	busybox-static netcat-openbsd valgrind util-linux procps psmisc tcpdump
 
 LIB_SRCS := $(wildcard src/*.c) $(filter-out guest/main.c,$(wildcard guest/*.c)) \
 	    $(filter-out host/main.c host/cli.c,$(wildcard host/*.c))
@@ -133,7 +133,7 @@ check unit: all
 asan-build: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-		EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS="-O1 -g" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" OPT="-O1 -g" \
 		build/asan/test_unit build/asan/wgnet-guest build/asan/wgnet-host build/asan/wgnet build/asan/wgnet-lab
 
 asan-unit: asan-build

@@ -95,6 +95,7 @@ int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
 int ag_net_dp_sync(struct agent *ag, struct ag_net *n);
+int ag_net_load_key(struct agent *ag, struct ag_net *n);
 int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e);
 int ag_adopt(struct agent *ag);
 void ag_check_endpoints(struct agent *ag);

@@ -163,6 +163,21 @@ int ag_nft_sync(struct agent *ag)
 	return err;
 }
 
+/* The public key of a network's interface, from its stored private key. */
+int ag_net_load_key(struct agent *ag, struct ag_net *n)
+{
+	uint8_t priv[WG_KEY_LEN];
+	char path[AG_PATH_LEN + 80];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/keys/%s.key", ag->state_dir, n->id);
+	err = wg_key_load_or_create(path, priv);
+	if (!err)
+		wg_key_public(n->pub, priv);
+	explicit_bzero(priv, sizeof(priv));
+	return err;
+}
+
 int ag_net_dp_sync(struct agent *ag, struct ag_net *n)
 {
 	struct wgn_iface wi = { .kind = WGN_IF_WG, .net_id = (__u32)n->index };
@@ -252,6 +267,8 @@ int ag_adopt(struct agent *ag)
 
 		if (!n->used)
 			continue;
+		if (ag_net_load_key(ag, n))
+			log_warn("network %s: no private key", n->name);
 		r = ag->wg->exists(n->ifname);
 		n->ifindex = link_index(ag->nl, n->ifname);
 		if (r <= 0 || n->ifindex <= 0) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "serial.h"
 #include "server.h"
 #include "wgnet/dns.h"
 #include "wgnet/dp.h"
@@ -45,6 +46,7 @@ static void usage(FILE *f)
 		"  -n, --name NAME          guest name (default: hostname)\n"
 		"  -s, --socket PATH        control socket (default " DEFAULT_SOCK ")\n"
 		"      --vsock-port PORT    AF_VSOCK port, 0 = off (default 51820)\n"
+		"      --serial PATH        also serve a virtio-serial port\n"
 		"      --state-dir DIR      state and keys (default /var/lib/wgnet-guest)\n"
 		"      --pin-dir DIR        BPF pin directory (default /sys/fs/bpf/wgnet)\n"
 		"      --wg-backend B       auto | kernel | userspace (default auto)\n"
@@ -167,10 +169,10 @@ static int underlay_init(struct agent *ag)
 }
 
 static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
-	       const struct ip_addr *upstream)
+	       const struct ip_addr *upstream, struct serial *ser)
 {
 	struct pollfd fds[512];
-	int lfd = -1, vfd = -1, err;
+	int lfd = -1, vfd = -1, sidx = -1, err;
 	time_t last_check = 0;
 
 	err = ag_state_load(ag);
@@ -207,6 +209,11 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 		fds[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		if (vfd >= 0)
 			fds[n++] = (struct pollfd){ .fd = vfd, .events = POLLIN };
+		if (ser) {
+			sidx = (int)n;
+			fds[n++] = (struct pollfd){ .fd = serial_fd(ser),
+						    .events = POLLIN };
+		}
 		if (ag->dns) {
 			r = dns_server_pollfds(ag->dns, fds + n, 512 - n);
 			if (r > 0)
@@ -225,6 +232,8 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 				srv_accept(ag, lfd);
 			if (vfd >= 0 && (fds[1].revents & POLLIN))
 				srv_accept(ag, vfd);
+			if (ser && fds[sidx].revents)
+				serial_handle(ag, ser);
 			if (ag->dns)
 				dns_server_handle(ag->dns, fds, n);
 		}
@@ -256,12 +265,14 @@ int main(int argc, char **argv)
 		{ "underlay", required_argument, NULL, 6 },
 		{ "nft-table", required_argument, NULL, 7 },
 		{ "upstream-dns", required_argument, NULL, 8 },
+		{ "serial", required_argument, NULL, 9 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	static struct agent ag; /* large: keep it off the stack */
-	const char *sock = DEFAULT_SOCK, *backend = "auto";
+	const char *sock = DEFAULT_SOCK, *backend = "auto", *serial_path = NULL;
+	struct serial *ser = NULL;
 	unsigned int vsock_port = VSOCK_PORT;
 	struct ip_addr upstream;
 	bool upstream_set = false;
@@ -316,6 +327,9 @@ int main(int argc, char **argv)
 			}
 			upstream_set = true;
 			break;
+		case 9:
+			serial_path = optarg;
+			break;
 		case 'v':
 			log_level = LOG_LVL_DEBUG;
 			break;
@@ -362,9 +376,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: rtnetlink: %s\n", strerror(errno));
 		return 1;
 	}
+	if (serial_path) {
+		ser = serial_open(serial_path);
+		if (!ser) {
+			fprintf(stderr, "Error: --serial %s: %s\n", serial_path, strerror(errno));
+			return 1;
+		}
+	}
 	err = underlay_init(&ag);
 	if (!err)
-		err = run(&ag, sock, vsock_port, &upstream);
+		err = run(&ag, sock, vsock_port, &upstream, ser);
+	serial_free(ser);
 	dns_server_free(ag.dns);
 	dp_close(ag.dp);
 	rtnl_close(ag.nl);

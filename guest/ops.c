@@ -695,11 +695,111 @@ static void free_peers(struct wg_peer *peers, size_t n)
 	free(peers);
 }
 
+static bool sockaddr_same(const struct sockaddr_storage *a,
+			  const struct sockaddr_storage *b)
+{
+	struct ip_addr ia, ib;
+	uint16_t pa = 0, pb = 0;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (!a->ss_family)
+		return true;
+	if (ip_from_sockaddr((const struct sockaddr *)a, &ia, &pa) ||
+	    ip_from_sockaddr((const struct sockaddr *)b, &ib, &pb))
+		return false;
+	return pa == pb && ip_equal(&ia, &ib);
+}
+
+static bool allowed_has(const struct wg_peer *p, const struct wg_allowedip *a)
+{
+	size_t alen = a->family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < p->n_allowed; i++)
+		if (p->allowed[i].family == a->family &&
+		    p->allowed[i].cidr == a->cidr &&
+		    !memcmp(p->allowed[i].addr, a->addr, alen))
+			return true;
+	return false;
+}
+
+static bool peer_same(const struct wg_peer *want, const struct wg_peer *have)
+{
+	if (want->n_allowed != have->n_allowed ||
+	    want->keepalive != have->keepalive ||
+	    !sockaddr_same(&want->endpoint, &have->endpoint))
+		return false;
+	for (size_t i = 0; i < want->n_allowed; i++)
+		if (!allowed_has(have, &want->allowed[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Bring the device to the desired peer set by difference: peers that are
+ * already right are not touched (their sessions, and the traffic in them,
+ * go on), changed ones are updated in place, stale ones removed. Replacing
+ * the whole set would drop every session and stall traffic for a
+ * handshake; a replay after a restart must not do that.
+ */
+static int apply_peers(struct agent *ag, struct ag_net *n,
+		       struct wg_peer *want, size_t nw)
+{
+	struct wg_device *cur = NULL, dev = { 0 };
+	struct wg_peer *ops = NULL;
+	size_t nops = 0;
+	int err;
+
+	snprintf(dev.name, sizeof(dev.name), "%s", n->ifname);
+	if (ag->wg->get(n->ifname, &cur)) {
+		dev.flags = WG_DEV_F_REPLACE_PEERS;
+		dev.peers = want;
+		dev.n_peers = nw;
+		return ag->wg->set(n->ifname, &dev);
+	}
+	ops = calloc(nw + cur->n_peers + 1, sizeof(*ops));
+	if (!ops) {
+		wg_device_free(cur);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nw; i++) {
+		const struct wg_peer *have = NULL;
+
+		for (size_t k = 0; k < cur->n_peers && !have; k++)
+			if (!memcmp(cur->peers[k].public_key, want[i].public_key,
+				    WG_KEY_LEN))
+				have = &cur->peers[k];
+		if (!have || !peer_same(&want[i], have))
+			ops[nops++] = want[i];
+	}
+	for (size_t k = 0; k < cur->n_peers; k++) {
+		bool keep = false;
+
+		for (size_t i = 0; i < nw && !keep; i++)
+			keep = !memcmp(cur->peers[k].public_key,
+				       want[i].public_key, WG_KEY_LEN);
+		if (!keep) {
+			memcpy(ops[nops].public_key, cur->peers[k].public_key,
+			       WG_KEY_LEN);
+			ops[nops++].flags = WG_PEER_F_REMOVE;
+		}
+	}
+	err = 0;
+	if (nops) {
+		dev.peers = ops;
+		dev.n_peers = nops;
+		err = ag->wg->set(n->ifname, &dev);
+	}
+	log_debug("%s: %zu peer changes", n->ifname, nops);
+	free(ops); /* borrowed allowed-ip arrays stay with want[] */
+	wg_device_free(cur);
+	return err;
+}
+
 static json_t *op_update_peers(struct agent *ag, json_t *args)
 {
 	const char *net_id = json_str(args, "network_id");
 	json_t *jpeers = json_object_get(args, "peers"), *p, *want = NULL;
-	struct wg_device dev = { 0 };
 	struct wg_peer *peers = NULL;
 	struct dest_gc gc;
 	struct ag_net *n;
@@ -796,11 +896,7 @@ static json_t *op_update_peers(struct agent *ag, json_t *args)
 			json_object_set_new(want, ip_fmt(&pf.addr, buf), json_true());
 		}
 	}
-	snprintf(dev.name, sizeof(dev.name), "%s", n->ifname);
-	dev.flags = WG_DEV_F_REPLACE_PEERS;
-	dev.peers = peers;
-	dev.n_peers = np;
-	err = ag->wg->set(n->ifname, &dev);
+	err = apply_peers(ag, n, peers, np);
 	if (err) {
 		log_err("%s: cannot set peers: %s", n->ifname, strerror(-err));
 		goto out_err;

@@ -15,12 +15,19 @@ static const char *const lvl_names[] = { "error", "warn", "info", "debug" };
 static void log_vmsg(int lvl, const char *fmt, va_list ap)
 {
 	struct timespec ts;
+	char line[2048];
+	int n;
 
+	/* One write per line: threads never interleave inside a line. */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr, "%ld.%03ld %s[%s]: ", (long)ts.tv_sec,
-		ts.tv_nsec / 1000000, log_prog, lvl_names[lvl]);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	n = snprintf(line, sizeof(line), "%ld.%03ld %s[%s]: ", (long)ts.tv_sec,
+		     ts.tv_nsec / 1000000, log_prog, lvl_names[lvl]);
+	if (n < 0 || n >= (int)sizeof(line) - 1)
+		return;
+	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	fwrite(line, 1, (size_t)n, stderr);
 }
 
 void log_msg(int lvl, const char *fmt, ...)

@@ -206,6 +206,14 @@ static int put_peer(struct nlmsghdr *nlh, size_t len, const struct wg_peer *p,
 	if (!mnl_attr_put_check(nlh, len, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN,
 				p->public_key))
 		goto cancel;
+	if (p->flags & WG_PEER_F_REMOVE) {
+		if (!mnl_attr_put_u32_check(nlh, len, WGPEER_A_FLAGS,
+					    WGPEER_F_REMOVE_ME))
+			goto cancel;
+		mnl_attr_nest_end(nlh, pn);
+		*aidx = p->n_allowed;
+		return 1;
+	}
 	if (first) {
 		if (!mnl_attr_put_u32_check(nlh, len, WGPEER_A_FLAGS,
 					    WGPEER_F_REPLACE_ALLOWEDIPS) ||

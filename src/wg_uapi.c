@@ -317,6 +317,10 @@ int wgu_build_set(const struct wg_device *dev, char **out)
 
 		key_to_hex(hex, p->public_key);
 		sbuf_printf(&s, "public_key=%s\n", hex);
+		if (p->flags & WG_PEER_F_REMOVE) {
+			sbuf_printf(&s, "remove=true\n");
+			continue;
+		}
 		if (p->endpoint.ss_family) {
 			ret = format_endpoint(ep, sizeof(ep), &p->endpoint);
 			if (ret)

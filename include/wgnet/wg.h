@@ -24,8 +24,13 @@ struct wg_allowedip {
 	uint8_t cidr;
 };
 
+enum {
+	WG_PEER_F_REMOVE = 1U << 0, /* set: remove this peer (nothing else) */
+};
+
 struct wg_peer {
 	uint8_t public_key[WG_KEY_LEN];
+	uint32_t flags; /* WG_PEER_F_* */
 	struct sockaddr_storage endpoint; /* ss_family 0 = none */
 	struct timespec last_handshake; /* 0 = never */
 	uint64_t rx_bytes, tx_bytes;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Issue 3, the seed's scenario, with the CLI alone: two containers in two
+# guests on one network ping each other; a third on another network cannot
+# reach them; network rm refused while attached, accepted after.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lablib.sh"
+lab_up
+wgnet network create net1 >/dev/null
+wgnet network create net2 >/dev/null
+lab run --name c1 --network net1 >/dev/null
+lab run --name c2 --network net1 >/dev/null
+lab run --name c3 --network net2 >/dev/null
+[ "$(lab ls | awk '$1=="c1"{print $2}')" != "$(lab ls | awk '$1=="c2"{print $2}')" ] || fail "c1 and c2 share a guest"
+ip1=$(cip c1 net1); ip2=$(cip c2 net1); ip3=$(cip c3 net2)
+log "c1=$ip1 c2=$ip2 c3=$ip3"
+reach c1 "$ip2" || fail "c1 cannot reach c2"
+reach c2 "$ip1" || fail "c2 cannot reach c1"
+ok "two containers in two guests ping each other"
+reach c3 "$ip1" && fail "c3 (net2) reached c1"
+reach c1 "$ip3" && fail "c1 reached c3 (net2)"
+ok "container on another network is isolated"
+wgnet status --json | python3 -c '
+import json,sys
+st=json.load(sys.stdin)
+hs=[p["latest_handshake"] for g in st["guests"] if g.get("status") for n in g["status"]["networks"] for p in n["peers"]]
+assert hs and all(h>0 for h in hs), hs' || fail "handshakes missing in wgnet status"
+ok "wgnet status shows the handshakes"
+out=$(wgnet network rm net1 2>&1) && fail "network rm accepted with endpoints"
+[ "$(echo "$out" | wc -l)" = 1 ] || fail "rm error is not one line: $out"
+echo "$out" | grep -qi "active endpoints" || fail "unclear rm error: $out"
+ok "network rm refused while attached: $out"
+lab rm c1 c2 >/dev/null
+wgnet network rm net1 >/dev/null || fail "network rm after the containers left"
+wgnet network ls --format '{{.Name}}' | grep -qx net1 && fail "net1 still listed"
+ok "network rm accepted after the containers left"
