@@ -18,6 +18,7 @@
 #include "lib/addr.h"
 #include "lib/arp.h"
 #include "lib/nd.h"
+#include "lib/ct.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -51,8 +52,12 @@ static __always_inline int forward_ep(struct __sk_buff *skb,
 	__u32 *net_id;
 
 	__builtin_memcpy(lk.addr, &f->daddr, 16);
-	if (bpf_map_lookup_elem(&wgn_ctrl, &lk))
+	if (bpf_map_lookup_elem(&wgn_ctrl, &lk)) {
+		/* Answers on a published port go back to their client. */
+		if (ct_is_dnat_reply(skb, v6, &f->saddr, &f->daddr))
+			goto pass;
 		return drop(WGN_DROP_CTRL);
+	}
 
 	__builtin_memcpy(dk.addr, &f->daddr, 16);
 	dest = bpf_map_lookup_elem(&wgn_dests, &dk);

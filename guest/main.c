@@ -53,7 +53,8 @@ static void usage(FILE *f)
 		"      --wg-prefix P        WireGuard interface prefix (default wg)\n"
 		"      --underlay IF        underlay interface (default: the default route's)\n"
 		"      --nft-table NAME     nftables table (default wgnet)\n"
-		"      --upstream-dns IP    resolver for other names (default: from /etc/resolv.conf)\n"
+		"      --upstream-dns IP|none  resolver for other names (default: from\n"
+		"                           /etc/resolv.conf; none: no forwarding)\n"
 		"  -v, --verbose            debug logging\n"
 		"       wgnet-guest call [-s SOCK] [-t MS] OP [JSON-ARGS]\n");
 }
@@ -321,7 +322,10 @@ int main(int argc, char **argv)
 			snprintf(ag.nft_table, sizeof(ag.nft_table), "%s", optarg);
 			break;
 		case 8:
-			if (ip_parse(optarg, &upstream)) {
+			/* "none": no upstream (names not ours: NXDOMAIN/SERVFAIL) */
+			if (!strcmp(optarg, "none"))
+				memset(&upstream, 0, sizeof(upstream));
+			else if (ip_parse(optarg, &upstream)) {
 				fprintf(stderr, "Error: --upstream-dns: not an IP address: %s\n", optarg);
 				return 2;
 			}

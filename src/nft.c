@@ -19,6 +19,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
@@ -409,6 +410,44 @@ static void fill_masq(struct rb *b, const void *arg, const struct nft_cfg *cfg)
 	e_masq(b);
 }
 
+/*
+ * ct status dnat counter accept: a container's answers on a published port
+ * go back to their client even when it sits in a control-plane prefix (the
+ * underlay, the host). Only a connection that came in through a DNAT rule
+ * has this status; a container cannot open one by itself.
+ */
+static void fill_dnat_accept(struct rb *b, const void *arg,
+			     const struct nft_cfg *cfg)
+{
+	static const uint8_t zero[4];
+	uint32_t mask = IPS_DST_NAT;
+	struct nftnl_expr *e;
+
+	(void)arg;
+	(void)cfg;
+	e = e_new(b, "ct");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	}
+	e_add(b, e);
+	e_bitwise(b, &mask, sizeof(mask));
+	e = e_new(b, "cmp");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, zero, sizeof(zero));
+	}
+	e_add(b, e);
+	e_counter(b);
+	e = e_new(b, "immediate");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	}
+	e_add(b, e);
+}
+
 /* meta nfproto F iifname "PREFIX*" ip daddr CTRL counter drop */
 static void fill_ctrl_drop(struct rb *b, const void *arg,
 			   const struct nft_cfg *cfg)
@@ -476,7 +515,7 @@ static int cfg_check(const struct nft_cfg *cfg)
 
 static size_t cfg_rules(const struct nft_cfg *cfg)
 {
-	size_t n = 2 * cfg->n_ports + cfg->n_ctrl, i;
+	size_t n = 2 * cfg->n_ports + cfg->n_ctrl + 1, i;
 
 	for (i = 0; i < cfg->n_nets; i++)
 		n += !!cfg->nets[i].subnet4.addr.family +
@@ -529,6 +568,8 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 		if (n->subnet6.addr.family)
 			put_rule(&bt, CH_POST, fill_masq, &n->subnet6, cfg);
 	}
+	if (cfg->n_ports && cfg->n_ctrl)
+		put_rule(&bt, CH_FWD, fill_dnat_accept, NULL, cfg);
 	for (i = 0; i < cfg->n_ctrl; i++)
 		put_rule(&bt, CH_FWD, fill_ctrl_drop, &cfg->ctrl[i], cfg);
 	for (i = 0; i < cfg->n_nets; i++) {
