@@ -54,6 +54,7 @@ FUZZ_SECONDS ?= 60
 .PHONY: all deps test check unit asan valgrind fuzz fuzz-build fuzz-replay \
 	netns-test demo bench clean format analyze install
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: deps $(BINS) $(BUILD)/test_unit
 

@@ -71,7 +71,7 @@ start_guest() {
 	nsenter --net="/run/netns/$ns" -- "$WGNET_BIN/wgnet-guest" --name "$name" \
 		--socket "$d/guest.sock" --state-dir "$d/state" \
 		--pin-dir "/sys/fs/bpf/wgnet-$T-$name" --wg-prefix "${T:0:8}${name:0:1}" \
-		--underlay eth0 --vsock-port 0 --nft-table "wgnet" ${GUEST_ARGS:-} \
+		--underlay eth0 --vsock-port 0 --nft-table "wgnet" --upstream-dns none ${GUEST_ARGS:-} \
 		>>"$d/guest.log" 2>&1 &
 	echo $! >"$d/pid"
 	PIDS+=($!)
