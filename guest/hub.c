@@ -87,6 +87,14 @@ int ag_ctrl_sync(struct agent *ag)
 	return 0;
 }
 
+static bool ip_is_unspec(const struct ip_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return (a->family == AF_INET && !ip_v4_be(a)) ||
+	       (a->family == AF_INET6 && !memcmp(a->a, zero, 16));
+}
+
 int ag_nft_sync(struct agent *ag)
 {
 	struct ip_prefix ctrl[64];
@@ -126,6 +134,13 @@ int ag_nft_sync(struct agent *ag)
 			if (hip && *hip && ip_parse(hip, &p.host_ip))
 				continue;
 			if (!cip || ip_parse(cip, &p.dst))
+				continue;
+			/* 0.0.0.0 / :: mean any address; a host address of
+			 * the other family cannot be translated (skipped, so
+			 * one bad mapping does not fail the whole table). */
+			if (ip_is_unspec(&p.host_ip))
+				memset(&p.host_ip, 0, sizeof(p.host_ip));
+			if (p.host_ip.family && p.host_ip.family != p.dst.family)
 				continue;
 			p.host_port = (uint16_t)json_integer_value(
 				json_object_get(v, "host_port"));
@@ -303,17 +318,61 @@ int ag_adopt(struct agent *ag)
 
 /* A container namespace deleted behind our back takes its veth with it:
  * forget the map entries of its endpoints and report them as not present. */
+struct ifset {
+	int *idx;
+	size_t n, cap;
+};
+
+static int ifset_add(int ifindex, const char *name, const char *kind,
+		     void *data)
+{
+	struct ifset *s = data;
+
+	(void)name;
+	(void)kind;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		int *t = realloc(s->idx, cap * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		s->idx = t;
+		s->cap = cap;
+	}
+	s->idx[s->n++] = ifindex;
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * A container namespace deleted behind our back takes its veth with it:
+ * forget the map entries of its endpoints and report them as not present.
+ * One link dump per check, however many endpoints there are.
+ */
 void ag_check_endpoints(struct agent *ag)
 {
+	struct ifset set = { 0 };
 	bool changed = false;
 
+	if (link_foreach(ag->nl, ifset_add, &set)) {
+		free(set.idx);
+		return;
+	}
+	qsort(set.idx, set.n, sizeof(int), cmp_int);
 	for (int i = 0; i < AG_MAX_EPS; i++) {
 		struct ag_ep *e = &ag->eps[i];
 		struct ag_net *n;
 
 		if (!e->used || !e->present)
 			continue;
-		if (link_index(ag->nl, e->host_ifname) > 0)
+		if (e->host_ifindex > 0 &&
+		    bsearch(&e->host_ifindex, set.idx, set.n, sizeof(int), cmp_int))
 			continue;
 		log_warn("endpoint %s of container %.12s vanished", e->host_ifname,
 			 e->cid);
@@ -327,6 +386,7 @@ void ag_check_endpoints(struct agent *ag)
 			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
 		e->host_ifindex = 0;
 	}
+	free(set.idx);
 	if (changed)
 		ag_state_save(ag);
 }
