@@ -976,6 +976,32 @@ static json_t *op_set_dns(struct agent *ag, json_t *args)
 	return proto_reply_ok(NULL);
 }
 
+/* A mapping's host address; family 0 for any (absent, "", 0.0.0.0, ::). */
+static void port_hip(json_t *p, struct ip_addr *a)
+{
+	static const uint8_t zero[16];
+	const char *hip = json_str(p, "host_ip");
+
+	if (!hip || !*hip || ip_parse(hip, a) ||
+	    (a->family == AF_INET && !ip_v4_be(a)) ||
+	    (a->family == AF_INET6 && !memcmp(a->a, zero, 16)))
+		memset(a, 0, sizeof(*a));
+}
+
+/* Same protocol and host port, on any address or on the same one. */
+static bool ports_collide(json_t *p, json_t *q)
+{
+	struct ip_addr a, b;
+
+	if (json_integer_value(json_object_get(p, "host_port")) !=
+		    json_integer_value(json_object_get(q, "host_port")) ||
+	    strcmp(json_str(p, "proto") ?: "", json_str(q, "proto") ?: ""))
+		return false;
+	port_hip(p, &a);
+	port_hip(q, &b);
+	return !a.family || !b.family || ip_equal(&a, &b);
+}
+
 static json_t *op_publish_ports(struct agent *ag, json_t *args)
 {
 	const char *cid = json_str(args, "container_id");
@@ -1015,8 +1041,7 @@ static json_t *op_publish_ports(struct agent *ag, json_t *args)
 				continue;
 			json_array_foreach(o->ports, j, q)
 			{
-				if (json_integer_value(json_object_get(q, "host_port")) == hp &&
-				    !strcmp(json_str(q, "proto") ?: "", proto))
+				if (ports_collide(p, q))
 					return proto_reply_err(-EADDRINUSE,
 							       "port %lld/%s is already published by %s",
 							       (long long)hp, proto, o->name);

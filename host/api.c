@@ -764,6 +764,37 @@ static int op_guest_list(struct host *h, json_t *args, json_t **res, char **em)
 
 /* --- containers --- */
 
+/* A port's host address: family 0 for "any" (absent, empty, 0.0.0.0, ::). */
+static void port_host_ip(json_t *p, struct ip_addr *a)
+{
+	const char *hip = json_str(p, "host_ip");
+	static const uint8_t zero[16];
+
+	memset(a, 0, sizeof(*a));
+	if (!hip || !*hip || ip_parse(hip, a))
+		memset(a, 0, sizeof(*a));
+	else if (!memcmp(a->a, zero, 16) ||
+		 (a->family == AF_INET && !memcmp(a->a + 12, zero, 4)))
+		memset(a, 0, sizeof(*a));
+}
+
+/* Two mappings collide: same protocol and host port, and one of them on
+ * any address or both on the same one. */
+static bool ports_collide(json_t *p, json_t *q)
+{
+	const char *pp = json_str(p, "proto"), *qp = json_str(q, "proto");
+	struct ip_addr a, b;
+
+	if (json_integer_value(json_object_get(p, "host_port")) !=
+		    json_integer_value(json_object_get(q, "host_port")) ||
+	    strcmp(pp ? pp : "tcp", qp ? qp : "tcp"))
+		return false;
+	port_host_ip(p, &a);
+	port_host_ip(q, &b);
+	return !a.family || !b.family ||
+	       (a.family == b.family && !memcmp(a.a, b.a, 16));
+}
+
 static int check_ports(json_t *ports, char **em)
 {
 	json_t *p, *q;
@@ -794,19 +825,26 @@ static int check_ports(json_t *ports, char **em)
 			return host_err(em, -EINVAL,
 					"ports[%zu]: invalid host_ip %s", i,
 					hip);
+		/* The container side is its IPv4 address: the DNAT rule
+		 * must be IPv4 too. */
+		if (hip && *hip && a.family != AF_INET)
+			return host_err(
+				em, -EINVAL,
+				"ports[%zu]: host_ip %s: only IPv4 host addresses can be published",
+				i, hip);
 		if (cip && (ip_parse(cip, &a) || a.family != AF_INET))
 			return host_err(em, -EINVAL,
 					"ports[%zu]: invalid container_ip %s",
 					i, cip);
 		if (!proto)
 			json_object_set_new(p, "proto", json_string("tcp"));
+		port_host_ip(p, &a);
+		if (hip && !a.family) /* 0.0.0.0 is "any" */
+			json_object_del(p, "host_ip");
 		json_array_foreach(ports, k, q) {
 			if (k >= i)
 				break;
-			if (json_integer_value(
-				    json_object_get(q, "host_port")) ==
-				    json_integer_value(hp) &&
-			    !strcmp(json_str(q, "proto"), json_str(p, "proto")))
+			if (ports_collide(p, q))
 				return host_err(
 					em, -EINVAL,
 					"port %lld/%s is published twice",
@@ -837,15 +875,7 @@ static int check_port_conflicts(struct host *h, const char *guest,
 		theirs = json_loads(cs[i].ports, 0, NULL);
 		json_array_foreach(ports, a, p) {
 			json_array_foreach(theirs, b, q) {
-				const char *qp = json_str(q, "proto");
-
-				if (rc ||
-				    json_integer_value(
-					    json_object_get(q, "host_port")) !=
-					    json_integer_value(json_object_get(
-						    p, "host_port")) ||
-				    strcmp(qp ? qp : "tcp",
-					   json_str(p, "proto")))
+				if (rc || !ports_collide(p, q))
 					continue;
 				rc = host_err(
 					em, -EEXIST,
