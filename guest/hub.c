@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "wgnet/dp.h"
@@ -351,9 +352,30 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /*
- * A container namespace deleted behind our back takes its veth with it:
- * forget the map entries of its endpoints and report them as not present.
- * One link dump per check, however many endpoints there are.
+ * The container's namespace path is gone (ip netns del, or the runtime
+ * removed it). The namespace itself may live on: our resolver sockets in it
+ * hold a reference, and so keep its veths. The path is what tells us.
+ */
+static bool ctr_ns_gone(struct ag_ctr *c)
+{
+	int fd;
+
+	if (!c)
+		return false;
+	fd = netns_open(c->netns);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return fd == -ENOENT;
+}
+
+/*
+ * A container namespace deleted behind our back: its veths go (with the
+ * namespace, or deleted here when our resolver sockets kept the namespace
+ * alive), the map entries of its endpoints and its resolver sockets too,
+ * and its endpoints are reported as not present (the host then removes the
+ * container). One link dump per check, however many endpoints there are.
  */
 void ag_check_endpoints(struct agent *ag)
 {
@@ -367,12 +389,17 @@ void ag_check_endpoints(struct agent *ag)
 	qsort(set.idx, set.n, sizeof(int), cmp_int);
 	for (int i = 0; i < AG_MAX_EPS; i++) {
 		struct ag_ep *e = &ag->eps[i];
+		struct ag_ctr *c;
 		struct ag_net *n;
+		bool here;
 
 		if (!e->used || !e->present)
 			continue;
-		if (e->host_ifindex > 0 &&
-		    bsearch(&e->host_ifindex, set.idx, set.n, sizeof(int), cmp_int))
+		c = ag_ctr_find(ag, e->cid);
+		here = e->host_ifindex > 0 &&
+		       bsearch(&e->host_ifindex, set.idx, set.n, sizeof(int),
+			       cmp_int);
+		if (here && !ctr_ns_gone(c))
 			continue;
 		log_warn("endpoint %s of container %.12s vanished", e->host_ifname,
 			 e->cid);
@@ -384,7 +411,11 @@ void ag_check_endpoints(struct agent *ag)
 			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip4);
 		if (n && e->ip6.family)
 			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
+		if (here)
+			link_del(ag->nl, e->host_ifindex); /* and the peer end */
 		e->host_ifindex = 0;
+		if (c)
+			ag_dns_close(ag, c);
 	}
 	free(set.idx);
 	if (changed)
