@@ -75,6 +75,7 @@ struct agent {
 	struct rtnl *nl;
 	struct dns_server *dns;
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
+	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
 	struct ag_ctr ctrs[AG_MAX_CTRS];
@@ -94,6 +95,11 @@ int ag_hub_setup(struct agent *ag);
 int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
+/* wgn_subnets entries (net_id AG_NET_ISOLATED) for the subnets of networks
+ * this guest has not joined: traffic to them is dropped as isolation. */
+#define AG_NET_ISOLATED 0xffffffffu
+int ag_isolation_sync(struct agent *ag);
+bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p);
 int ag_net_dp_sync(struct agent *ag, struct ag_net *n);
 int ag_net_load_key(struct agent *ag, struct ag_net *n);
 int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e);

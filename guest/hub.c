@@ -47,7 +47,60 @@ int ag_hub_setup(struct agent *ag)
 	err = ag_ctrl_sync(ag);
 	if (err)
 		return err;
+	err = ag_isolation_sync(ag);
+	if (err)
+		return err;
 	return ag_nft_sync(ag);
+}
+
+static bool prefix_same(const struct ip_prefix *a, const struct ip_prefix *b)
+{
+	return a->addr.family && a->plen == b->plen && ip_equal(&a->addr, &b->addr);
+}
+
+bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p)
+{
+	for (int i = 0; i < AG_MAX_NETS; i++) {
+		struct ag_net *n = &ag->nets[i];
+
+		if (n->used &&
+		    (prefix_same(&n->subnet4, p) || prefix_same(&n->subnet6, p)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The subnets of every wgnet network (SetIsolation), minus those joined
+ * here (their own entry, with their net_id, wins): a container's packet to
+ * a network this guest has no endpoint on is dropped as isolation instead
+ * of falling through to the guest's stack and out of the underlay.
+ */
+int ag_isolation_sync(struct agent *ag)
+{
+	struct ip_prefix p;
+	size_t i;
+	json_t *v;
+	int err;
+
+	if (!ag->dp)
+		return 0;
+	json_array_foreach(ag->isolate, i, v)
+	{
+		if (!json_is_string(v) ||
+		    prefix_parse(json_string_value(v), false, &p))
+			continue;
+		prefix_normalize(&p);
+		if (ag_subnet_joined(ag, &p))
+			continue;
+		err = dp_subnet_set(ag->dp, &p, AG_NET_ISOLATED);
+		if (err) {
+			log_err("cannot add isolated subnet %s: %s",
+				json_string_value(v), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 /* The control-plane set: the underlay prefix, plus what the host asked for. */
@@ -312,6 +365,7 @@ int ag_adopt(struct agent *ag)
 	for (int i = 0; i < AG_MAX_CTRS; i++)
 		if (ag->ctrs[i].used)
 			ag_dns_open(ag, &ag->ctrs[i]);
+	ag_isolation_sync(ag);
 	log_info("adopted %d interfaces from the previous agent", adopted);
 	return 0;
 }

@@ -399,5 +399,6 @@ int main(int argc, char **argv)
 	for (int i = 0; i < AG_MAX_CTRS; i++)
 		ag_ctr_clear(&ag.ctrs[i]);
 	json_decref(ag.ctrl);
+	json_decref(ag.isolate);
 	return err ? 1 : 0;
 }

@@ -252,6 +252,7 @@ fail:
 	log_err("AddNetwork %s: %s: %s", tmp.name, why, strerror(-err));
 	net_undo(ag, n, created);
 	ag_net_clear(n);
+	ag_isolation_sync(ag); /* its subnet is isolated again */
 	return proto_reply_err(err, "%s: %s", why, strerror(-err));
 }
 
@@ -288,6 +289,7 @@ static void net_remove(struct agent *ag, struct ag_net *n)
 	unlink(kpath);
 	log_info("network %s (%.12s) removed from %s", n->name, n->id, n->ifname);
 	ag_net_clear(n);
+	ag_isolation_sync(ag); /* its subnet is isolated again */
 }
 
 static json_t *op_remove_network(struct agent *ag, json_t *args)
@@ -1155,6 +1157,53 @@ static json_t *op_create_hub(struct agent *ag, json_t *args)
 	return proto_reply_ok(NULL);
 }
 
+/* SetIsolation {"subnets":[CIDR…]}: the subnets of all wgnet networks, the
+ * full set. Those of networks not joined here are dropped as isolation. */
+static json_t *op_set_isolation(struct agent *ag, json_t *args)
+{
+	json_t *subs = json_object_get(args, "subnets"), *v;
+	struct ip_prefix p;
+	size_t i;
+	int err;
+
+	if (!json_is_array(subs) || json_array_size(subs) > 1024)
+		return proto_reply_err(-EINVAL, "subnets must be an array of at most 1024 CIDRs");
+	json_array_foreach(subs, i, v)
+		if (!json_is_string(v) ||
+		    prefix_parse(json_string_value(v), false, &p))
+			return proto_reply_err(-EINVAL, "subnets[%zu] is not a CIDR", i);
+	/* Entries that left the set (and are no joined network's). */
+	json_array_foreach(ag->isolate, i, v)
+	{
+		size_t k;
+		json_t *w;
+		bool keep = false;
+
+		if (!json_is_string(v) ||
+		    prefix_parse(json_string_value(v), false, &p))
+			continue;
+		prefix_normalize(&p);
+		json_array_foreach(subs, k, w)
+		{
+			struct ip_prefix q;
+
+			prefix_parse(json_string_value(w), false, &q);
+			prefix_normalize(&q);
+			keep = keep || (q.plen == p.plen && ip_equal(&q.addr, &p.addr));
+		}
+		if (!keep && !ag_subnet_joined(ag, &p))
+			dp_subnet_del(ag->dp, &p);
+	}
+	json_decref(ag->isolate);
+	ag->isolate = json_deep_copy(subs);
+	err = ag_isolation_sync(ag);
+	ag_state_save(ag);
+	if (err)
+		return proto_reply_err(err, "cannot program the isolated subnets: %s",
+				       strerror(-err));
+	return proto_reply_ok(NULL);
+}
+
 static json_t *op_delete_hub(struct agent *ag, json_t *args)
 {
 	(void)args;
@@ -1168,6 +1217,8 @@ static json_t *op_delete_hub(struct agent *ag, json_t *args)
 		}
 	json_decref(ag->ctrl);
 	ag->ctrl = NULL;
+	json_decref(ag->isolate);
+	ag->isolate = NULL;
 	ag_hub_teardown(ag);
 	ag_state_save(ag);
 	return proto_reply_ok(NULL);
@@ -1310,6 +1361,7 @@ static const struct {
 	{ "PublishPorts", op_publish_ports, true },
 	{ "Reconcile", op_reconcile, true },
 	{ "GetStatus", op_get_status, false },
+	{ "SetIsolation", op_set_isolation, true },
 };
 
 json_t *ag_dispatch(struct agent *ag, const char *op, json_t *args)

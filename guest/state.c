@@ -164,6 +164,8 @@ int ag_state_save(struct agent *ag)
 	json_object_set_new(root, "endpoints", eps);
 	json_object_set_new(root, "containers", ctrs);
 	json_object_set(root, "ctrl_prefixes", ag->ctrl ? ag->ctrl : json_null());
+	json_object_set(root, "isolate_subnets",
+			ag->isolate ? ag->isolate : json_null());
 
 	snprintf(path, sizeof(path), "%s/state.json", ag->state_dir);
 	snprintf(tmp, sizeof(tmp), "%s/.state.json.tmp", ag->state_dir);
@@ -273,6 +275,11 @@ int ag_state_load(struct agent *ag)
 	if (json_is_array(v)) {
 		json_decref(ag->ctrl);
 		ag->ctrl = json_incref(v);
+	}
+	v = json_object_get(root, "isolate_subnets");
+	if (json_is_array(v)) {
+		json_decref(ag->isolate);
+		ag->isolate = json_incref(v);
 	}
 	json_decref(root);
 	return 0;

@@ -426,6 +426,7 @@ static int op_network_create(struct host *h, json_t *args, json_t **res,
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	log_info("network %s created (%.12s)", out.name, out.id);
+	mesh_push_isolation(h, NULL);
 	*res = netjson_network(h->st, &out);
 	return 0;
 }
@@ -500,6 +501,7 @@ static int network_delete(struct host *h, const struct st_network *n, char **em)
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	log_info("network %s removed", n->name);
+	mesh_push_isolation(h, NULL);
 	return 0;
 }
 
@@ -691,6 +693,7 @@ static int op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 		goto out;
 	}
 	host_grt_set_state(h, name, ST_GUEST_UP);
+	mesh_push_isolation(h, name);
 	log_info("guest %s added (%s, underlay %s)", name, g.backend, s);
 	*res = guest_json(h, &g);
 out:

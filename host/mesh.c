@@ -326,6 +326,56 @@ out:
 	return rc;
 }
 
+/* SetIsolation args: the IPv4 and IPv6 subnets of every network (NULL if
+ * the store cannot list them: then nothing is pushed). */
+static json_t *isolation_args(struct store *st)
+{
+	struct st_network *ns = NULL;
+	char buf[IPNET_STRLEN];
+	json_t *subs;
+	size_t n = 0;
+
+	if (st->ops->network_list(st, &ns, &n))
+		return NULL;
+	subs = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (ns[i].subnet4.addr.family)
+			json_array_append_new(
+				subs, json_string(prefix_fmt(&ns[i].subnet4, buf)));
+		if (ns[i].subnet6.addr.family)
+			json_array_append_new(
+				subs, json_string(prefix_fmt(&ns[i].subnet6, buf)));
+	}
+	free(ns);
+	return json_pack("{s:o}", "subnets", subs);
+}
+
+int mesh_push_isolation(struct host *h, const char *only)
+{
+	struct st_guest *gs = NULL;
+	struct gc_batch *b;
+	size_t n = 0;
+	json_t *args;
+	int rc;
+
+	rc = h->st->ops->guest_list(h->st, &gs, &n);
+	if (rc)
+		return rc;
+	b = gc_batch_new(h);
+	args = isolation_args(h->st);
+	if (b && args) {
+		for (size_t i = 0; i < n; i++)
+			if (!only || !strcmp(only, gs[i].name))
+				gc_batch_add(b, &gs[i], "SetIsolation",
+					     json_deep_copy(args));
+		rc = gc_batch_run(b, HOST_PUSH_TIMEOUT_MS);
+	}
+	json_decref(args);
+	gc_batch_free(b);
+	free(gs);
+	return rc;
+}
+
 static int push_network(struct host *h, const char *network_id,
 			const struct st_container *also)
 {
@@ -894,6 +944,15 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 		     &em);
 	if (rc)
 		goto out;
+	x = isolation_args(st);
+	if (x) {
+		rc = gc_call(h, g, "SetIsolation", x, h->call_timeout_ms, NULL,
+			     &em);
+		if (rc == -EHOSTUNREACH)
+			goto out;
+		free(em);
+		em = NULL;
+	}
 	rc = guest_containers(st, g->name, &cs, &ncs);
 	if (rc)
 		goto out;

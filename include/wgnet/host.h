@@ -133,6 +133,9 @@ int mesh_attach(struct host *h, const struct st_network *n,
 int mesh_detach(struct host *h, const struct st_network *n,
 		const struct st_container *c, char **errmsg);
 int mesh_replay(struct host *h, const struct st_guest *g);
+/* SetIsolation (every network's subnets) to every UP guest, or only to the
+ * guest named only. */
+int mesh_push_isolation(struct host *h, const char *only);
 /* Compare a guest's GetStatus with the desired state: 1 = differs. */
 int mesh_audit(struct host *h, const struct st_guest *g, json_t *status);
 int mesh_guest_dead(struct host *h, const struct st_guest *g);

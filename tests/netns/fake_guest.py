@@ -90,6 +90,9 @@ class Guest:
             return {}
         if not self.hub and not op.startswith("_") and op != "GetStatus":
             raise OSError(95, "CreateHub first")
+        if op == "SetIsolation":
+            self.isolate = list(a["subnets"])
+            return {}
         if op == "AddNetwork":
             net = a["network"]
             nid = net["id"]
