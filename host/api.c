@@ -1120,22 +1120,51 @@ static const struct {
 	const char *name;
 	op_fn fn;
 	bool locked; /* run under h->mu */
+	const char *keys; /* the args it takes, space-separated */
 } ops[] = {
-	{ "NetworkCreate", op_network_create, true },
-	{ "NetworkList", op_network_list, true },
-	{ "NetworkInspect", op_network_inspect, true },
-	{ "NetworkRemove", op_network_remove, true },
-	{ "NetworkConnect", op_network_connect, true },
-	{ "NetworkDisconnect", op_network_disconnect, true },
-	{ "NetworkPrune", op_network_prune, true },
-	{ "GuestAdd", op_guest_add, true },
-	{ "GuestRemove", op_guest_remove, true },
-	{ "GuestList", op_guest_list, true },
-	{ "ContainerAdd", op_container_add, true },
-	{ "ContainerRemove", op_container_remove, true },
-	{ "ContainerList", op_container_list, true },
-	{ "Status", op_status, false },
+	{ "NetworkCreate", op_network_create, true,
+	  "name driver subnet ip_range gateway ipv6 subnet6 ip_range6 gateway6 "
+	  "internal labels options" },
+	{ "NetworkList", op_network_list, true, "filters" },
+	{ "NetworkInspect", op_network_inspect, true, "network" },
+	{ "NetworkRemove", op_network_remove, true, "network" },
+	{ "NetworkConnect", op_network_connect, true,
+	  "network container ip ip6 aliases" },
+	{ "NetworkDisconnect", op_network_disconnect, true,
+	  "network container force" },
+	{ "NetworkPrune", op_network_prune, true, "filters" },
+	{ "GuestAdd", op_guest_add, true, "name control" },
+	{ "GuestRemove", op_guest_remove, true, "name" },
+	{ "GuestList", op_guest_list, true, "" },
+	{ "ContainerAdd", op_container_add, true, "name guest netns ports" },
+	{ "ContainerRemove", op_container_remove, true, "container" },
+	{ "ContainerList", op_container_list, true, "" },
+	{ "Status", op_status, false, "" },
 };
+
+/* An argument the op does not take is an error, not silently ignored: a
+ * misspelt "internal" must not create an open network. */
+static int check_keys(const char *op, const char *keys, json_t *args,
+		      char **em)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(args, k, v)
+	{
+		size_t n = strlen(k);
+		const char *p = keys;
+
+		while ((p = strstr(p, k)) &&
+		       !((p == keys || p[-1] == ' ') && (!p[n] || p[n] == ' ')))
+			p += n ? n : 1;
+		if (!p || !n)
+			return host_err(em, -EINVAL,
+					"unknown argument \"%.64s\" for %s", k,
+					op);
+	}
+	return 0;
+}
 
 int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
 		  char **errmsg)
@@ -1157,6 +1186,9 @@ int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
 	for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++) {
 		if (strcmp(ops[i].name, op))
 			continue;
+		rc = check_keys(op, ops[i].keys, args, errmsg);
+		if (rc)
+			goto out;
 		if (ops[i].locked)
 			pthread_mutex_lock(&h->mu);
 		rc = ops[i].fn(h, args, result, errmsg);
