@@ -718,6 +718,9 @@ static int op_guest_remove(struct host *h, json_t *args, json_t **res,
 		return rc;
 	if (h->st->ops->guest_get(h->st, name, &g))
 		return host_err(em, -ENOENT, "no such guest: %s", name);
+	rc = host_check_owner(h, name, em);
+	if (rc)
+		return rc;
 	rc = h->st->ops->container_list(h->st, &cs, &n);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
@@ -958,6 +961,9 @@ static int op_container_add(struct host *h, json_t *args, json_t **res,
 				netns);
 	if (h->st->ops->guest_get(h->st, guest, &g))
 		return host_err(em, -ENOENT, "no such guest: %s", guest);
+	rc = host_check_owner(h, guest, em);
+	if (rc)
+		return rc;
 	rc = h->st->ops->container_list(h->st, &cs, &n);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
@@ -1198,6 +1204,10 @@ int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
 			*result = json_object();
 		if (rc && errmsg && !*errmsg)
 			host_err(errmsg, rc, "%s: %s", op, strerror(-rc));
+		/* One clear line whatever the op was doing. */
+		if (rc == -ENOTCONN)
+			host_err(errmsg, rc, "store unreachable: %s",
+				 h->store_uri[0] ? h->store_uri : "the store");
 		goto out;
 	}
 	host_err(errmsg, rc, "unknown op \"%s\"", op);

@@ -441,9 +441,13 @@ void host_reconcile_once(struct host *h)
 	if (!ps)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		struct host_grt *r = host_grt_get(h, gs[i].name);
+		struct host_grt *r;
 		bool go = false;
 
+		/* Another host's guest (shared store): not ours to probe. */
+		if (!host_owns_guest(h, &gs[i]))
+			continue;
+		r = host_grt_get(h, gs[i].name);
 		if (!r)
 			continue;
 		pthread_mutex_lock(&h->rt_mu);

@@ -57,6 +57,7 @@ static void usage(FILE *f)
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
 		"  --guest-timeout SEC  silence before a guest is dead (default 30)\n"
+		"  --lease-ttl SEC      etcd store: this host's lease (default 10)\n"
 		"  -v, --debug          debug logging\n"
 		"  --log-file PATH      log there instead of stderr\n",
 		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
@@ -209,6 +210,7 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'S' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "guest-timeout", required_argument, NULL, 't' },
+		{ "lease-ttl", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -220,7 +222,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { 0 };
 	struct store *st = NULL;
 	struct host *h = NULL;
-	int timeout = 30, opt, lfd = -1, rc = 1;
+	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
 	char *end;
 
 	log_prog = "wgnet-host";
@@ -243,6 +245,17 @@ int main(int argc, char **argv)
 			if (errno || *end || timeout < 1 || timeout > 86400) {
 				fprintf(stderr,
 					"wgnet-host: invalid --guest-timeout %s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			errno = 0;
+			lease_ttl = (int)strtol(optarg, &end, 10);
+			if (errno || *end || lease_ttl < 2 ||
+			    lease_ttl > 3600) {
+				fprintf(stderr,
+					"wgnet-host: invalid --lease-ttl %s (2..3600)\n",
 					optarg);
 				return 2;
 			}
@@ -285,7 +298,9 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	st = store_open(uri);
+	/* etcd: this host's lease carries its id and TTL (docs/etcd.md). */
+	st = strncmp(uri, "etcd://", 7) ? store_open(uri) :
+					  store_etcd_open(uri, id, lease_ttl);
 	if (!st) {
 		log_err("cannot open the store %s: %s", uri, strerror(errno));
 		goto out;
@@ -295,6 +310,7 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		goto out;
 	}
+	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));
@@ -302,6 +318,10 @@ int main(int argc, char **argv)
 	}
 	if (host_start(h)) {
 		log_err("cannot start the reconciler");
+		goto out;
+	}
+	if (host_watch_start(h)) {
+		log_err("cannot watch the store %s", uri);
 		goto out;
 	}
 	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
@@ -324,6 +344,7 @@ int main(int argc, char **argv)
 	close(lfd);
 	lfd = -1;
 	unlink(sock);
+	host_watch_stop(h);
 	host_stop(h);
 	wait_clients();
 	rc = stop_flag ? 0 : 1;
@@ -334,6 +355,8 @@ out:
 	}
 	/* Client threads may still hold h if they did not finish. */
 	pthread_mutex_lock(&clients_mu);
+	if (h)
+		host_watch_stop(h);
 	if (!n_clients) {
 		host_free(h);
 		if (st)

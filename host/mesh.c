@@ -556,6 +556,9 @@ int mesh_attach(struct host *h, const struct st_network *n,
 		return host_err(errmsg, -ENOENT,
 				"guest %s of container %s is not registered",
 				c->guest, c->name);
+	rc = host_check_owner(h, g.name, errmsg);
+	if (rc)
+		return rc;
 	if (host_grt_state(h, g.name) == ST_GUEST_DEAD)
 		return host_err(errmsg, -EHOSTUNREACH, "guest %s is dead",
 				g.name);
@@ -650,6 +653,9 @@ static int detach(struct host *h, const struct st_network *n,
 		return host_err(errmsg, -ENOENT,
 				"container %s is not connected to network %s",
 				c->name, n->name);
+	rc = host_check_owner(h, c->guest, errmsg);
+	if (rc)
+		return rc;
 	have_g = !st->ops->guest_get(st, c->guest, &g);
 	if (have_g && host_grt_state(h, g.name) == ST_GUEST_UP) {
 		char *em = NULL;
@@ -690,6 +696,9 @@ int host_container_remove_locked(struct host *h, const struct st_container *c,
 	size_t nep = 0;
 	int rc;
 
+	rc = host_check_owner(h, c->guest, errmsg);
+	if (rc)
+		return rc;
 	rc = st->ops->endpoint_list(st, NULL, c->id, &eps, &nep);
 	if (rc)
 		return host_err(errmsg, rc, "store: %s", strerror(-rc));

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "wgnet/etcd.h"
 #include "wgnet/log.h"
 #include "wgnet/store.h"
 
@@ -21,9 +22,9 @@ struct store *store_open(const char *uri)
 		if (!strncmp(path, "//", 2))
 			path += 2;
 	} else if (!strncmp(uri, "etcd://", 7)) {
-		log_err("store %s: the etcd backend is not built yet", uri);
-		errno = EPROTONOSUPPORT;
-		return NULL;
+		/* Here etcd must answer (ENOTCONN otherwise); wgnet-host uses
+		 * store_etcd_open(), which waits for it instead. */
+		return store_etcd_open_ex(uri, NULL, 0, true);
 	} else if (strstr(uri, "://")) {
 		log_err("store %s: unknown scheme", uri);
 		errno = EPROTONOSUPPORT;

@@ -59,6 +59,7 @@ struct host {
 	bool stop;
 	bool started;
 	pthread_t reconciler;
+	char store_uri[ST_PATH_LEN]; /* for "store unreachable: …" */
 };
 
 /* api.c */
@@ -139,6 +140,18 @@ int mesh_push_isolation(struct host *h, const char *only);
 /* Compare a guest's GetStatus with the desired state: 1 = differs. */
 int mesh_audit(struct host *h, const struct st_guest *g, json_t *status);
 int mesh_guest_dead(struct host *h, const struct st_guest *g);
+
+/* multihost.c: a store shared by several hosts (etcd, docs/etcd.md). */
+/* Does this host serve g? Always with a store of its own. */
+bool host_owns_guest(const struct host *h, const struct st_guest *g);
+/* -EREMOTE with a message when another host serves the guest. */
+int host_check_owner(struct host *h, const char *guest, char **errmsg);
+/* Something changed on network_id (NULL = anything): push the peer sets
+ * and DNS of that network to this host's guests. Takes h->mu. */
+void host_on_store_change(struct host *h, const char *network_id);
+/* Start/stop watching a shared store (no-op for SQLite). */
+int host_watch_start(struct host *h);
+void host_watch_stop(struct host *h);
 
 /* netjson.c: Docker-shaped JSON and the CLI's text helpers. */
 void netjson_time(int64_t t, char *buf, size_t len); /* RFC3339 UTC */

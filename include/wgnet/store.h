@@ -92,6 +92,10 @@ struct st_network_req {
 
 struct store;
 
+/* Something that may change the mesh of network_id changed in a shared
+ * store (NULL = anything: resync every network). */
+typedef void (*store_change_fn)(void *arg, const char *network_id);
+
 struct store_ops {
 	void (*close)(struct store *st);
 
@@ -142,6 +146,11 @@ struct store_ops {
 				const char *network_id);
 	int (*guest_net_list)(struct store *st, const char *network_id,
 			      struct st_guest_net **out, size_t *n);
+
+	/* Shared (multi-host) stores only, NULL otherwise: watch the store
+	 * from a thread of its own and call fn for every change; fn NULL
+	 * stops the watch (returns once fn is no longer running). */
+	int (*watch)(struct store *st, store_change_fn fn, void *arg);
 };
 
 struct store {
@@ -152,5 +161,9 @@ struct store {
  * etcd. NULL with errno on failure. */
 struct store *store_open(const char *uri);
 struct store *store_sqlite_open(const char *path);
+/* "etcd://h:p[,h:p…]"; host_id names this host's lease (NULL = hostname),
+ * lease_ttl_s its TTL (0 = 10 s). See docs/etcd.md. */
+struct store *store_etcd_open(const char *uri, const char *host_id,
+			      int lease_ttl_s);
 
 #endif
