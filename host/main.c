@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "wgnet/docker_api.h"
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -53,13 +54,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
+		"                  [--docker-socket PATH]\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
 		"  --guest-timeout SEC  silence before a guest is dead (default 30)\n"
 		"  --lease-ttl SEC      etcd store: this host's lease (default 10)\n"
 		"  -v, --debug          debug logging\n"
-		"  --log-file PATH      log there instead of stderr\n",
+		"  --log-file PATH      log there instead of stderr\n"
+		"  --docker-socket PATH Docker Engine API socket (default: docker.sock\n"
+		"                       next to --socket; \"none\" or \"\" disables)\n",
 		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
 }
 
@@ -213,11 +217,14 @@ int main(int argc, char **argv)
 		{ "lease-ttl", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
+		{ "docker-socket", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = getenv("WGNET_HOST_SOCK"), *uri = HOST_DEFAULT_STORE;
-	const char *id = NULL, *logfile = NULL;
+	const char *id = NULL, *logfile = NULL, *dsock = NULL;
+	char dbuf[PATH_MAX];
+	struct docker_api *dapi = NULL;
 	char hostname[HOST_NAME_MAX + 1] = "";
 	struct sigaction sa = { 0 };
 	struct store *st = NULL;
@@ -265,6 +272,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			logfile = optarg;
+			break;
+		case 'D':
+			dsock = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -324,6 +334,17 @@ int main(int argc, char **argv)
 		log_err("cannot watch the store %s", uri);
 		goto out;
 	}
+	/* The default socket is optional: a failure is only a warning. */
+	if (!dsock && !docker_sock_default(sock, dbuf, sizeof(dbuf))) {
+		if ((opt = docker_api_start(h, dbuf, &dapi)))
+			log_warn("no docker api on %s: %s", dbuf,
+				 strerror(-opt));
+	} else if (dsock && *dsock && strcmp(dsock, "none") &&
+		   (opt = docker_api_start(h, dsock, &dapi))) {
+		log_err("cannot serve the docker api on %s: %s", dsock,
+			strerror(-opt));
+		goto out;
+	}
 	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
 		 sock, uri, id, timeout);
 	while (!stop_flag) {
@@ -341,6 +362,8 @@ int main(int argc, char **argv)
 			accept_one(h, lfd);
 	}
 	log_info("shutting down");
+	docker_api_stop(dapi);
+	dapi = NULL;
 	close(lfd);
 	lfd = -1;
 	unlink(sock);
@@ -349,6 +372,7 @@ int main(int argc, char **argv)
 	wait_clients();
 	rc = stop_flag ? 0 : 1;
 out:
+	docker_api_stop(dapi);
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(sock);
