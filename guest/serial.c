@@ -31,7 +31,7 @@
 
 #define SERIAL_BUF_MIN (64U * 1024)
 #define SERIAL_BUF_MAX (PROTO_HDR_LEN + PROTO_MAX_PAYLOAD)
-#define SERIAL_WRITE_MS 5000
+#define SERIAL_WRITE_MS 2500
 
 struct serial {
 	int fd; /* the port */
@@ -110,19 +110,24 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Write all of p on the non-blocking port, giving up when the host goes
- * away or stops reading for SERIAL_WRITE_MS. */
+/*
+ * Write all of p on the non-blocking port. A write can find the host "not
+ * connected" although the client that sent the request is still there:
+ * virtio_console handles port-open events in a work item, so the new
+ * client's data can overtake the event that reports it. So a port that is
+ * not writable is retried until SERIAL_WRITE_MS; a client that really left
+ * gets nothing (the next one connects within that time only if the first
+ * one gave up, which wgnet-host's one-call-per-connection client does only
+ * on its own timeout).
+ */
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
 	long long deadline = now_ms() + SERIAL_WRITE_MS;
 
 	while (n) {
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		long long left = deadline - now_ms();
 		ssize_t w;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
 		w = write(fd, p, n);
 		if (w > 0) {
 			p += w;
@@ -131,10 +136,11 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 		}
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return -errno;
-		if (pfd.revents & (POLLHUP | POLLERR))
-			return -ENOTCONN;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		/* With no host, POLLHUP comes at once: sleep instead. */
+		if (poll(&pfd, 1, 20) > 0 && (pfd.revents & POLLHUP))
+			poll(NULL, 0, 5);
 	}
 	return 0;
 }
