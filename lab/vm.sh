@@ -299,9 +299,16 @@ vm_guest_boot() {
 		>>"$d/qemu.log" 2>&1 </dev/null &
 	qpid=$!
 	local deadline=$((SECONDS + ${WGNET_VM_BOOT_TIMEOUT:-120}))
+	# Ask through the exec channel whether the agent is up before any
+	# client touches the control port: a client that gives up before the
+	# agent opened its port would leave a request behind, answered later
+	# to whoever connects next (the port has no connection boundaries).
 	while [ $SECONDS -lt $deadline ]; do
-		if [ -S "$d/guest.sock" ] &&
-			"$BIN/wgnet-guest" call -s "$d/guest.sock" -t 2000 Hello >/dev/null 2>&1; then
+		if [ -S "$d/exec.sock" ] && [ -S "$d/guest.sock" ] &&
+			WGNET_VM_EXEC_TIMEOUT=$((deadline - SECONDS + 1)) vm_exec_script "$g" \
+			'while ! grep -q " ready on " /run/wgnet/agent.log 2>/dev/null; do sleep 0.1; done' \
+			>/dev/null 2>&1 &&
+			"$BIN/wgnet-guest" call -s "$d/guest.sock" -t 10000 Hello >/dev/null 2>&1; then
 			t1=$(date +%s%N)
 			echo $(((t1 - t0) / 1000000)) >"$d/boot_ms"
 			pid=$(vm_qemu_pid "$g") && echo "$pid" >"$d/pid"
@@ -338,13 +345,11 @@ vm_guest_destroy() {
 vm_agent_start() {
 	local g=$1
 	if vm_qemu_pid "$g" >/dev/null; then
-		vm_exec "$g" sh -c 'rm -f /run/wgnet/agent.off' || return 1
-		for _ in $(seq 100); do
-			"$BIN/wgnet-guest" call -s "$(guest_dir "$g")/guest.sock" -t 2000 Hello \
-				>/dev/null 2>&1 && return 0
-			sleep 0.2
-		done
-		return 1
+		WGNET_VM_EXEC_TIMEOUT=30 vm_exec_script "$g" 'mv /run/wgnet/agent.log /run/wgnet/agent.log.old 2>/dev/null
+rm -f /run/wgnet/agent.off
+while ! grep -q " ready on " /run/wgnet/agent.log 2>/dev/null; do sleep 0.1; done' >/dev/null || return 1
+		"$BIN/wgnet-guest" call -s "$(guest_dir "$g")/guest.sock" -t 10000 Hello >/dev/null 2>&1
+		return
 	fi
 	vm_guest_boot "$g"
 }
