@@ -163,11 +163,12 @@ static int cmd_network_create(int argc, char **argv)
 	const char *usage =
 		"wgnet network create [--subnet CIDR] [--ip-range CIDR] [--gateway IP] [--internal] [--ipv6] [--label K=V]... [-d DRIVER] [-o K=V]... NETWORK";
 	struct cli_args a;
-	json_t *args = NULL, *labels = json_object(), *o = json_object(),
-	       *res = NULL;
+	json_t *args = NULL, *labels = NULL, *o = NULL, *res = NULL;
 	int rc = 1;
 
 	PARSE_OR_RETURN(opts, usage, NC_HELP);
+	labels = json_object();
+	o = json_object();
 	if (a.n_pos != 1) {
 		rc = usage_err(
 			usage,
@@ -367,14 +368,16 @@ static int cmd_network_ls(int argc, char **argv)
 	const char *usage =
 		"wgnet network ls [-q] [--no-trunc] [-f KEY=VALUE]... [--format TEMPLATE]";
 	struct cli_args a;
-	json_t *filters = json_object(), *args = NULL, *res = NULL,
-	       *rows = json_array(), *header = NULL;
+	json_t *filters = NULL, *args = NULL, *res = NULL, *rows = NULL,
+	       *header = NULL;
 	json_t **v = NULL;
 	size_t n = 0, i;
 	bool trunc;
 	int rc = 1;
 
 	PARSE_OR_RETURN(opts, usage, NL_HELP);
+	filters = json_object();
+	rows = json_array();
 	trunc = !cli_has(&a, NL_NOTRUNC);
 	if (a.n_pos) {
 		rc = usage_err(usage,
@@ -564,11 +567,12 @@ static int cmd_network_prune(int argc, char **argv)
 	};
 	const char *usage = "wgnet network prune [-f] [--filter KEY=VALUE]...";
 	struct cli_args a;
-	json_t *args = NULL, *res = NULL, *filters = json_object(), *x;
+	json_t *args = NULL, *res = NULL, *filters = NULL, *x;
 	size_t i;
 	int rc = 1;
 
 	PARSE_OR_RETURN(opts, usage, NP_HELP);
+	filters = json_object();
 	if (a.n_pos) {
 		rc = usage_err(usage,
 			       "\"wgnet network prune\" accepts no arguments");
@@ -625,10 +629,11 @@ static int cmd_network_connect(int argc, char **argv)
 	const char *usage =
 		"wgnet network connect [--ip IP] [--ip6 IP] [--alias NAME]... NETWORK CONTAINER";
 	struct cli_args a;
-	json_t *args = NULL, *res = NULL, *aliases = json_array();
+	json_t *args = NULL, *res = NULL, *aliases = NULL;
 	int rc = 1;
 
 	PARSE_OR_RETURN(opts, usage, NCO_HELP);
+	aliases = json_array();
 	if (a.n_pos != 2) {
 		rc = usage_err(
 			usage,
@@ -973,10 +978,11 @@ static int cmd_container_add(int argc, char **argv)
 	const char *usage =
 		"wgnet container add NAME --guest GUEST --netns PATH [-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]]...";
 	struct cli_args a;
-	json_t *args = NULL, *res = NULL, *ports = json_array();
+	json_t *args = NULL, *res = NULL, *ports = NULL;
 	int rc = 1;
 
 	PARSE_OR_RETURN(opts, usage, CA_HELP);
+	ports = json_array();
 	if (a.n_pos != 1 || !cli_last(&a, CA_GUEST) ||
 	    !cli_last(&a, CA_NETNS)) {
 		rc = usage_err(
