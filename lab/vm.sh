@@ -81,7 +81,10 @@ vm_kernel() {
 	deb=$(ls "$VM_DIR/dl/${pkg}"_*.deb 2>/dev/null | sort -V | tail -1)
 	if [ -z "$deb" ]; then
 		vm_log "downloading $pkg"
+		# Stale package lists name versions the mirror no longer has.
 		(cd "$VM_DIR/dl" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
+			{ apt-get update -qq >/dev/null 2>&1 &&
+			  (cd "$VM_DIR/dl" && apt-get download -q "$pkg" >/dev/null 2>&1); } ||
 			{ vm_log "apt-get download $pkg failed"; return 1; }
 		deb=$(ls "$VM_DIR/dl/${pkg}"_*.deb 2>/dev/null | sort -V | tail -1)
 		[ -n "$deb" ] || return 1
@@ -116,6 +119,7 @@ nft_fib_ipv4 nft_fib_ipv6 nft_ct"
 vm_mod_order() {
 	local mdir=$1
 	awk -v want="$VM_MODULES" '
+	FNR == NR { m = $1; sub(".*/", "", m); sub("\\.ko.*$", "", m); builtin[m] = 1; next }
 	{ key = $1; sub(":$", "", key); n = split($0, f, " ")
 	  deps[key] = ""; for (i = 2; i <= n; i++) deps[key] = deps[key] " " f[i]
 	  m = key; sub(".*/", "", m); sub("\\.ko.*$", "", m); path[m] = key }
@@ -128,9 +132,9 @@ vm_mod_order() {
 	}
 	END { n = split(want, w, /[ \n]+/)
 	      for (i = 1; i <= n; i++) {
-		  if (w[i] == "") continue
+		  if (w[i] == "" || w[i] in builtin) continue
 		  if (!(w[i] in path)) { print "missing " w[i] > "/dev/stderr"; continue }
-		  visit(path[w[i]]) } }' "$mdir/modules.dep"
+		  visit(path[w[i]]) } }' "$mdir/modules.builtin" "$mdir/modules.dep"
 }
 
 # Modules whose BTF is left out. libbpf 1.1 cannot resolve a kfunc that a
@@ -204,6 +208,13 @@ vm_image() {
 	if [ "$guest" != /usr/sbin/wgnet-guest ]; then
 		mv "$root$guest" "$root/usr/sbin/wgnet-guest"
 		rmdir -p "$(dirname "$root$guest")" 2>/dev/null || true
+	fi
+	# busybox's shell runs its applets ahead of PATH (its "ip" and "ping"
+	# instead of the real ones): scripts in the VM run under dash.
+	t=$(readlink -f "$(command -v dash)" 2>/dev/null)
+	if [ -x "$t" ]; then
+		vm_copy_bin "$root" "$t"
+		ln -sf "$t" "$root/bin/sh"
 	fi
 	for m in $(vm_mod_order "$kdir/root/lib/modules/$ver"); do
 		mkdir -p "$(dirname "$root/lib/modules/$ver/$m")"
@@ -282,7 +293,7 @@ vm_guest_boot() {
 	t0=$(date +%s%N)
 	nsenter --net="/run/netns/$UL_NS" -- setsid "$VM_QEMU" \
 		-name "guest=wgnet-$g,debug-threads=off" \
-		-accel tcg,thread=multi -cpu max -m "$VM_MEM" -smp 1 \
+		-accel "${WGNET_VM_ACCEL:-tcg,thread=multi}" -cpu max -m "$VM_MEM" -smp 1 \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial "file:$d/console.log" -monitor none \
 		-kernel "$img/vmlinux" -initrd "$img/initrd.cpio" \
