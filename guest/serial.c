@@ -183,7 +183,9 @@ static void serve(struct agent *ag, struct serial *s, uint16_t type,
 	int err;
 
 	if (proto_payload_decode(payload, n, &req)) {
-		rep = proto_reply_err(-EBADMSG, "malformed message: payload is not a JSON object");
+		rep = proto_reply_err(
+			-EBADMSG,
+			"malformed message: payload is not a JSON object");
 		goto send;
 	}
 	if (type != PROTO_T_REQUEST) {
@@ -214,10 +216,13 @@ static void refuse(struct serial *s, int err)
 		rep = proto_reply_err(err, "message over the %u-byte limit",
 				      PROTO_MAX_PAYLOAD);
 	else if (err == -EPROTONOSUPPORT)
-		rep = proto_reply_err(err, "unsupported protocol version (this agent speaks %d)",
-				      PROTO_VERSION);
+		rep = proto_reply_err(
+			err,
+			"unsupported protocol version (this agent speaks %d)",
+			PROTO_VERSION);
 	else
-		rep = proto_reply_err(-EBADMSG, "malformed message: unknown frame type");
+		rep = proto_reply_err(-EBADMSG,
+				      "malformed message: unknown frame type");
 	if (rep && send_reply(s, rep))
 		log_debug("serial: cannot send error reply");
 	json_decref(rep);
@@ -234,13 +239,15 @@ static void process(struct agent *ag, struct serial *s)
 		if (!m) {
 			/* Keep a tail that may be the start of a magic. */
 			if (s->len > 3) {
-				log_debug("serial: skipped %zu bytes", s->len - 3);
+				log_debug("serial: skipped %zu bytes",
+					  s->len - 3);
 				consume(s, s->len - 3);
 			}
 			return;
 		}
 		if (m != s->buf) {
-			log_debug("serial: skipped %zu bytes", (size_t)(m - s->buf));
+			log_debug("serial: skipped %zu bytes",
+				  (size_t)(m - s->buf));
 			consume(s, (size_t)(m - s->buf));
 		}
 		if (s->len < PROTO_HDR_LEN)
@@ -308,8 +315,9 @@ void serial_handle(struct agent *ag, struct serial *s)
 			/* No host connected (any more): a frame it left
 			 * unfinished will never be completed. */
 			if (s->len)
-				log_debug("serial: host left, dropping %zu bytes",
-					  s->len);
+				log_debug(
+					"serial: host left, dropping %zu bytes",
+					s->len);
 			s->len = 0;
 			s->idle = true;
 			return;
