@@ -141,12 +141,16 @@ asan-unit: asan-build
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/test_unit
 
 asan: asan-unit
+	$(Q)rm -f build/asan/asan.log.*
+	@# The lab script finds its lab/*.sh helpers next to itself.
+	$(Q)ln -sf $(CURDIR)/lab/wgnet-lab build/asan/wgnet-lab
 	$(Q)WGNET_BIN=$(CURDIR)/build/asan ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build/asan/asan.log \
 		tests/netns/run-all.sh
 	$(Q)if ls build/asan/asan.log.* >/dev/null 2>&1; then cat build/asan/asan.log.*; exit 1; fi
 
 valgrind: all
-	$(Q)valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+	$(Q)WGNET_BPF_OBJ_DIR=$(BUILD) valgrind -q --suppressions=tests/unit/valgrind.supp \
+		--leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
 		$(BUILD)/test_unit
 
 netns-test: all
