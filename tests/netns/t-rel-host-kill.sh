@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 7: wgnet-host killed with SIGKILL while 10 containers attach in
-# parallel. After the restart:
+# Issue 7: wgnet-host killed with SIGKILL 0.3 s after 10 containers (on 3
+# guests) started attaching in parallel. After the restart:
 # - every container is either attached (its store row committed before the
 #   kill: the replay completes it on its guest) or not attached at all (no
 #   row: the guest's Reconcile removes whatever the interrupted call built).
@@ -25,16 +25,13 @@ for i in $(seq 0 9); do
 	echo "g$((i % 3 + 1))" >"$WGNET_LAB_DIR/containers/k$i/guest"
 	wgnet container add "k$i" --guest "g$((i % 3 + 1))" --netns "/run/netns/$ns" >/dev/null
 done
-# One attached container beforehand, so g1 already has the network.
-wgnet network connect net1 k0 || fail "first connect"
-
-for i in $(seq 1 9); do
+for i in $(seq 0 9); do
 	wgnet network connect net1 "k$i" >"$TMP/k$i.out" 2>&1 &
 done
 sleep 0.3
 kill -9 "$(cat "$WGNET_LAB_DIR/host.pid")"
 wait
-done_=$(for i in $(seq 1 9); do [ -s "$TMP/k$i.out" ] || echo -n "k$i "; done)
+done_=$(for i in $(seq 0 9); do [ -s "$TMP/k$i.out" ] || echo -n "k$i "; done)
 log "connects that returned success before the kill: ${done_:-none}"
 lab host start >/dev/null || fail "wgnet-host did not restart"
 # The replay of the three guests.
@@ -88,8 +85,9 @@ done
 check_ctrs
 [ ${#attached[@]} = 10 ] || fail "not all attached after the retries"
 python3 "$MC" peers net1 >/dev/null || { python3 "$MC" peers net1; fail "peer sets after the retries"; }
+# Reachability (a first handshake under load may take a moment: retry).
 for i in 1 2 4 5; do
-	ip netns exec "$LP-c-k0" ping -c 1 -W 2 "$(cip "k$i" net1)" >/dev/null || fail "k0 cannot reach k$i"
-	ip netns exec "$LP-c-k$i" ping -c 1 -W 2 "$(cip k9 net1)" >/dev/null || fail "k$i cannot reach k9"
+	wait_for 10 ip netns exec "$LP-c-k0" ping -c 1 -W 1 "$(cip "k$i" net1)" || fail "k0 cannot reach k$i"
+	wait_for 10 ip netns exec "$LP-c-k$i" ping -c 1 -W 1 "$(cip k9 net1)" || fail "k$i cannot reach k9"
 done
 ok "retried connects completed, 10 containers in one mesh, pings across all guests"
