@@ -309,6 +309,9 @@ vm_guest_boot() {
 		-pidfile "$d/qemu.pid" \
 		>>"$d/qemu.log" 2>&1 </dev/null &
 	qpid=$!
+	# nsenter and setsid exec, so this is qemu's pid; record it now so a
+	# failed boot is cleaned up too (qemu rewrites the same pid later).
+	echo "$qpid" >"$d/qemu.pid"
 	local deadline=$((SECONDS + ${WGNET_VM_BOOT_TIMEOUT:-120}))
 	# Ask through the exec channel whether the agent is up before any
 	# client touches the control port: a client that gives up before the
