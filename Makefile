@@ -37,7 +37,7 @@ PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev \
 	libnftnl-dev libcunit1-dev libsqlite3-dev libjansson-dev \
 	libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libclang-rt-14-dev \
 	wireguard-go wireguard-tools iperf3 iputils-ping nftables iproute2 \
-	busybox-static netcat-openbsd valgrind util-linux procps psmisc tcpdump
+	busybox-static netcat-openbsd valgrind util-linux procps psmisc tcpdump gnuplot-nox
 
 LIB_SRCS := $(wildcard src/*.c) $(filter-out guest/main.c,$(wildcard guest/*.c)) \
 	    $(filter-out host/main.c host/cli.c,$(wildcard host/*.c))

@@ -1,0 +1,195 @@
+# shellcheck shell=bash
+# bench/lib.sh: helpers for bench/run (sourced, not executed).
+#
+# Everything the bench makes carries the run's prefix $PFX: namespaces
+# "$PFX-…", WireGuard interfaces "t$PFX…" (bare tunnel) and "w$PFX…" (the
+# lab's), so nothing can collide with another lab or test on the machine.
+# What we create is recorded under $BW and removed by bench_cleanup, which
+# bench/run installs as its EXIT/INT/TERM trap.
+
+BENCH_NS=()		# namespaces we made (outside the lab)
+BENCH_PIDS=()		# processes we started (iperf3 servers, wireguard-go)
+BENCH_SOCKS=()		# wireguard-go UAPI sockets of our bare tunnel
+LAB_STARTED=0
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+warn() { printf '[%s] warning: %s\n' "$(date +%T)" "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+now() { echo "$EPOCHREALTIME"; }
+# ms between two $EPOCHREALTIME stamps
+ms_since() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.3f", (b - a) * 1000 }'; }
+
+# A record for bench/stats.py: one JSON object per line in $BW/results.jsonl.
+# Arguments: key=value pairs; values that look like numbers stay numbers.
+rec() {
+	local kv k v sep="" out="{"
+	for kv in "$@"; do
+		k=${kv%%=*}
+		v=${kv#*=}
+		if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+			out+="$sep\"$k\":$v"
+		else
+			v=${v//\\/\\\\}
+			v=${v//\"/\\\"}
+			out+="$sep\"$k\":\"$v\""
+		fi
+		sep=,
+	done
+	echo "$out}" >>"$BW/results.jsonl"
+}
+
+# --- namespaces and processes we own ------------------------------------------
+
+ns_add() {
+	ip netns add "$1" || return 1
+	BENCH_NS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# bg_start LOG CMD...: start a process, remember its pid in BENCH_PIDS and
+# BG_PID (no command substitution: the child must stay ours).
+bg_start() {
+	local logf=$1
+	shift
+	"$@" >"$logf" 2>&1 </dev/null &
+	BG_PID=$!
+	BENCH_PIDS+=("$BG_PID")
+}
+
+alive() {	# how many of the given pids still run
+	local p c=0
+	for p in "$@"; do kill -0 "$p" 2>/dev/null && c=$((c + 1)); done
+	echo "$c"
+}
+
+kill_pid() {
+	local p=$1
+	kill -0 "$p" 2>/dev/null || return 0
+	kill -TERM "$p" 2>/dev/null
+	for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null
+}
+
+lab() { "$WGNET_BIN/wgnet-lab" "$@"; }
+wgn() { "$WGNET_BIN/wgnet" "$@"; }
+
+bench_cleanup() {
+	local p n s
+	[ "${CLEANED:-0}" = 1 ] && return
+	CLEANED=1
+	trap - INT TERM
+	log "cleaning up"
+	for p in ${BENCH_PIDS[@]+"${BENCH_PIDS[@]}"}; do kill_pid "$p"; done
+	if [ "$LAB_STARTED" = 1 ]; then
+		# The whole lab goes: stop wgnet-host first so that removing each
+		# container does not fan peer updates out to every other guest.
+		# The agents still tear down their interfaces, nft and pins.
+		lab host stop >/dev/null 2>&1
+		lab down >/dev/null 2>&1 || warn "wgnet-lab down failed (lab dir $WGNET_LAB_DIR)"
+	fi
+	for n in ${BENCH_NS[@]+"${BENCH_NS[@]}"}; do ip netns del "$n" 2>/dev/null; done
+	for s in ${BENCH_SOCKS[@]+"${BENCH_SOCKS[@]}"}; do rm -f "$s"; done
+	if [ "${KEEP:-0}" = 1 ]; then
+		log "raw results kept in $BW"
+	else
+		rm -rf "$BW"
+	fi
+}
+
+# --- /proc readings -------------------------------------------------------------
+
+# Busy jiffies of the whole machine (user nice system irq softirq steal;
+# idle and iowait excluded).
+cpu_busy() {
+	local _c u n s _i _w q sq st
+	read -r _c u n s _i _w q sq st _ </proc/stat
+	echo $((u + n + s + q + sq + st))
+}
+
+# utime+stime (jiffies) summed over the given pids (gone pids count 0)
+proc_jiffies() {
+	local p sum=0 f
+	for p in "$@"; do
+		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		f=${f##*) }	# after the command name: field 3 is first
+		# shellcheck disable=SC2086
+		set -- $f
+		sum=$((sum + ${12} + ${13}))
+	done
+	echo "$sum"
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2; f = 1 } END { if (!f) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+# PIDs of wireguard-go processes whose interface name (argv[1]) starts
+# with $1; /proc is read, nothing else.
+wggo_pids() {
+	local want=$1 d arg0 arg1
+	for d in /proc/[0-9]*; do
+		{ IFS= read -r -d "" arg0 && IFS= read -r -d "" arg1; } 2>/dev/null <"$d/cmdline" || continue
+		[ "${arg0##*/}" = wireguard-go ] || continue
+		[[ $arg1 == "$want"* ]] && echo "${d#/proc/}"
+	done
+}
+
+# wireguard-go PIDs of the WireGuard interfaces of lab guest namespace $1
+lab_wg_pids() {
+	local ns=$1 ifn
+	for ifn in $(ip -n "$ns" -o link show type tun 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+		wggo_pids "$ifn"
+	done
+}
+
+# --- measurements ----------------------------------------------------------------
+
+# measure_ping PATH ROUND NS DST: >= $PROBES echo requests at $PING_IV
+measure_ping() {
+	local path=$1 round=$2 ns=$3 dst=$4 out
+	out="$BW/raw/ping-$path-$round.txt"
+	ip netns exec "$ns" ping -n -c "$PROBES" -i "$PING_IV" -W 1 "$dst" >"$out" 2>&1
+	rec kind=ping path="$path" round="$round" file="$out"
+}
+
+# measure_iperf PATH ROUND TEST NS DST WGPIDS: one iperf3 client run.
+# TEST: tcp1, tcp4, udp100, udp500. CPU: machine busy jiffies and the
+# wireguard-go processes' jiffies over the run.
+measure_iperf() {
+	local path=$1 round=$2 test=$3 ns=$4 dst=$5 wgpids=$6 out args c0 c1 w0 w1 t0 t1
+	out="$BW/raw/iperf-$path-$round-$test.json"
+	case $test in
+	tcp1) args=(-t "$IPERF_T") ;;
+	tcp4) args=(-t "$IPERF_T" -P 4) ;;
+	udp100) args=(-t "$IPERF_T" -u -b 100M -l "$UDP_LEN") ;;
+	udp500) args=(-t "$IPERF_T" -u -b 500M -l "$UDP_LEN") ;;
+	esac
+	# shellcheck disable=SC2086
+	w0=$(proc_jiffies $wgpids)
+	c0=$(cpu_busy)
+	t0=$(now)
+	timeout $((IPERF_T + 15)) ip netns exec "$ns" iperf3 -c "$dst" -J --connect-timeout 3000 \
+		"${args[@]}" >"$out" 2>"$out.err"
+	t1=$(now)
+	c1=$(cpu_busy)
+	# shellcheck disable=SC2086
+	w1=$(proc_jiffies $wgpids)
+	rec kind=iperf path="$path" round="$round" test="$test" file="$out" \
+		cpu_jiffies=$((c1 - c0)) wg_jiffies=$((w1 - w0)) wall_ms="$(ms_since "$t0" "$t1")" \
+		hz="$CLK_TCK" ncpu="$NCPU"
+}
+
+# iperf3 server in NS bound to IP, left running until cleanup
+iperf_server() {
+	local ns=$1 ip=$2 tag=$3
+	bg_start "$BW/iperf-server-$tag.log" ip netns exec "$ns" iperf3 -s -B "$ip"
+	for _ in $(seq 50); do
+		ip netns exec "$ns" ss -Hltn "sport = :5201" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	warn "iperf3 server in $ns did not start"
+	return 1
+}
+
+# first IPv4 address of DEV in NS
+ns_ip4() { ip -n "$1" -4 -o addr show dev "$2" 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }'; }
