@@ -18,7 +18,7 @@
 #include "lib/addr.h"
 #include "lib/arp.h"
 #include "lib/nd.h"
-#include "lib/ct.h"
+#include "lib/ports.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -54,7 +54,7 @@ static __always_inline int forward_ep(struct __sk_buff *skb,
 	__builtin_memcpy(lk.addr, &f->daddr, 16);
 	if (bpf_map_lookup_elem(&wgn_ctrl, &lk)) {
 		/* Answers on a published port go back to their client. */
-		if (ct_is_dnat_reply(skb, v6, &f->saddr, &f->daddr))
+		if (from_published_port(skb, v6, &f->saddr))
 			goto pass;
 		return drop(WGN_DROP_CTRL);
 	}

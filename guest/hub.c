@@ -5,6 +5,7 @@
  * function here is idempotent, so start-up, CreateHub and the adoption of
  * what a previous agent left behind all run the same code.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -149,6 +150,32 @@ static bool ip_is_unspec(const struct ip_addr *a)
 	       (a->family == AF_INET6 && !memcmp(a->a, zero, 16));
 }
 
+/* The BPF side of published ports: their container address:port may answer
+ * towards control-plane addresses (nftables checks the conntrack state). */
+static int pubports_sync(struct agent *ag, const struct nft_port *ports,
+			 size_t n)
+{
+	struct wgn_port_key *keys;
+	int err;
+
+	if (!ag->dp)
+		return 0;
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(keys[i].addr, ports[i].dst.a, 16);
+		keys[i].port = htons(ports[i].dst_port);
+		keys[i].proto = (__u8)ports[i].proto;
+	}
+	err = dp_pubports_sync(ag->dp, keys, n);
+	if (err)
+		log_err("cannot update the published-port map: %s",
+			strerror(-err));
+	free(keys);
+	return err;
+}
+
 int ag_nft_sync(struct agent *ag)
 {
 	struct ip_prefix ctrl[64];
@@ -228,6 +255,8 @@ int ag_nft_sync(struct agent *ag)
 	if (err)
 		log_err("cannot apply nftables table %s: %s", ag->nft_table,
 			strerror(-err));
+	else
+		err = pubports_sync(ag, ports, np);
 	free(ports);
 	return err;
 }

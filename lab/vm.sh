@@ -34,8 +34,8 @@ vm_die() {
 
 vm_kernel_pkg() {
 	local p=${WGNET_VM_KERNEL_PKG:-}
-	# 6.12 (bookworm's newer LTS) first: the data plane's conntrack kfunc
-	# check (an ldimm64 of a kfunc) needs Linux 6.4 or later.
+	# 6.12 (bookworm's newer LTS) first, the 6.1 of linux-image-amd64
+	# otherwise; both load the data plane.
 	if [ -z "$p" ]; then
 		p=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' 2>/dev/null |
 			awk '{ print $1 }' | sort -V | tail -1)
@@ -137,15 +137,9 @@ vm_mod_order() {
 		  visit(path[w[i]]) } }' "$mdir/modules.builtin" "$mdir/modules.dep"
 }
 
-# Modules whose BTF is left out. libbpf 1.1 cannot resolve a kfunc that a
-# module provides when the program takes its address (the data plane's
-# "is bpf_skb_ct_lookup there?" check): the kernel gets the module's type id
-# without the module's BTF and refuses the whole object. Without the BTF the
-# kfunc is absent and the weak reference is 0, so the data plane loads and
-# skips that one conntrack check (replies through published ports to
-# control-plane addresses). Hosts where nf_conntrack is built in are not
-# affected. (Drops the module's signature too; Debian does not enforce it.)
-VM_NOBTF_MODULES="nf_conntrack"
+# Modules whose BTF is stripped in the image (none needed since the data
+# plane stopped using the conntrack kfunc; kept as a knob).
+VM_NOBTF_MODULES=""
 
 VM_TOOLS="/usr/sbin/ip /usr/bin/ping /usr/bin/iperf3 /usr/sbin/nft /usr/sbin/bpftool"
 

@@ -541,6 +541,50 @@ int dp_ctrl_del(struct dp *dp, const struct ip_prefix *p)
 	return lpm_del(dp->skel->maps.wgn_ctrl, p);
 }
 
+static bool port_key_in(const struct wgn_port_key *k,
+			const struct wgn_port_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(k, &keys[i], sizeof(*k)))
+			return true;
+	return false;
+}
+
+int dp_pubports_sync(struct dp *dp, const struct wgn_port_key *keys, size_t n)
+{
+	int fd = map_fd(dp->skel->maps.wgn_pubports);
+	struct wgn_port_key cur, next, *stale = NULL;
+	size_t n_stale = 0, cap = 0;
+	__u32 one = 1;
+	void *prev = NULL;
+	int ret = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		cur = next;
+		prev = &cur;
+		if (port_key_in(&cur, keys, n))
+			continue;
+		if (n_stale == cap) {
+			struct wgn_port_key *t;
+
+			cap = cap ? cap * 2 : 16;
+			t = realloc(stale, cap * sizeof(*t));
+			if (!t) {
+				free(stale);
+				return -ENOMEM;
+			}
+			stale = t;
+		}
+		stale[n_stale++] = cur;
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		bpf_map_delete_elem(fd, &stale[i]);
+	free(stale);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = ret_errno(bpf_map_update_elem(fd, &keys[i], &one, BPF_ANY));
+	return ret;
+}
+
 /*
  * Walk a hash map: cb(key, value) for each entry. Returns 0 when done, the
  * callback's non-zero value when it stopped the walk, or -errno.

@@ -40,6 +40,7 @@
 #define CH_OUT "output"
 #define CH_POST "postrouting"
 #define CH_FWD "forward"
+#define CH_IN "input"
 #define PRIO_DSTNAT (-100)
 #define PRIO_SRCNAT 100
 #define PRIO_FILTER 0
@@ -554,6 +555,7 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 	put_chain(&bt, CH_OUT, "nat", NF_INET_LOCAL_OUT, PRIO_DSTNAT);
 	put_chain(&bt, CH_POST, "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT);
 	put_chain(&bt, CH_FWD, "filter", NF_INET_FORWARD, PRIO_FILTER);
+	put_chain(&bt, CH_IN, "filter", NF_INET_LOCAL_IN, PRIO_FILTER);
 
 	for (i = 0; i < cfg->n_ports; i++) {
 		put_rule(&bt, CH_PRE, fill_dnat, &cfg->ports[i], cfg);
@@ -568,10 +570,17 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 		if (n->subnet6.addr.family)
 			put_rule(&bt, CH_POST, fill_masq, &n->subnet6, cfg);
 	}
-	if (cfg->n_ports && cfg->n_ctrl)
+	/* Containers reach the control plane neither through the guest
+	 * (forward) nor at the guest's own addresses (input); answers on
+	 * published ports are the one exception. */
+	if (cfg->n_ports && cfg->n_ctrl) {
 		put_rule(&bt, CH_FWD, fill_dnat_accept, NULL, cfg);
-	for (i = 0; i < cfg->n_ctrl; i++)
+		put_rule(&bt, CH_IN, fill_dnat_accept, NULL, cfg);
+	}
+	for (i = 0; i < cfg->n_ctrl; i++) {
 		put_rule(&bt, CH_FWD, fill_ctrl_drop, &cfg->ctrl[i], cfg);
+		put_rule(&bt, CH_IN, fill_ctrl_drop, &cfg->ctrl[i], cfg);
+	}
 	for (i = 0; i < cfg->n_nets; i++) {
 		n = &cfg->nets[i];
 		if (!n->internal)

@@ -72,6 +72,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } wgn_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WGN_MAX_PORTS);
+	__type(key, struct wgn_port_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} wgn_pubports SEC(".maps");
+
 /* Count a drop by reason and return TC_ACT_SHOT. */
 static __always_inline int drop(__u32 reason)
 {

@@ -14,13 +14,14 @@
 
 #include <linux/types.h>
 
-#define WGN_MAP_VERSION 1
+#define WGN_MAP_VERSION 2
 
 /* Capacities. */
 #define WGN_MAX_IFACES 4096
 #define WGN_MAX_NETS 256
 #define WGN_MAX_DESTS 65536
 #define WGN_MAX_PREFIXES 1024
+#define WGN_MAX_PORTS 4096
 
 /* struct wgn_iface.kind */
 enum {
@@ -109,6 +110,20 @@ struct wgn_lpm_key {
 };
 _Static_assert(sizeof(struct wgn_lpm_key) == 20, "wgn_lpm_key layout");
 
+/*
+ * Key of wgn_pubports: a published port's container side. A container's
+ * packet from such an address and port may leave towards a control-plane
+ * address (the answer to a client on the underlay); nftables then lets
+ * through only what conntrack knows as a DNATed connection's reply.
+ */
+struct wgn_port_key {
+	__u8 addr[16]; /* container address, v4-mapped or IPv6 */
+	__be16 port; /* container port */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct wgn_port_key) == 20, "wgn_port_key layout");
+
 /* Pinned map names (also the file names under the pin root). */
 #define WGN_MAP_IFACES "wgn_ifaces"
 #define WGN_MAP_NETS "wgn_nets"
@@ -117,5 +132,6 @@ _Static_assert(sizeof(struct wgn_lpm_key) == 20, "wgn_lpm_key layout");
 #define WGN_MAP_CTRL "wgn_ctrl"
 #define WGN_MAP_DROPS "wgn_drops"
 #define WGN_MAP_STATS "wgn_stats"
+#define WGN_MAP_PUBPORTS "wgn_pubports"
 
 #endif /* WGNET_BPF_SHARED_H */

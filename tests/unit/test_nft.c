@@ -111,12 +111,15 @@ static void test_batch(void)
 {
 	static const char *const chains[] = { "prerouting",  "output",
 					      "postrouting", "postrouting",
-					      "forward",     "forward",
-					      "forward",     "forward" };
+					      "forward",     "input",
+					      "forward",     "input",
+					      "forward",     "input",
+					      "forward" };
 	const uint16_t head[] = { NFNL_MSG_BATCH_BEGIN,	 NFT(NFT_MSG_NEWTABLE),
 				  NFT(NFT_MSG_DELTABLE), NFT(NFT_MSG_NEWTABLE),
 				  NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWCHAIN),
-				  NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWCHAIN) };
+				  NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWCHAIN),
+				  NFT(NFT_MSG_NEWCHAIN) };
 	static char buf[65536];
 	const struct nlmsghdr *nlh = (const void *)buf;
 	const struct nfgenmsg *nfg;
@@ -156,7 +159,7 @@ static void test_batch(void)
 		i++;
 		nlh = mnl_nlmsg_next(nlh, &len);
 	}
-	CU_ASSERT_EQUAL(rules, 8);
+	CU_ASSERT_EQUAL(rules, 11);
 	CU_ASSERT_FATAL(mnl_nlmsg_ok(nlh, len));
 	CU_ASSERT_EQUAL(nlh->nlmsg_type, NFNL_MSG_BATCH_END);
 	nlh = mnl_nlmsg_next(nlh, &len);
@@ -244,7 +247,7 @@ static void real_steps(void)
 
 	make_cfg(&cfg, table);
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
-	CU_ASSERT_EQUAL(nft_rule_count(table), 8);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 11);
 	nft_list(out, sizeof(out));
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "type nat hook prerouting priority dstnat"));
@@ -275,7 +278,10 @@ static void real_steps(void)
 		out,
 		"ip saddr 10.88.2.0/24 oifname \"eth0\" counter packets 0 bytes 0 drop"));
 	CU_ASSERT_EQUAL(count_str(out, "masquerade"), 2);
-	CU_ASSERT_EQUAL(count_str(out, " drop"), 3);
+	CU_ASSERT_EQUAL(count_str(out, " drop"), 5);
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		out, "type filter hook input priority filter; policy accept"));
+	CU_ASSERT_EQUAL(count_str(out, "ct status dnat"), 2);
 	/* published ports + a control-plane drop: answers may leave */
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 		out, "ct status dnat counter packets 0 bytes 0 accept"));
