@@ -85,11 +85,22 @@ bench_cleanup() {
 		# The whole lab goes: stop wgnet-host first so that removing each
 		# container does not fan peer updates out to every other guest.
 		# The agents still tear down their interfaces, nft and pins.
+		# Containers (and their auto-made guests) are removed 8 at a
+		# time; `wgnet-lab down` then sweeps whatever is left.
 		lab host stop >/dev/null 2>&1
+		local c rp=()
+		for c in "$WGNET_LAB_DIR"/containers/*; do
+			[ -d "$c" ] || continue
+			lab rm "${c##*/}" >/dev/null 2>&1 &
+			rp+=($!)
+			while [ "$(alive "${rp[@]}")" -ge 8 ]; do sleep 0.05; done
+		done
+		[ ${#rp[@]} -gt 0 ] && wait "${rp[@]}"
 		lab down >/dev/null 2>&1 || warn "wgnet-lab down failed (lab dir $WGNET_LAB_DIR)"
 	fi
 	for n in ${BENCH_NS[@]+"${BENCH_NS[@]}"}; do ip netns del "$n" 2>/dev/null; done
 	for s in ${BENCH_SOCKS[@]+"${BENCH_SOCKS[@]}"}; do rm -f "$s"; done
+	log "cleaned up"
 	if [ "${KEEP:-0}" = 1 ]; then
 		log "raw results kept in $BW"
 	else
