@@ -16,7 +16,7 @@ lab run --name a --network net1 --guest ga >/dev/null
 lab run --name b --network net1 --guest gb >/dev/null
 lab run --name c --network net1 --guest gc >/dev/null
 ipc=$(cip c net1)
-reach a "$ipc" || fail "a cannot reach c"
+wait_for 10 reach a "$ipc" || fail "a cannot reach c"
 python3 "$MC" peers net1 >/dev/null || fail "mesh before"
 keyc=$(wgnet status --json | python3 -c '
 import json,sys
@@ -83,7 +83,7 @@ ip netns add "$LP-c-y"
 at_exit "ip netns del $LP-c-y"
 wgnet container add y --guest gb --netns "/run/netns/$LP-c-y" >/dev/null
 wgnet network connect --ip "$ipc" net1 y || fail "c's address $ipc not freed"
-ip netns exec "$LP-c-y" ping -c 1 -W 2 "$(cip a net1)" >/dev/null || fail "y cannot reach a"
+wait_for 10 ip netns exec "$LP-c-y" ping -c 1 -W 1 "$(cip a net1)" || fail "y cannot reach a"
 ok "c's address $ipc reused by a new container; mesh of the survivors works"
 ip netns add "$LP-c-z"
 at_exit "ip netns del $LP-c-z"

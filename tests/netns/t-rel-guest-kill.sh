@@ -14,8 +14,8 @@ lab run --name a1 --network net1 --guest ga >/dev/null
 lab run --name a2 --network net1 --guest ga >/dev/null
 lab run --name b1 --network net1 --guest gb >/dev/null
 ipa1=$(cip a1 net1); ipa2=$(cip a2 net1); ipb1=$(cip b1 net1)
-reach a1 "$ipb1" || fail "a1 cannot reach b1 before the test"
-reach a1 "$ipa2" || fail "a1 cannot reach a2 before the test"
+wait_for 10 reach a1 "$ipb1" || fail "a1 cannot reach b1 before the test"
+wait_for 10 reach a1 "$ipa2" || fail "a1 cannot reach a2 before the test"
 
 # ifindex of every interface the agents made, the pinned maps' ids and the
 # attached programs: the restarted agent must keep the interfaces and maps
@@ -81,7 +81,7 @@ for g in st["guests"]:
     assert all(e["present"] for e in eps), eps
     assert all(n["up"] for n in g["status"]["networks"]), g
 ' || fail "status after the restarts"
-reach a2 "$ipb1" || fail "a2 cannot reach b1 after the restarts"
+wait_for 10 reach a2 "$ipb1" || fail "a2 cannot reach b1 after the restarts"
 lab run --name b2 --network net1 --guest gb >/dev/null || fail "attach after the restarts"
-reach b2 "$ipa1" || fail "new container b2 cannot reach a1"
+wait_for 10 reach b2 "$ipa1" || fail "new container b2 cannot reach a1"
 ok "agents up, endpoints present, a new attach works"

@@ -18,8 +18,8 @@ lab run --name s1 --network net1 --network net2 --guest ga -p 18080:80 >/dev/nul
 lab run --name s3 --network net1 --guest ga >/dev/null
 lab run --name s2 --network net1 --network net2 --guest gb >/dev/null
 ip1=$(cip s1 net1); ip1b=$(cip s1 net2)
-reach s2 "$ip1" || fail "s2 cannot reach s1"
-reach s2 "$ip1b" || fail "s2 cannot reach s1 on net2"
+wait_for 10 reach s2 "$ip1" || fail "s2 cannot reach s1"
+wait_for 10 reach s2 "$ip1b" || fail "s2 cannot reach s1 on net2"
 pin=/sys/fs/bpf/wgnet/$LP-ga
 gsock=$(lab guest sock ga)
 # Map entries by interface and by address, of guest ga.
@@ -88,5 +88,5 @@ python3 "$MC" peers net1 || fail "net1 mesh"
 python3 "$MC" peers net2 || fail "net2 mesh"
 ok "no interface, map entry, nft rule, address or peer of s1 left"
 lab run --name s4 --network net1 --guest gb --ip "$ip1" >/dev/null || fail "s1's address not freed"
-reach s3 "$ip1" || fail "s3 cannot reach s4 on s1's old address"
+wait_for 10 reach s3 "$ip1" || fail "s3 cannot reach s4 on s1's old address"
 ok "s1's address reused by s4"

@@ -24,7 +24,7 @@ at_exit "ip netns del $LP-c-c3; ip netns del $LP-c-c4"
 wgnet container add c3 --guest g1 --netns "/run/netns/$LP-c-c3" >/dev/null
 wgnet container add c4 --guest g2 --netns "/run/netns/$LP-c-c4" >/dev/null
 ip1=$(cip c1 net1); ip2=$(cip c2 net1)
-reach c1 "$ip2" || fail "c1 cannot reach c2"
+wait_for 10 reach c1 "$ip2" || fail "c1 cannot reach c2"
 pids() { cat "$WGNET_LAB_DIR/host.pid" "$WGNET_LAB_DIR/guests/g1/pid" "$WGNET_LAB_DIR/guests/g2/pid" | tr '\n' ' '; }
 alive() { for p in $(pids); do kill -0 "$p" || fail "daemon $p died"; done; }
 pids0=$(pids)
@@ -159,7 +159,7 @@ fi
 [ "$(pids)" = "$pids0" ] || fail "daemon pids changed: $pids0 -> $(pids)"
 snap1=$(python3 "$MC" snapshot)
 [ "$snap0" = "$snap1" ] || { diff <(echo "$snap0") <(echo "$snap1"); fail "configured state changed"; }
-reach c1 "$ip2" || fail "c1 cannot reach c2 after the hostile input"
+wait_for 10 reach c1 "$ip2" || fail "c1 cannot reach c2 after the hostile input"
 ok "daemons alive with the same pids; networks, endpoints, peer sets unchanged; traffic flows"
 
 # --- concurrent contradictory requests ------------------------------------------------

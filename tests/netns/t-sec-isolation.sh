@@ -21,9 +21,9 @@ lab run --name x1 --network net1 --guest gc >/dev/null
 lab run --name n2 --network net2 --guest gb >/dev/null
 ipa1=$(cip a1 net1); ipa2=$(cip a2 net1); ipb1=$(cip b1 net1)
 ipx1=$(cip x1 net1); ipn2=$(cip n2 net2)
-reach a1 "$ipb1" || fail "a1 cannot reach b1"
-reach a1 "$ipx1" || fail "a1 cannot reach x1"
-reach a1 198.18.0.2 || fail "a1 cannot reach the lab's internet (NAT)"
+wait_for 10 reach a1 "$ipb1" || fail "a1 cannot reach b1"
+wait_for 10 reach a1 "$ipx1" || fail "a1 cannot reach x1"
+wait_for 10 reach a1 198.18.0.2 || fail "a1 cannot reach the lab's internet (NAT)"
 ok "positive controls: a1 reaches b1, x1 (other guests) and the internet"
 
 # drop COUNTER GUEST: the guest's BPF drop counter
@@ -55,7 +55,7 @@ wgnet network rm net3 >/dev/null
 for g in ga gb gc; do subnets $g | grep -q "^10.142.0.0/24" && fail "$g kept net3's subnet"; done
 lab run --name a3 --network net2 --guest ga >/dev/null
 subnets ga | grep -q "^10.141.0.0/24 4294967295$" && fail "net2 still isolated on ga after joining it"
-reach a3 "$ipn2" || fail "a3 (net2 on ga) cannot reach n2"
+wait_for 10 reach a3 "$ipn2" || fail "a3 (net2 on ga) cannot reach n2"
 lab rm a3 >/dev/null
 subnets ga | grep -q "^10.141.0.0/24 4294967295$" || fail "net2 not isolated again on ga after leaving it: $(subnets ga)"
 lab guest kill ga; lab guest start ga >/dev/null
@@ -80,7 +80,7 @@ lab exec a1 -- ip addr add "$ipa2/32" dev eth0
 lab exec a1 -- ping -c 2 -W 1 -I "$ipa2" "$ipb1" >/dev/null 2>&1 && fail "a1 spoofing a2's address reached b1"
 lab exec a1 -- ip addr del "$ipa2/32" dev eth0
 [ "$(drop spoof ga)" -ge $((s0 + 2)) ] || fail "ga's spoof counter did not move"
-reach a1 "$ipb1" || fail "a1 lost its own connectivity"
+wait_for 10 reach a1 "$ipb1" || fail "a1 lost its own connectivity"
 ok "in-guest spoofing dropped by BPF (spoof: $(drop spoof ga))"
 
 # --- spoofing across guests: a compromised guest gb ----------------------------
