@@ -27,17 +27,7 @@
 #include "wgnet/log.h"
 #include "wgnet/store.h"
 
-#define SCHEMA_VERSION 1
-#define BUSY_TIMEOUT_MS 5000
-#define BUSY_RETRIES 3 /* after the busy timeout itself */
-#define ALLOC_RETRIES 8 /* endpoint_create on an address collision */
-
-struct store_sqlite {
-	struct store st; /* first: st_to_sq() relies on it */
-	sqlite3 *db;
-	pthread_mutex_t lock;
-	char path[PATH_MAX];
-};
+#include "store_sqlite_int.h"
 
 static const char schema_sql[] =
 	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
@@ -90,28 +80,13 @@ static const char schema_sql[] =
 	" PRIMARY KEY (guest, network_id));"
 	"CREATE INDEX guest_nets_network ON guest_nets (network_id);";
 
-#define NET_COLS                                                         \
-	"id, name, driver, subnet4, range4, gw4, subnet6, range6, gw6, " \
-	"internal, ipv6, labels, options, created"
-#define CT_COLS "id, COALESCE(name, ''), guest, netns, ports"
-#define EP_COLS "id, network_id, container_id, ip4, ip6, mac, aliases, seq"
-#define GUEST_COLS "name, control, host_id, underlay, backend, state, last_seen"
-#define GN_COLS "guest, network_id, public_key, listen_port"
-
-typedef int (*row_fn)(sqlite3_stmt *stmt, void *out);
-
-static struct store_sqlite *st_to_sq(struct store *st)
-{
-	return (struct store_sqlite *)st;
-}
-
-static bool str_ok(const char *s, size_t size)
+bool sq_str_ok(const char *s, size_t size)
 {
 	return strnlen(s, size) < size;
 }
 
 /* SQLite result → -errno. -EAGAIN means "busy, try again". */
-static int sq_err(struct store_sqlite *s, int rc, const char *what)
+int sq_err(struct store_sqlite *s, int rc, const char *what)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -206,8 +181,8 @@ static int sq_vprepare(struct store_sqlite *s, sqlite3_stmt **out,
 	return 0;
 }
 
-static int sq_prepare(struct store_sqlite *s, sqlite3_stmt **out,
-		      const char *sql, const char *fmt, ...)
+int sq_prepare(struct store_sqlite *s, sqlite3_stmt **out, const char *sql,
+	       const char *fmt, ...)
 {
 	va_list ap;
 	int err;
@@ -219,8 +194,8 @@ static int sq_prepare(struct store_sqlite *s, sqlite3_stmt **out,
 }
 
 /* Run a statement that returns no rows; *changes = rows touched. */
-static int sq_run(struct store_sqlite *s, int *changes, const char *sql,
-		  const char *fmt, ...)
+int sq_run(struct store_sqlite *s, int *changes, const char *sql,
+	   const char *fmt, ...)
 {
 	sqlite3_stmt *stmt = NULL;
 	va_list ap;
@@ -243,8 +218,7 @@ static int sq_run(struct store_sqlite *s, int *changes, const char *sql,
 
 /* Read the first row of stmt through fn; returns how many rows there were
  * (0, 1, or 2 meaning "more than one") or -errno. Finalizes stmt. */
-static int sq_one(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn,
-		  void *out)
+int sq_one(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn, void *out)
 {
 	int n = 0, rc = SQLITE_DONE, err = 0;
 
@@ -263,8 +237,8 @@ static int sq_one(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn,
 
 /* Read every row of stmt through fn into a malloc'd array of elem-sized
  * items. Finalizes stmt. */
-static int sq_all(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn,
-		  size_t elem, void **out, size_t *n_out)
+int sq_all(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn, size_t elem,
+	   void **out, size_t *n_out)
 {
 	size_t n = 0, cap = 0;
 	char *arr = NULL, *tmp;
@@ -299,8 +273,8 @@ out:
 	return 0;
 }
 
-/* Locks the store and opens a transaction; tx_end() closes both. */
-static int tx_begin(struct store_sqlite *s, bool write)
+/* Locks the store and opens a transaction; sq_tx_end() closes both. */
+int sq_tx_begin(struct store_sqlite *s, bool write)
 {
 	int err = -EAGAIN, i;
 
@@ -321,7 +295,7 @@ static int tx_begin(struct store_sqlite *s, bool write)
 	return err;
 }
 
-static int tx_end(struct store_sqlite *s, int err)
+int sq_tx_end(struct store_sqlite *s, int err)
 {
 	int i, cerr = -EAGAIN;
 
@@ -344,212 +318,7 @@ static int tx_end(struct store_sqlite *s, int err)
 	return err;
 }
 
-/* 64 hex digits from the kernel's CSPRNG; like Docker, never an id whose
- * short form (12 characters) reads as a number. */
-static int new_id(char out[ST_ID_LEN])
-{
-	uint8_t b[32];
-	int i, numeric;
-
-	do {
-		if (getrandom(b, sizeof(b), 0) != sizeof(b))
-			return -errno ? -errno : -EIO;
-		for (i = 0; i < 32; i++)
-			snprintf(out + 2 * i, 3, "%02x", b[i]);
-		numeric = 1;
-		for (i = 0; i < 12; i++)
-			if (!strchr("0123456789e", out[i]))
-				numeric = 0;
-	} while (numeric);
-	return 0;
-}
-
-/* A random unicast, locally administered MAC (for IPv6-only endpoints). */
-static int random_mac(char out[18])
-{
-	uint8_t b[6];
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		return -errno ? -errno : -EIO;
-	b[0] = (b[0] & 0xfe) | 0x02;
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2],
-		 b[3], b[4], b[5]);
-	return 0;
-}
-
-/* Row readers. */
-
-static void col_str(sqlite3_stmt *stmt, int i, char *buf, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(stmt, i);
-
-	snprintf(buf, size, "%s", t ? (const char *)t : "");
-}
-
-static int col_ip(sqlite3_stmt *stmt, int i, struct ip_addr *ip)
-{
-	const char *t = (const char *)sqlite3_column_text(stmt, i);
-
-	memset(ip, 0, sizeof(*ip));
-	if (!t || !*t)
-		return 0;
-	if (ip_parse(t, ip)) {
-		log_err("store: bad address '%s' in the database", t);
-		return -EIO;
-	}
-	return 0;
-}
-
-static int col_prefix(sqlite3_stmt *stmt, int i, struct ip_prefix *p)
-{
-	const char *t = (const char *)sqlite3_column_text(stmt, i);
-
-	memset(p, 0, sizeof(*p));
-	if (!t || !*t)
-		return 0;
-	if (prefix_parse(t, true, p)) {
-		log_err("store: bad prefix '%s' in the database", t);
-		return -EIO;
-	}
-	return 0;
-}
-
-static int row_ip0(sqlite3_stmt *stmt, void *out)
-{
-	return col_ip(stmt, 0, out);
-}
-
-static int row_prefix0(sqlite3_stmt *stmt, void *out)
-{
-	return col_prefix(stmt, 0, out);
-}
-
-static int row_network(sqlite3_stmt *stmt, void *out)
-{
-	struct st_network *n = out;
-
-	memset(n, 0, sizeof(*n));
-	col_str(stmt, 0, n->id, sizeof(n->id));
-	col_str(stmt, 1, n->name, sizeof(n->name));
-	col_str(stmt, 2, n->driver, sizeof(n->driver));
-	if (col_prefix(stmt, 3, &n->subnet4) ||
-	    col_prefix(stmt, 4, &n->range4) || col_ip(stmt, 5, &n->gw4) ||
-	    col_prefix(stmt, 6, &n->subnet6) ||
-	    col_prefix(stmt, 7, &n->range6) || col_ip(stmt, 8, &n->gw6))
-		return -EIO;
-	n->internal = sqlite3_column_int(stmt, 9);
-	n->ipv6 = sqlite3_column_int(stmt, 10);
-	col_str(stmt, 11, n->labels, sizeof(n->labels));
-	col_str(stmt, 12, n->options, sizeof(n->options));
-	n->created = sqlite3_column_int64(stmt, 13);
-	return 0;
-}
-
-static int row_container(sqlite3_stmt *stmt, void *out)
-{
-	struct st_container *c = out;
-
-	memset(c, 0, sizeof(*c));
-	col_str(stmt, 0, c->id, sizeof(c->id));
-	col_str(stmt, 1, c->name, sizeof(c->name));
-	col_str(stmt, 2, c->guest, sizeof(c->guest));
-	col_str(stmt, 3, c->netns, sizeof(c->netns));
-	col_str(stmt, 4, c->ports, sizeof(c->ports));
-	return 0;
-}
-
-static int row_endpoint(sqlite3_stmt *stmt, void *out)
-{
-	struct st_endpoint *ep = out;
-
-	memset(ep, 0, sizeof(*ep));
-	col_str(stmt, 0, ep->id, sizeof(ep->id));
-	col_str(stmt, 1, ep->network_id, sizeof(ep->network_id));
-	col_str(stmt, 2, ep->container_id, sizeof(ep->container_id));
-	if (col_ip(stmt, 3, &ep->ip4) || col_ip(stmt, 4, &ep->ip6))
-		return -EIO;
-	col_str(stmt, 5, ep->mac, sizeof(ep->mac));
-	col_str(stmt, 6, ep->aliases, sizeof(ep->aliases));
-	ep->seq = sqlite3_column_int64(stmt, 7);
-	return 0;
-}
-
-static int row_guest(sqlite3_stmt *stmt, void *out)
-{
-	struct st_guest *g = out;
-
-	memset(g, 0, sizeof(*g));
-	col_str(stmt, 0, g->name, sizeof(g->name));
-	col_str(stmt, 1, g->control, sizeof(g->control));
-	col_str(stmt, 2, g->host_id, sizeof(g->host_id));
-	if (col_ip(stmt, 3, &g->underlay))
-		return -EIO;
-	col_str(stmt, 4, g->backend, sizeof(g->backend));
-	g->state = sqlite3_column_int(stmt, 5);
-	g->last_seen = sqlite3_column_int64(stmt, 6);
-	return 0;
-}
-
-static int row_guest_net(sqlite3_stmt *stmt, void *out)
-{
-	struct st_guest_net *gn = out;
-
-	memset(gn, 0, sizeof(*gn));
-	col_str(stmt, 0, gn->guest, sizeof(gn->guest));
-	col_str(stmt, 1, gn->network_id, sizeof(gn->network_id));
-	col_str(stmt, 2, gn->public_key, sizeof(gn->public_key));
-	gn->listen_port = (uint16_t)sqlite3_column_int(stmt, 3);
-	return 0;
-}
-
-/* Exact name, exact id, then unique id prefix. */
-static int resolve(struct store_sqlite *s, const char *select, const char *ref,
-		   row_fn fn, void *out)
-{
-	static const char *const where[] = {
-		"name = ?1",
-		"id = ?1",
-		"substr(id, 1, length(?1)) = ?1",
-	};
-	sqlite3_stmt *stmt;
-	char sql[512];
-	size_t k;
-	int n;
-
-	if (!ref || !*ref)
-		return -ENOENT;
-	for (k = 0; k < sizeof(where) / sizeof(where[0]); k++) {
-		snprintf(sql, sizeof(sql), "%s WHERE %s LIMIT 2", select,
-			 where[k]);
-		n = sq_prepare(s, &stmt, sql, "s", ref);
-		if (n)
-			return n;
-		n = sq_one(s, stmt, fn, out);
-		if (n < 0)
-			return n;
-		if (n == 1)
-			return 0;
-		if (n > 1)
-			return -EINVAL;
-	}
-	return -ENOENT;
-}
-
-/* Does the query match at least one row? 1, 0 or -errno. */
-static int sq_exists(struct store_sqlite *s, const char *sql, const char *fmt,
-		     const char *a, const char *b)
-{
-	sqlite3_stmt *stmt;
-	int n;
-
-	n = sq_prepare(s, &stmt, sql, fmt, a, b);
-	if (n)
-		return n;
-	n = sq_one(s, stmt, NULL, NULL);
-	return n < 0 ? n : n > 0;
-}
-
-/* Networks. */
+/* Open and close. */
 
 static void sqlite_close(struct store *st)
 {
@@ -560,646 +329,6 @@ static void sqlite_close(struct store *st)
 	sqlite3_close_v2(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
-}
-
-/* Validate one family's request part into n; no database access. */
-static int net_check_family(const char *name, int fam,
-			    const struct ip_prefix *subnet,
-			    const struct ip_prefix *range,
-			    const struct ip_addr *gw, struct ip_prefix *osub,
-			    struct ip_prefix *orange, struct ip_addr *ogw)
-{
-	const char *why = NULL;
-	int err;
-
-	if (!subnet->addr.family) {
-		if (range->addr.family || gw->family) {
-			log_info(
-				"network %s: ip-range and gateway need a subnet",
-				name);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (subnet->addr.family != fam) {
-		log_info("network %s: the %s subnet has the wrong family", name,
-			 fam == AF_INET ? "IPv4" : "IPv6");
-		return -EINVAL;
-	}
-	*osub = *subnet;
-	*orange = *range;
-	*ogw = *gw;
-	err = ipam_check_network(osub, orange, ogw, &why);
-	if (err)
-		log_info("network %s: %s", name, why ? why : strerror(-err));
-	return err;
-}
-
-static int sqlite_network_create(struct store *st,
-				 const struct st_network_req *req,
-				 struct st_network *out)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	char b1[IPNET_STRLEN], b2[IPNET_STRLEN];
-	struct ip_prefix *used = NULL;
-	const char *why = NULL;
-	struct st_network n;
-	size_t n_used = 0, i;
-	int err;
-
-	if (!str_ok(req->name, sizeof(req->name)) || !req->name[0] ||
-	    !str_ok(req->driver, sizeof(req->driver)) ||
-	    !str_ok(req->labels, sizeof(req->labels)) ||
-	    !str_ok(req->options, sizeof(req->options)))
-		return -EINVAL;
-	memset(&n, 0, sizeof(n));
-	snprintf(n.name, sizeof(n.name), "%s", req->name);
-	snprintf(n.driver, sizeof(n.driver), "%s",
-		 req->driver[0] ? req->driver : "wgnet");
-	snprintf(n.labels, sizeof(n.labels), "%s",
-		 req->labels[0] ? req->labels : "{}");
-	snprintf(n.options, sizeof(n.options), "%s",
-		 req->options[0] ? req->options : "{}");
-	n.internal = req->internal;
-	err = net_check_family(n.name, AF_INET, &req->subnet4, &req->range4,
-			       &req->gw4, &n.subnet4, &n.range4, &n.gw4);
-	if (err)
-		return err;
-	err = net_check_family(n.name, AF_INET6, &req->subnet6, &req->range6,
-			       &req->gw6, &n.subnet6, &n.range6, &n.gw6);
-	if (err)
-		return err;
-	if (req->ipv6 && !n.subnet6.addr.family) {
-		/* No default IPv6 pool, as in Docker 20.10. */
-		log_info("network %s: IPv6 needs an IPv6 subnet", n.name);
-		return -EINVAL;
-	}
-	n.ipv6 = n.subnet6.addr.family != 0;
-
-	err = tx_begin(s, true);
-	if (err)
-		return err;
-	err = sq_exists(s, "SELECT 1 FROM networks WHERE name = ?", "s", n.name,
-			NULL);
-	if (err) {
-		if (err > 0) {
-			log_info("network %s already exists", n.name);
-			err = -EEXIST;
-		}
-		goto out;
-	}
-	{
-		sqlite3_stmt *stmt;
-
-		err = sq_prepare(s, &stmt,
-				 "SELECT subnet4 FROM networks"
-				 " WHERE subnet4 IS NOT NULL UNION ALL"
-				 " SELECT subnet6 FROM networks"
-				 " WHERE subnet6 IS NOT NULL",
-				 NULL);
-		if (err)
-			goto out;
-		err = sq_all(s, stmt, row_prefix0, sizeof(*used),
-			     (void **)&used, &n_used);
-		if (err)
-			goto out;
-	}
-	if (!n.subnet4.addr.family) {
-		err = ipam_auto_subnet4(used, n_used, &n.subnet4);
-		if (err) {
-			log_info(
-				"network %s: the default address pools are exhausted",
-				n.name);
-			goto out;
-		}
-		err = ipam_check_network(&n.subnet4, NULL, &n.gw4, &why);
-		if (err)
-			goto out;
-	}
-	for (i = 0; i < n_used; i++) {
-		const struct ip_prefix *mine = used[i].addr.family == AF_INET ?
-						       &n.subnet4 :
-						       &n.subnet6;
-
-		if (mine->addr.family && prefix_overlap(mine, &used[i])) {
-			log_info("network %s: subnet %s overlaps %s", n.name,
-				 prefix_fmt(mine, b1),
-				 prefix_fmt(&used[i], b2));
-			err = -EADDRINUSE;
-			goto out;
-		}
-	}
-	err = new_id(n.id);
-	if (err)
-		goto out;
-	n.created = time(NULL);
-	err = sq_run(s, NULL,
-		     "INSERT INTO networks (id, name, driver, subnet4, range4,"
-		     " gw4, subnet6, range6, gw6, internal, ipv6, labels,"
-		     " options, created)"
-		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		     "sssppappaiissI", n.id, n.name, n.driver, &n.subnet4,
-		     &n.range4, &n.gw4, &n.subnet6, &n.range6, &n.gw6,
-		     (int)n.internal, (int)n.ipv6, n.labels, n.options,
-		     n.created);
-out:
-	free(used);
-	err = tx_end(s, err);
-	if (!err)
-		*out = n;
-	return err;
-}
-
-static int sqlite_network_get(struct store *st, const char *ref,
-			      struct st_network *out)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	int err;
-
-	err = tx_begin(s, false);
-	if (err)
-		return err;
-	err = resolve(s, "SELECT " NET_COLS " FROM networks", ref, row_network,
-		      out);
-	return tx_end(s, err);
-}
-
-static int list_query(struct store_sqlite *s, row_fn fn, size_t elem,
-		      void **out, size_t *n, const char *sql, const char *fmt,
-		      const char *a, const char *b)
-{
-	sqlite3_stmt *stmt;
-	int err;
-
-	*out = NULL;
-	*n = 0;
-	err = tx_begin(s, false);
-	if (err)
-		return err;
-	err = sq_prepare(s, &stmt, sql, fmt, a, b);
-	if (!err)
-		err = sq_all(s, stmt, fn, elem, out, n);
-	return tx_end(s, err);
-}
-
-static int sqlite_network_list(struct store *st, struct st_network **out,
-			       size_t *n)
-{
-	return list_query(st_to_sq(st), row_network, sizeof(**out),
-			  (void **)out, n,
-			  "SELECT " NET_COLS " FROM networks ORDER BY rowid",
-			  NULL, NULL, NULL);
-}
-
-static int sqlite_network_delete(struct store *st, const char *ref)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	struct st_network n;
-	int err;
-
-	err = tx_begin(s, true);
-	if (err)
-		return err;
-	err = resolve(s, "SELECT " NET_COLS " FROM networks", ref, row_network,
-		      &n);
-	if (err)
-		goto out;
-	err = sq_exists(s, "SELECT 1 FROM endpoints WHERE network_id = ?", "s",
-			n.id, NULL);
-	if (err) {
-		if (err > 0) {
-			log_info("network %s has active endpoints", n.name);
-			err = -EBUSY;
-		}
-		goto out;
-	}
-	err = sq_run(s, NULL, "DELETE FROM guest_nets WHERE network_id = ?",
-		     "s", n.id);
-	if (!err)
-		err = sq_run(s, NULL, "DELETE FROM networks WHERE id = ?", "s",
-			     n.id);
-out:
-	return tx_end(s, err);
-}
-
-/* Guests. */
-
-static int sqlite_guest_put(struct store *st, const struct st_guest *g)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	int err;
-
-	if (!str_ok(g->name, sizeof(g->name)) || !g->name[0] ||
-	    !str_ok(g->control, sizeof(g->control)) ||
-	    !str_ok(g->host_id, sizeof(g->host_id)) ||
-	    !str_ok(g->backend, sizeof(g->backend)))
-		return -EINVAL;
-	err = tx_begin(s, true);
-	if (err)
-		return err;
-	err = sq_run(s, NULL,
-		     "INSERT INTO guests (" GUEST_COLS ")"
-		     " VALUES (?, ?, ?, ?, ?, ?, ?)"
-		     " ON CONFLICT (name) DO UPDATE SET"
-		     " control = excluded.control, host_id = excluded.host_id,"
-		     " underlay = excluded.underlay,"
-		     " backend = excluded.backend, state = excluded.state,"
-		     " last_seen = excluded.last_seen",
-		     "sssasiI", g->name, g->control, g->host_id, &g->underlay,
-		     g->backend, g->state, g->last_seen);
-	return tx_end(s, err);
-}
-
-static int get_query(struct store_sqlite *s, row_fn fn, void *out,
-		     const char *sql, const char *fmt, const char *a,
-		     const char *b)
-{
-	sqlite3_stmt *stmt;
-	int err;
-
-	err = tx_begin(s, false);
-	if (err)
-		return err;
-	err = sq_prepare(s, &stmt, sql, fmt, a, b);
-	if (!err) {
-		err = sq_one(s, stmt, fn, out);
-		if (err >= 0)
-			err = err ? 0 : -ENOENT;
-	}
-	return tx_end(s, err);
-}
-
-static int sqlite_guest_get(struct store *st, const char *name,
-			    struct st_guest *out)
-{
-	return get_query(st_to_sq(st), row_guest, out,
-			 "SELECT " GUEST_COLS " FROM guests WHERE name = ?",
-			 "s", name, NULL);
-}
-
-static int sqlite_guest_list(struct store *st, struct st_guest **out, size_t *n)
-{
-	return list_query(st_to_sq(st), row_guest, sizeof(**out), (void **)out,
-			  n, "SELECT " GUEST_COLS " FROM guests ORDER BY name",
-			  NULL, NULL, NULL);
-}
-
-/* Deletes a row (or rows) in one transaction; -ENOENT if none matched. */
-static int delete_query(struct store_sqlite *s, const char *pre_sql,
-			const char *sql, const char *fmt, const char *a,
-			const char *b)
-{
-	int err, changes = 0;
-
-	err = tx_begin(s, true);
-	if (err)
-		return err;
-	if (pre_sql)
-		err = sq_run(s, NULL, pre_sql, fmt, a, b);
-	if (!err)
-		err = sq_run(s, &changes, sql, fmt, a, b);
-	if (!err && !changes)
-		err = -ENOENT;
-	return tx_end(s, err);
-}
-
-static int sqlite_guest_delete(struct store *st, const char *name)
-{
-	/* Its WireGuard interfaces go with it. */
-	return delete_query(st_to_sq(st),
-			    "DELETE FROM guest_nets WHERE guest = ?",
-			    "DELETE FROM guests WHERE name = ?", "s", name,
-			    NULL);
-}
-
-/* Containers. */
-
-static int sqlite_container_add(struct store *st, const struct st_container *c)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	int err;
-
-	if (!str_ok(c->id, sizeof(c->id)) || !c->id[0] ||
-	    !str_ok(c->name, sizeof(c->name)) ||
-	    !str_ok(c->guest, sizeof(c->guest)) ||
-	    !str_ok(c->netns, sizeof(c->netns)) ||
-	    !str_ok(c->ports, sizeof(c->ports)))
-		return -EINVAL;
-	err = tx_begin(s, true);
-	if (err)
-		return err;
-	err = sq_run(s, NULL,
-		     "INSERT INTO containers (id, name, guest, netns, ports)"
-		     " VALUES (?, ?, ?, ?, ?)",
-		     "sSsss", c->id, c->name, c->guest, c->netns,
-		     c->ports[0] ? c->ports : "[]");
-	if (err == -EEXIST)
-		log_info("container %s (%s) already exists", c->name, c->id);
-	return tx_end(s, err);
-}
-
-static int sqlite_container_get(struct store *st, const char *ref,
-				struct st_container *out)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	int err;
-
-	err = tx_begin(s, false);
-	if (err)
-		return err;
-	err = resolve(s, "SELECT " CT_COLS " FROM containers", ref,
-		      row_container, out);
-	return tx_end(s, err);
-}
-
-static int sqlite_container_list(struct store *st, struct st_container **out,
-				 size_t *n)
-{
-	return list_query(st_to_sq(st), row_container, sizeof(**out),
-			  (void **)out, n,
-			  "SELECT " CT_COLS " FROM containers ORDER BY rowid",
-			  NULL, NULL, NULL);
-}
-
-static int sqlite_container_delete(struct store *st, const char *ref)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	struct st_container c;
-	int err;
-
-	err = tx_begin(s, true);
-	if (err)
-		return err;
-	err = resolve(s, "SELECT " CT_COLS " FROM containers", ref,
-		      row_container, &c);
-	if (!err)
-		err = sq_run(s, NULL,
-			     "DELETE FROM endpoints WHERE container_id = ?",
-			     "s", c.id);
-	if (!err)
-		err = sq_run(s, NULL, "DELETE FROM containers WHERE id = ?",
-			     "s", c.id);
-	return tx_end(s, err);
-}
-
-/* Endpoints. */
-
-static int get_network_by_id(struct store_sqlite *s, const char *id,
-			     struct st_network *out)
-{
-	sqlite3_stmt *stmt;
-	int n;
-
-	n = sq_prepare(s, &stmt,
-		       "SELECT " NET_COLS " FROM networks WHERE id = ?", "s",
-		       id);
-	if (n)
-		return n;
-	n = sq_one(s, stmt, row_network, out);
-	return n < 0 ? n : n ? 0 : -ENOENT;
-}
-
-static int used_addrs(struct store_sqlite *s, const char *network_id, bool v6,
-		      struct ip_addr **out, size_t *n)
-{
-	sqlite3_stmt *stmt;
-	int err;
-
-	err = sq_prepare(s, &stmt,
-			 v6 ? "SELECT ip6 FROM endpoints WHERE network_id = ?"
-			      " AND ip6 IS NOT NULL" :
-			      "SELECT ip4 FROM endpoints WHERE network_id = ?"
-			      " AND ip4 IS NOT NULL",
-			 "s", network_id);
-	if (err)
-		return err;
-	return sq_all(s, stmt, row_ip0, sizeof(**out), (void **)out, n);
-}
-
-/* Pick or check one family's address of ep on network n. */
-static int ep_addr(struct store_sqlite *s, const struct st_network *n, bool v6,
-		   const struct ip_addr *want, struct ip_addr *got)
-{
-	const struct ip_prefix *subnet = v6 ? &n->subnet6 : &n->subnet4;
-	const struct ip_prefix *range = v6 ? &n->range6 : &n->range4;
-	const struct ip_addr *gw = v6 ? &n->gw6 : &n->gw4;
-	struct ip_addr *used = NULL;
-	const char *why = NULL;
-	size_t n_used = 0;
-	int err;
-
-	memset(got, 0, sizeof(*got));
-	if (!subnet->addr.family)
-		return 0; /* the caller refused a static address here */
-	err = used_addrs(s, n->id, v6, &used, &n_used);
-	if (err)
-		return err;
-	if (want->family) {
-		err = ipam_check_static(subnet, gw, want, used, n_used, &why);
-		if (err)
-			log_info("network %s: %s", n->name, why);
-		else
-			*got = *want;
-	} else {
-		err = ipam_pick(subnet, range, gw, used, n_used, got);
-		if (err == -ENOSPC)
-			log_info("network %s: no free %s address", n->name,
-				 v6 ? "IPv6" : "IPv4");
-	}
-	free(used);
-	return err;
-}
-
-static int ep_create_tx(struct store_sqlite *s, struct st_endpoint *ep,
-			const char *aliases)
-{
-	struct st_network n;
-	struct st_endpoint e;
-	sqlite3_stmt *stmt;
-	int err;
-
-	memset(&e, 0, sizeof(e));
-	err = get_network_by_id(s, ep->network_id, &n);
-	if (err)
-		return err;
-	err = sq_exists(s, "SELECT 1 FROM containers WHERE id = ?", "s",
-			ep->container_id, NULL);
-	if (err <= 0)
-		return err ? err : -ENOENT;
-	err = sq_exists(s,
-			"SELECT 1 FROM endpoints WHERE network_id = ?"
-			" AND container_id = ?",
-			"ss", ep->network_id, ep->container_id);
-	if (err) {
-		if (err > 0) {
-			log_info("container %s is already on network %s",
-				 ep->container_id, n.name);
-			err = -EEXIST;
-		}
-		return err;
-	}
-	/* A bad request is -EINVAL even when the pool is also full. */
-	if ((ep->ip4.family && !n.subnet4.addr.family) ||
-	    (ep->ip6.family && !n.subnet6.addr.family)) {
-		log_info("network %s has no subnet of that address family",
-			 n.name);
-		return -EINVAL;
-	}
-	err = ep_addr(s, &n, false, &ep->ip4, &e.ip4);
-	if (!err)
-		err = ep_addr(s, &n, true, &ep->ip6, &e.ip6);
-	if (err)
-		return err;
-	if (!e.ip4.family && !e.ip6.family)
-		return -EINVAL;
-	err = new_id(e.id);
-	if (err)
-		return err;
-	if (e.ip4.family)
-		ipam_mac_from_ip(&e.ip4, e.mac);
-	else if ((err = random_mac(e.mac)))
-		return err;
-	err = sq_prepare(s, &stmt,
-			 "SELECT COALESCE(MAX(seq), 0) + 1 FROM endpoints"
-			 " WHERE container_id = ?",
-			 "s", ep->container_id);
-	if (err)
-		return err;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		e.seq = sqlite3_column_int64(stmt, 0);
-	else
-		err = sq_err(s, sqlite3_errcode(s->db), "seq");
-	sqlite3_finalize(stmt);
-	if (err)
-		return err;
-	snprintf(e.network_id, sizeof(e.network_id), "%s", ep->network_id);
-	snprintf(e.container_id, sizeof(e.container_id), "%s",
-		 ep->container_id);
-	snprintf(e.aliases, sizeof(e.aliases), "%s", aliases);
-	err = sq_run(s, NULL,
-		     "INSERT INTO endpoints (" EP_COLS ")"
-		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		     "sssaassI", e.id, e.network_id, e.container_id, &e.ip4,
-		     &e.ip6, e.mac, e.aliases, e.seq);
-	if (err == -EEXIST && (!ep->ip4.family || !ep->ip6.family)) {
-		/* Someone took the address we picked: pick again. */
-		err = -EAGAIN;
-	}
-	if (!err)
-		*ep = e;
-	return err;
-}
-
-static int sqlite_endpoint_create(struct store *st, struct st_endpoint *ep)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	const char *aliases;
-	int err = -EAGAIN, i;
-
-	if (!str_ok(ep->network_id, sizeof(ep->network_id)) ||
-	    !str_ok(ep->container_id, sizeof(ep->container_id)) ||
-	    !str_ok(ep->aliases, sizeof(ep->aliases)))
-		return -EINVAL;
-	aliases = ep->aliases[0] ? ep->aliases : "[]";
-	for (i = 0; i < ALLOC_RETRIES && err == -EAGAIN; i++) {
-		err = tx_begin(s, true);
-		if (err)
-			return err;
-		err = tx_end(s, ep_create_tx(s, ep, aliases));
-	}
-	if (err == -EAGAIN) {
-		log_err("store %s: endpoint allocation keeps colliding",
-			s->path);
-		err = -EIO;
-	}
-	return err;
-}
-
-static int sqlite_endpoint_delete(struct store *st, const char *network_id,
-				  const char *container_id)
-{
-	return delete_query(st_to_sq(st), NULL,
-			    "DELETE FROM endpoints WHERE network_id = ?"
-			    " AND container_id = ?",
-			    "ss", network_id, container_id);
-}
-
-static int sqlite_endpoint_get(struct store *st, const char *network_id,
-			       const char *container_id,
-			       struct st_endpoint *out)
-{
-	return get_query(st_to_sq(st), row_endpoint, out,
-			 "SELECT " EP_COLS " FROM endpoints"
-			 " WHERE network_id = ? AND container_id = ?",
-			 "ss", network_id, container_id);
-}
-
-static int sqlite_endpoint_list(struct store *st, const char *network_id,
-				const char *container_id,
-				struct st_endpoint **out, size_t *n)
-{
-	return list_query(st_to_sq(st), row_endpoint, sizeof(**out),
-			  (void **)out, n,
-			  "SELECT " EP_COLS " FROM endpoints"
-			  " WHERE (?1 IS NULL OR network_id = ?1)"
-			  " AND (?2 IS NULL OR container_id = ?2)"
-			  " ORDER BY rowid",
-			  "ss", network_id, container_id);
-}
-
-/* Guests' WireGuard interfaces. */
-
-static int sqlite_guest_net_put(struct store *st, const struct st_guest_net *gn)
-{
-	struct store_sqlite *s = st_to_sq(st);
-	int err;
-
-	if (!str_ok(gn->guest, sizeof(gn->guest)) || !gn->guest[0] ||
-	    !str_ok(gn->network_id, sizeof(gn->network_id)) ||
-	    !str_ok(gn->public_key, sizeof(gn->public_key)))
-		return -EINVAL;
-	err = tx_begin(s, true);
-	if (err)
-		return err;
-	/* The foreign key turns an unknown network into -ENOENT. */
-	err = sq_run(s, NULL,
-		     "INSERT INTO guest_nets (" GN_COLS ") VALUES (?, ?, ?, ?)"
-		     " ON CONFLICT (guest, network_id) DO UPDATE SET"
-		     " public_key = excluded.public_key,"
-		     " listen_port = excluded.listen_port",
-		     "sssi", gn->guest, gn->network_id, gn->public_key,
-		     (int)gn->listen_port);
-	return tx_end(s, err);
-}
-
-static int sqlite_guest_net_get(struct store *st, const char *guest,
-				const char *network_id,
-				struct st_guest_net *out)
-{
-	return get_query(st_to_sq(st), row_guest_net, out,
-			 "SELECT " GN_COLS " FROM guest_nets"
-			 " WHERE guest = ? AND network_id = ?",
-			 "ss", guest, network_id);
-}
-
-static int sqlite_guest_net_delete(struct store *st, const char *guest,
-				   const char *network_id)
-{
-	return delete_query(st_to_sq(st), NULL,
-			    "DELETE FROM guest_nets"
-			    " WHERE guest = ? AND network_id = ?",
-			    "ss", guest, network_id);
-}
-
-static int sqlite_guest_net_list(struct store *st, const char *network_id,
-				 struct st_guest_net **out, size_t *n)
-{
-	return list_query(st_to_sq(st), row_guest_net, sizeof(**out),
-			  (void **)out, n,
-			  "SELECT " GN_COLS " FROM guest_nets"
-			  " WHERE (?1 IS NULL OR network_id = ?1)"
-			  " ORDER BY guest, network_id",
-			  "s", network_id, NULL);
 }
 
 static const struct store_ops sqlite_ops = {
@@ -1280,7 +409,7 @@ static int sq_setup(struct store_sqlite *s)
 	if (rc != SQLITE_OK)
 		return sq_err(s, rc, "pragma");
 
-	err = tx_begin(s, true);
+	err = sq_tx_begin(s, true);
 	if (err)
 		return err;
 	err = sq_prepare(s, &stmt,
@@ -1319,7 +448,7 @@ static int sq_setup(struct store_sqlite *s)
 		err = -EPROTO;
 	}
 out:
-	return tx_end(s, err);
+	return sq_tx_end(s, err);
 }
 
 struct store *store_sqlite_open(const char *path)
