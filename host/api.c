@@ -1159,12 +1159,12 @@ static int check_keys(const char *op, const char *keys, json_t *args,
 	json_object_foreach(args, k, v)
 	{
 		size_t n = strlen(k);
-		const char *p = keys;
+		const char *p = n ? keys : NULL;
 
-		while ((p = strstr(p, k)) &&
+		while (p && (p = strstr(p, k)) &&
 		       !((p == keys || p[-1] == ' ') && (!p[n] || p[n] == ' ')))
-			p += n ? n : 1;
-		if (!p || !n)
+			p += n;
+		if (!p)
 			return host_err(em, -EINVAL,
 					"unknown argument \"%.64s\" for %s", k,
 					op);
