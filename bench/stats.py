@@ -71,9 +71,17 @@ def cmd_subnet(_args):
             return
 
 
+def load_status():
+    """`wgnet status --json` from stdin; {} when the call failed."""
+    try:
+        return json.load(sys.stdin)
+    except ValueError:
+        return {}
+
+
 def cmd_mesh(args):
     net, prefix, n = args[0], args[1], int(args[2])
-    doc = json.load(sys.stdin)
+    doc = load_status()
     pat = re.compile(re.escape(prefix) + r"\d+$")
     done = 0
     for g in doc.get("guests", []):
@@ -91,7 +99,7 @@ def cmd_mesh_pending(args):
     """Pairs i<j (container numbers) on NET whose guests have not yet
     handshaken, one line per source: "i ip_j ip_k ..."."""
     net, prefix = args[0], args[1]
-    doc = json.load(sys.stdin)
+    doc = load_status()
     pat = re.compile(re.escape(prefix) + r"(\d+)$")
     ip2idx, pending = {}, set()
     for g in doc.get("guests", []):

@@ -69,6 +69,17 @@ static void push(struct host *h, const char *network_id)
 	gc_batch_free(b);
 }
 
+static bool has_endpoints(struct host *h, const char *network_id)
+{
+	struct st_endpoint *eps = NULL;
+	size_t n = 0;
+
+	if (h->st->ops->endpoint_list(h->st, network_id, NULL, &eps, &n))
+		return true; /* unknown: no extra push */
+	free(eps);
+	return n > 0;
+}
+
 void host_on_store_change(struct host *h, const char *network_id)
 {
 	struct st_network *ns = NULL;
@@ -77,11 +88,16 @@ void host_on_store_change(struct host *h, const char *network_id)
 	pthread_mutex_lock(&h->mu);
 	if (network_id) {
 		push(h, network_id);
+		/* A network created or removed on another host changes the
+		 * isolation set of our guests (it has no endpoints then). */
+		if (!has_endpoints(h, network_id))
+			mesh_push_isolation(h, NULL);
 	} else if (!h->st->ops->network_list(h->st, &ns, &n)) {
 		log_info("store: full resync of %zu network(s)", n);
 		for (size_t i = 0; i < n; i++)
 			push(h, ns[i].id);
 		free(ns);
+		mesh_push_isolation(h, NULL);
 	}
 	pthread_mutex_unlock(&h->mu);
 }

@@ -36,7 +36,8 @@ int proto_hdr_decode(const uint8_t *buf, size_t n, struct proto_hdr *h)
 		return -EPROTONOSUPPORT;
 	if (h->type != PROTO_T_REQUEST && h->type != PROTO_T_REPLY)
 		return -EBADMSG;
-	if (h->len > PROTO_MAX_PAYLOAD)
+	if (h->len > (h->type == PROTO_T_REPLY ? PROTO_MAX_REPLY :
+						   PROTO_MAX_PAYLOAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -145,7 +146,7 @@ int proto_send(int fd, uint16_t type, json_t *payload)
 	if (!body)
 		return -ENOMEM;
 	len = strlen(body);
-	if (len > PROTO_MAX_PAYLOAD) {
+	if (len > (type == PROTO_T_REPLY ? PROTO_MAX_REPLY : PROTO_MAX_PAYLOAD)) {
 		free(body);
 		return -EMSGSIZE;
 	}

@@ -8,8 +8,9 @@
  *
  * version and type are big-endian u16. A request payload is a JSON object
  * {"op": "AddNetwork", "args": {...}}; a reply is {"ok": true, "result": ...}
- * or {"ok": false, "error": "one clear line", "code": <errno>}. Frames over
- * PROTO_MAX_PAYLOAD are refused before any byte of the payload is read.
+ * or {"ok": false, "error": "one clear line", "code": <errno>}. Requests over
+ * PROTO_MAX_PAYLOAD (replies over PROTO_MAX_REPLY) are refused before any
+ * byte of the payload is read.
  */
 #ifndef WGNET_PROTO_H
 #define WGNET_PROTO_H
@@ -21,7 +22,10 @@
 #define PROTO_MAGIC "WGNT"
 #define PROTO_VERSION 1
 #define PROTO_HDR_LEN 12
-#define PROTO_MAX_PAYLOAD (1U << 20) /* 1 MiB */
+#define PROTO_MAX_PAYLOAD (1U << 20) /* 1 MiB: any request */
+/* Replies come from our own daemons and may be larger: the status of 100
+ * guests in full mesh is a few MiB. Still a hard limit for the client. */
+#define PROTO_MAX_REPLY (64U << 20)
 
 enum { PROTO_T_REQUEST = 1, PROTO_T_REPLY = 2 };
 

@@ -41,6 +41,11 @@ static void test_hdr_reject(void)
 	proto_hdr_encode(buf, PROTO_T_REQUEST, 10);
 	memcpy(buf + 8, &big, 4);
 	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), -EMSGSIZE);
+	/* A reply may be larger, up to its own limit. */
+	proto_hdr_encode(buf, PROTO_T_REPLY, PROTO_MAX_PAYLOAD + 1);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), 0);
+	proto_hdr_encode(buf, PROTO_T_REPLY, PROTO_MAX_REPLY + 1);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), -EMSGSIZE);
 }
 
 static void test_payload(void)
