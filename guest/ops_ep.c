@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Guest calls on container endpoints: AddEndpoint, RemoveEndpoint. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "wgnet/dp.h"
+#include "wgnet/link.h"
+#include "wgnet/log.h"
+#include "wgnet/proto.h"
+
+#include "ops.h"
+
+/* ---- AddEndpoint / RemoveEndpoint --------------------------------------- */
+
+struct ifnames {
+	bool used[64];
+};
+
+static int collect_eth(int ifindex, const char *name, const char *kind,
+		       void *data)
+{
+	struct ifnames *u = data;
+	char *end;
+	long k;
+
+	(void)ifindex;
+	(void)kind;
+	if (strncmp(name, "eth", 3))
+		return 0;
+	k = strtol(name + 3, &end, 10);
+	if (!*end && k >= 0 && k < 64)
+		u->used[k] = true;
+	return 0;
+}
+
+/* The route to take the container's default route, if any. */
+static void ctr_default_route(struct agent *ag, const char *cid, struct rtnl *cnl,
+			      struct ag_ep *skip)
+{
+	struct ag_ep *best = NULL;
+	struct ip_prefix def4 = { .addr = { .family = AF_INET }, .plen = 0 };
+	struct ip_prefix def6 = { .addr = { .family = AF_INET6 }, .plen = 0 };
+
+	def4.addr.a[10] = def4.addr.a[11] = 0xff;
+	for (int i = 0; i < AG_MAX_EPS; i++) {
+		struct ag_ep *e = &ag->eps[i];
+		struct ag_net *n;
+
+		if (!e->used || e == skip || strcmp(e->cid, cid) || !e->present)
+			continue;
+		if (e->default_route)
+			return; /* someone has it already */
+		n = ag_net_find(ag, e->net_id);
+		if (n && !n->internal && !best)
+			best = e;
+	}
+	if (best) {
+		struct ag_net *n = ag_net_find(ag, best->net_id);
+		int idx = link_index(cnl, best->ifname);
+
+		if (idx > 0 && !route_replace(cnl, idx, &def4, &n->gw4)) {
+			best->default_route = true;
+			if (n->gw6.family && best->ip6.family)
+				route_replace(cnl, idx, &def6, &n->gw6);
+		}
+	}
+}
+
+static int ctr_get(struct agent *ag, json_t *jc, struct ag_ctr **out,
+		   const char **why)
+{
+	const char *id = json_str(jc, "id"), *name = json_str(jc, "name");
+	const char *netns = json_str(jc, "netns");
+	struct ag_ctr *c;
+
+	if (!ag_valid_id(id))
+		return *why = "container.id must be 12-64 lowercase hex characters", -EINVAL;
+	if (name && !ag_valid_name(name))
+		return *why = "container.name has characters outside [A-Za-z0-9_.-]", -EINVAL;
+	if (!netns || !*netns || strlen(netns) >= AG_PATH_LEN ||
+	    strstr(netns, ".."))
+		return *why = "container.netns must be a namespace path or name", -EINVAL;
+	c = ag_ctr_find(ag, id);
+	if (c) {
+		*out = c;
+		return 0;
+	}
+	for (int i = 0; i < AG_MAX_CTRS; i++) {
+		if (ag->ctrs[i].used)
+			continue;
+		c = &ag->ctrs[i];
+		c->used = true;
+		snprintf(c->id, sizeof(c->id), "%s", id);
+		snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+		snprintf(c->netns, sizeof(c->netns), "%s", netns);
+		*out = c;
+		return 0;
+	}
+	return *why = "too many containers on this guest", -ENOSPC;
+}
+
+bool ag_ctr_has_endpoints(struct agent *ag, const char *cid)
+{
+	for (int i = 0; i < AG_MAX_EPS; i++)
+		if (ag->eps[i].used && !strcmp(ag->eps[i].cid, cid))
+			return true;
+	return false;
+}
+
+static json_t *ep_result(struct ag_ep *e)
+{
+	char mac[18], hmac[18];
+
+	ag_mac_fmt(e->mac, mac);
+	ag_mac_fmt(e->hmac, hmac);
+	return json_pack("{s:s,s:s,s:s,s:s}", "ifname", e->ifname, "host_ifname",
+			 e->host_ifname, "mac", mac, "host_mac", hmac);
+}
+
+json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
+{
+	const char *net_id = json_str(args, "network_id");
+	const char *ip = json_str(args, "ip"), *ip6 = json_str(args, "ip6");
+	const char *mac = json_str(args, "mac"), *ifname = json_str(args, "ifname");
+	struct ag_net *n;
+	struct ag_ctr *c = NULL;
+	struct ag_ep *e = NULL, tmp = { 0 };
+	struct rtnl *cnl = NULL;
+	const char *why = NULL;
+	int nsfd = -1, err, cidx, slot = -1;
+	bool ctr_new, veth_made = false;
+	unsigned int mtu = ag_ep_mtu(ag);
+
+	if (!ag_valid_id(net_id))
+		return proto_reply_err(-EINVAL, "network_id must be 12-64 lowercase hex characters");
+	n = ag_net_find(ag, net_id);
+	if (!n)
+		return proto_reply_err(-ENOENT, "network %.12s is not on this guest (AddNetwork first)",
+				       net_id);
+	if (!ip || ip_parse(ip, &tmp.ip4) || tmp.ip4.family != AF_INET ||
+	    !prefix_contains(&n->subnet4, &tmp.ip4) || ip_equal(&tmp.ip4, &n->gw4))
+		return proto_reply_err(-EINVAL, "ip must be an IPv4 address of subnet %s other than the gateway",
+				       n->name);
+	if (ip6 && (!n->subnet6.addr.family || ip_parse(ip6, &tmp.ip6) ||
+		    !prefix_contains(&n->subnet6, &tmp.ip6)))
+		return proto_reply_err(-EINVAL, "ip6 must be an address of the network's IPv6 subnet");
+	if (mac && ag_mac_parse(mac, tmp.mac))
+		return proto_reply_err(-EINVAL, "mac must be a unicast MAC address");
+	if (ifname && (strncmp(ifname, "eth", 3) || strlen(ifname) > 6 ||
+		       strspn(ifname + 3, "0123456789") != strlen(ifname + 3) ||
+		       !ifname[3]))
+		return proto_reply_err(-EINVAL, "ifname must be eth<N>");
+	ctr_new = !ag_ctr_find(ag, json_str(json_object_get(args, "container"), "id") ?: "");
+	err = ctr_get(ag, json_object_get(args, "container"), &c, &why);
+	if (err)
+		return proto_reply_err(err, "%s", why);
+
+	e = ag_ep_find(ag, net_id, c->id);
+	if (e && e->present) {
+		if (!ip_equal(&e->ip4, &tmp.ip4))
+			return proto_reply_err(-EEXIST, "container %s is already on network %s with %s",
+					       c->name, n->name, ip);
+		if (e->host_ifindex <= 0 || link_index(ag->nl, e->host_ifname) != e->host_ifindex) {
+			e->present = false;
+		} else {
+			ag_ep_dp_sync(ag, e);
+			return proto_reply_ok(ep_result(e));
+		}
+	}
+	if (e) /* a stale record: rebuild it */
+		memset(e, 0, sizeof(*e));
+	for (int i = 0; i < AG_MAX_EPS && !e; i++)
+		if (!ag->eps[i].used)
+			slot = i;
+	if (!e && slot < 0) {
+		err = -ENOSPC;
+		why = "too many endpoints on this guest";
+		goto fail;
+	}
+	/* Addresses must be unique on the network within the guest. */
+	for (int i = 0; i < AG_MAX_EPS; i++) {
+		struct ag_ep *o = &ag->eps[i];
+
+		if (o->used && o != e && !strcmp(o->net_id, net_id) &&
+		    ip_equal(&o->ip4, &tmp.ip4)) {
+			err = -EEXIST;
+			why = "address already used on this network";
+			goto fail;
+		}
+	}
+	nsfd = netns_open(c->netns);
+	if (nsfd < 0) {
+		err = nsfd;
+		why = "cannot open the container's network namespace";
+		goto fail;
+	}
+	cnl = rtnl_open(nsfd);
+	if (!cnl) {
+		err = -errno;
+		why = "cannot open netlink in the container's namespace";
+		goto fail;
+	}
+	if (!ifname) {
+		struct ifnames u = { 0 };
+		int k;
+
+		link_foreach(cnl, collect_eth, &u);
+		for (k = 0; k < 64 && u.used[k]; k++)
+			;
+		snprintf(tmp.ifname, sizeof(tmp.ifname), "eth%d", k);
+	} else {
+		snprintf(tmp.ifname, sizeof(tmp.ifname), "%s", ifname);
+	}
+	snprintf(tmp.host_ifname, sizeof(tmp.host_ifname), "vh%.8s%02x", c->id,
+		 n->index);
+	if (!mac) {
+		/* Docker's scheme: 02:42 + the IPv4 address. */
+		tmp.mac[0] = 0x02;
+		tmp.mac[1] = 0x42;
+		memcpy(tmp.mac + 2, tmp.ip4.a + 12, 4);
+	}
+	/* A leftover guest-side veth of a previous attempt. */
+	if (link_index(ag->nl, tmp.host_ifname) > 0)
+		link_del(ag->nl, link_index(ag->nl, tmp.host_ifname));
+	err = link_veth_create(ag->nl, tmp.host_ifname, tmp.ifname, nsfd, mtu);
+	if (err) {
+		why = err == -EEXIST ? "the interface name is taken in the container" :
+				       "cannot create the veth pair";
+		goto fail;
+	}
+	veth_made = true;
+	tmp.host_ifindex = link_index(ag->nl, tmp.host_ifname);
+	cidx = link_index(cnl, tmp.ifname);
+	if (tmp.host_ifindex <= 0 || cidx <= 0) {
+		err = -ENODEV;
+		why = "the veth pair did not appear";
+		goto fail;
+	}
+	err = link_set(cnl, cidx, NULL, 0, tmp.mac, 1);
+	if (!err) {
+		int lo = link_index(cnl, "lo");
+
+		if (lo > 0)
+			link_set(cnl, lo, NULL, 0, NULL, 1);
+		err = addr_add(cnl, cidx, &tmp.ip4, n->subnet4.plen);
+	}
+	if (!err && tmp.ip6.family)
+		err = addr_add(cnl, cidx, &tmp.ip6, n->subnet6.plen);
+	if (err) {
+		why = "cannot configure the container's interface";
+		goto fail;
+	}
+	err = link_set(ag->nl, tmp.host_ifindex, NULL, 0, NULL, 1);
+	if (!err)
+		err = link_get_mac(ag->nl, tmp.host_ifindex, tmp.hmac);
+	if (err) {
+		why = "cannot configure the guest side of the veth";
+		goto fail;
+	}
+	/* The guest's stack reaches the container (NAT replies, published
+	 * ports) through a /32 route and a permanent neighbour entry. */
+	{
+		struct ip_prefix host4 = { .addr = tmp.ip4, .plen = 32 };
+
+		route_replace(ag->nl, tmp.host_ifindex, &host4, NULL);
+		neigh_replace(ag->nl, tmp.host_ifindex, &tmp.ip4, tmp.mac);
+		if (tmp.ip6.family) {
+			struct ip_prefix host6 = { .addr = tmp.ip6, .plen = 128 };
+
+			route_replace(ag->nl, tmp.host_ifindex, &host6, NULL);
+			neigh_replace(ag->nl, tmp.host_ifindex, &tmp.ip6, tmp.mac);
+		}
+	}
+	if (!e)
+		e = &ag->eps[slot];
+	*e = tmp;
+	e->used = true;
+	e->present = true;
+	snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
+	snprintf(e->cid, sizeof(e->cid), "%s", c->id);
+	err = ag_ep_dp_sync(ag, e);
+	if (err) {
+		why = "cannot program the BPF maps";
+		memset(e, 0, sizeof(*e));
+		e = NULL;
+		goto fail;
+	}
+	ctr_default_route(ag, c->id, cnl, NULL);
+	ag_dns_open(ag, c);
+	ag_state_save(ag);
+	rtnl_close(cnl);
+	close(nsfd);
+	log_info("endpoint %s/%s %s of %s on %s", e->host_ifname, e->ifname, ip,
+		 c->name, n->name);
+	return proto_reply_ok(ep_result(e));
+fail:
+	log_err("AddEndpoint %s on %s: %s: %s", c ? c->name : "?", n->name,
+		why, strerror(-err));
+	if (veth_made && tmp.host_ifindex > 0)
+		link_del(ag->nl, tmp.host_ifindex);
+	if (cnl)
+		rtnl_close(cnl);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (c && ctr_new && !ag_ctr_has_endpoints(ag, c->id))
+		ag_ctr_clear(c);
+	return proto_reply_err(err, "%s: %s", why, strerror(-err));
+}
+
+void ag_ep_remove(struct agent *ag, struct ag_ep *e)
+{
+	struct ag_net *n = ag_net_find(ag, e->net_id);
+	struct ag_ctr *c = ag_ctr_find(ag, e->cid);
+	bool had_default = e->default_route;
+	char cid[AG_ID_LEN];
+	int idx;
+
+	if (n) {
+		if (e->ip4.family)
+			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip4);
+		if (e->ip6.family)
+			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
+	}
+	idx = link_index(ag->nl, e->host_ifname);
+	if (idx > 0) {
+		dp_iface_del(ag->dp, (uint32_t)idx);
+		link_del(ag->nl, idx); /* takes the container's end too */
+	} else if (e->host_ifindex > 0) {
+		dp_iface_del(ag->dp, (uint32_t)e->host_ifindex);
+	}
+	snprintf(cid, sizeof(cid), "%s", e->cid);
+	memset(e, 0, sizeof(*e));
+	if (!c)
+		return;
+	if (!ag_ctr_has_endpoints(ag, cid)) {
+		ag_dns_close(ag, c);
+		ag_ctr_clear(c);
+		return;
+	}
+	if (had_default) {
+		int nsfd = netns_open(c->netns);
+		struct rtnl *cnl = nsfd >= 0 ? rtnl_open(nsfd) : NULL;
+
+		if (cnl)
+			ctr_default_route(ag, cid, cnl, NULL);
+		rtnl_close(cnl);
+		if (nsfd >= 0)
+			close(nsfd);
+	}
+}
+
+json_t *ag_op_remove_endpoint(struct agent *ag, json_t *args)
+{
+	const char *net_id = json_str(args, "network_id");
+	const char *cid = json_str(args, "container_id");
+	struct ag_ep *e;
+
+	if (!ag_valid_id(net_id) || !ag_valid_id(cid))
+		return proto_reply_err(-EINVAL, "network_id and container_id must be 12-64 lowercase hex characters");
+	e = ag_ep_find(ag, net_id, cid);
+	if (e) {
+		ag_ep_remove(ag, e);
+		ag_nft_sync(ag);
+		ag_state_save(ag);
+	}
+	return proto_reply_ok(NULL);
+}
+
