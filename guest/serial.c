@@ -26,6 +26,7 @@
 
 #include "agent.h"
 #include "serial.h"
+#include "server.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 
@@ -178,28 +179,14 @@ out:
 static void serve(struct agent *ag, struct serial *s, uint16_t type,
 		  const uint8_t *payload, size_t n)
 {
-	json_t *req = NULL, *rep = NULL, *args = NULL;
-	const char *op = NULL, *why = NULL;
+	json_t *req = NULL, *rep = NULL;
+	const char *op = NULL;
 	int err;
 
-	if (proto_payload_decode(payload, n, &req)) {
-		rep = proto_reply_err(
-			-EBADMSG,
-			"malformed message: payload is not a JSON object");
-		goto send;
-	}
-	if (type != PROTO_T_REQUEST) {
-		rep = proto_reply_err(-EBADMSG, "expected a request frame");
-		goto send;
-	}
-	err = proto_request_parse(req, &op, &args, &why);
-	if (err) {
-		rep = proto_reply_err(err, "malformed request: %s", why);
-		goto send;
-	}
-	log_debug("serial request %s", op);
-	rep = ag_dispatch(ag, op, args);
-send:
+	if (proto_payload_decode(payload, n, &req))
+		rep = srv_frame_error(-EBADMSG);
+	else
+		rep = srv_request(ag, type, req, &op);
 	err = rep ? send_reply(s, rep) : -ENOMEM;
 	if (err)
 		log_debug("serial: cannot send reply: %s", strerror(-err));
@@ -212,17 +199,9 @@ static void refuse(struct serial *s, int err)
 {
 	json_t *rep;
 
-	if (err == -EMSGSIZE)
-		rep = proto_reply_err(err, "message over the %u-byte limit",
-				      PROTO_MAX_PAYLOAD);
-	else if (err == -EPROTONOSUPPORT)
-		rep = proto_reply_err(
-			err,
-			"unsupported protocol version (this agent speaks %d)",
-			PROTO_VERSION);
-	else
-		rep = proto_reply_err(-EBADMSG,
-				      "malformed message: unknown frame type");
+	rep = err == -EBADMSG ?
+		      proto_reply_err(err, "malformed message: unknown frame type") :
+		      srv_frame_error(err);
 	if (rep && send_reply(s, rep))
 		log_debug("serial: cannot send error reply");
 	json_decref(rep);

@@ -75,49 +75,61 @@ static void drain(int fd)
 
 /* One request on a connected stream: the reply always goes out, errors
  * included; nothing changes unless the request was well-formed. */
+json_t *srv_frame_error(int err)
+{
+	switch (err) {
+	case -EMSGSIZE:
+		return proto_reply_err(err, "message over the %u-byte limit",
+				       PROTO_MAX_PAYLOAD);
+	case -EPROTONOSUPPORT:
+		return proto_reply_err(err, "unsupported protocol version (this agent speaks %d)",
+				       PROTO_VERSION);
+	case -EPROTO:
+		return proto_reply_err(err, "bad magic: not a wgnet frame");
+	case -EBADMSG:
+		return proto_reply_err(err, "malformed message: payload is not a JSON object");
+	default:
+		return NULL;
+	}
+}
+
+json_t *srv_request(struct agent *ag, uint16_t type, json_t *req,
+		    const char **op)
+{
+	json_t *args = NULL;
+	const char *why = NULL;
+	int err;
+
+	*op = NULL;
+	if (type != PROTO_T_REQUEST)
+		return proto_reply_err(-EBADMSG, "expected a request frame");
+	err = proto_request_parse(req, op, &args, &why);
+	if (err) {
+		*op = NULL;
+		return proto_reply_err(err, "malformed request: %s", why);
+	}
+	log_debug("request %s", *op);
+	return ag_dispatch(ag, *op, args);
+}
+
 void srv_serve_stream(struct agent *ag, int fd)
 {
-	json_t *req = NULL, *rep = NULL, *args = NULL;
-	const char *op = NULL, *why = NULL;
+	json_t *req = NULL, *rep = NULL;
+	const char *op = NULL;
 	uint16_t type = 0;
 	int err;
 
 	err = proto_recv(fd, &type, &req);
 	if (err) {
-		switch (err) {
-		case -EMSGSIZE:
-			rep = proto_reply_err(err, "message over the %u-byte limit",
-					      PROTO_MAX_PAYLOAD);
-			break;
-		case -EPROTONOSUPPORT:
-			rep = proto_reply_err(err, "unsupported protocol version (this agent speaks %d)",
-					      PROTO_VERSION);
-			break;
-		case -EPROTO:
-			rep = proto_reply_err(err, "bad magic: not a wgnet frame");
-			break;
-		case -EBADMSG:
-			rep = proto_reply_err(err, "malformed message: payload is not a JSON object");
-			break;
-		default:
+		rep = srv_frame_error(err);
+		if (!rep) {
 			/* Timeout or the peer went away: nothing to answer. */
 			log_debug("control connection: %s", strerror(-err));
 			return;
 		}
-		goto send;
+	} else {
+		rep = srv_request(ag, type, req, &op);
 	}
-	if (type != PROTO_T_REQUEST) {
-		rep = proto_reply_err(-EBADMSG, "expected a request frame");
-		goto send;
-	}
-	err = proto_request_parse(req, &op, &args, &why);
-	if (err) {
-		rep = proto_reply_err(err, "malformed request: %s", why);
-		goto send;
-	}
-	log_debug("request %s", op);
-	rep = ag_dispatch(ag, op, args);
-send:
 	err = proto_send(fd, PROTO_T_REPLY, rep);
 	if (err)
 		log_debug("cannot send reply: %s", strerror(-err));
