@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The host API's network ops: NetworkCreate, List, Inspect, Remove, Prune,
+ * Connect and Disconnect (docs/protocol.md, "Host calls"). They run under
+ * h->mu.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wgnet/host.h"
+#include "wgnet/ipam.h"
+#include "wgnet/ipnet.h"
+#include "wgnet/log.h"
+
+#include "api_int.h"
+
+/* An object of string values, as text that fits len. */
+static int a_strmap(json_t *args, const char *key, char *text, size_t len,
+		    char **em)
+{
+	json_t *m, *v;
+	const char *k;
+	char *s;
+	int rc = api_arg_typed(args, key, JSON_OBJECT, &m, em);
+
+	if (rc)
+		return rc;
+	if (!m) {
+		snprintf(text, len, "{}");
+		return 0;
+	}
+	json_object_foreach(m, k, v)
+		if (!json_is_string(v))
+			return host_err(em, -EINVAL,
+					"%s: value of '%s' must be a string",
+					key, k);
+	s = json_dumps(m, JSON_COMPACT);
+	if (!s || strlen(s) >= len) {
+		free(s);
+		return host_err(em, -EINVAL, "%s: too large", key);
+	}
+	strcpy(text, s);
+	free(s);
+	return 0;
+}
+
+static size_t count_endpoints(struct store *st, const char *nid)
+{
+	struct st_endpoint *eps = NULL;
+	size_t n = 0;
+
+	if (st->ops->endpoint_list(st, nid, NULL, &eps, &n))
+		return 0;
+	free(eps);
+	return n;
+}
+
+/* --- networks --- */
+
+/* Parse a prefix of the given family; host bits must be zero. */
+static int parse_subnet(const char *what, const char *s, int family,
+			struct ip_prefix *p, char **em)
+{
+	struct ip_prefix norm;
+	char buf[IPNET_STRLEN];
+
+	if (prefix_parse(s, false, p))
+		return host_err(em, -EINVAL, "invalid %s %s: not a CIDR prefix",
+				what, s);
+	if (p->addr.family != family)
+		return host_err(em, -EINVAL, "invalid %s %s: not an %s prefix",
+				what, s, family == AF_INET ? "IPv4" : "IPv6");
+	norm = *p;
+	prefix_normalize(&norm);
+	if (!ip_equal(&norm.addr, &p->addr))
+		return host_err(em, -EINVAL, "invalid %s %s: it should be %s",
+				what, s, prefix_fmt(&norm, buf));
+	return 0;
+}
+
+struct fam_args {
+	const char *subnet, *range, *gw;
+	int family;
+};
+
+static int net_family(struct fam_args *fa, struct ip_prefix *subnet,
+		      struct ip_prefix *range, struct ip_addr *gw, char **em)
+{
+	const char *why = NULL;
+	int rc;
+
+	if (!fa->subnet) {
+		if (fa->range || fa->gw)
+			return host_err(em, -EINVAL,
+					"ip-range and gateway need a subnet");
+		return 0;
+	}
+	rc = parse_subnet("subnet", fa->subnet, fa->family, subnet, em);
+	if (rc)
+		return rc;
+	if (fa->range) {
+		rc = parse_subnet("ip-range", fa->range, fa->family, range, em);
+		if (rc)
+			return rc;
+		if (range->plen < subnet->plen ||
+		    !prefix_contains(subnet, &range->addr))
+			return host_err(em, -EINVAL,
+					"ip-range %s is not inside subnet %s",
+					fa->range, fa->subnet);
+	}
+	if (fa->gw) {
+		if (ip_parse(fa->gw, gw) || gw->family != fa->family)
+			return host_err(em, -EINVAL,
+					"invalid gateway address %s", fa->gw);
+		if (!prefix_contains(subnet, gw))
+			return host_err(em, -EINVAL,
+					"gateway %s is not inside subnet %s",
+					fa->gw, fa->subnet);
+	}
+	rc = ipam_check_network(subnet, range, gw, &why);
+	if (rc)
+		return host_err(em, rc, "invalid network configuration: %s",
+				why ? why : strerror(-rc));
+	return 0;
+}
+
+static int check_overlap(struct host *h, const struct st_network_req *req,
+			 char **em)
+{
+	struct st_network *ns = NULL;
+	size_t n = 0;
+	char a[IPNET_STRLEN], b[IPNET_STRLEN];
+	int rc;
+
+	rc = h->st->ops->network_list(h->st, &ns, &n);
+	if (rc)
+		return host_err(em, rc, "store: %s", strerror(-rc));
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (!strcmp(ns[i].name, req->name)) {
+			rc = host_err(em, -EEXIST,
+				      "network with name %s already exists",
+				      req->name);
+		} else if (req->subnet4.addr.family &&
+			   ns[i].subnet4.addr.family &&
+			   prefix_overlap(&req->subnet4, &ns[i].subnet4)) {
+			rc = host_err(em, -EEXIST,
+				      "subnet %s overlaps with network %s (%s)",
+				      prefix_fmt(&req->subnet4, a), ns[i].name,
+				      prefix_fmt(&ns[i].subnet4, b));
+		} else if (req->subnet6.addr.family &&
+			   ns[i].subnet6.addr.family &&
+			   prefix_overlap(&req->subnet6, &ns[i].subnet6)) {
+			rc = host_err(em, -EEXIST,
+				      "subnet %s overlaps with network %s (%s)",
+				      prefix_fmt(&req->subnet6, a), ns[i].name,
+				      prefix_fmt(&ns[i].subnet6, b));
+		}
+	}
+	free(ns);
+	return rc;
+}
+
+int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
+{
+	struct st_network_req req;
+	struct st_network out;
+	struct fam_args f4 = { .family = AF_INET }, f6 = { .family = AF_INET6 };
+	const char *name, *driver;
+	bool ipv6 = false, internal = false;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	if ((rc = api_arg_str(args, "name", true, &name, em)) ||
+	    (rc = api_check_name("network", name, em)) ||
+	    (rc = api_arg_str(args, "driver", false, &driver, em)) ||
+	    (rc = api_arg_str(args, "subnet", false, &f4.subnet, em)) ||
+	    (rc = api_arg_str(args, "ip_range", false, &f4.range, em)) ||
+	    (rc = api_arg_str(args, "gateway", false, &f4.gw, em)) ||
+	    (rc = api_arg_str(args, "subnet6", false, &f6.subnet, em)) ||
+	    (rc = api_arg_str(args, "ip_range6", false, &f6.range, em)) ||
+	    (rc = api_arg_str(args, "gateway6", false, &f6.gw, em)) ||
+	    (rc = api_arg_bool(args, "ipv6", &ipv6, em)) ||
+	    (rc = api_arg_bool(args, "internal", &internal, em)))
+		return rc;
+	/* docker network create sends "bridge" when -d is not given. */
+	if (driver && *driver && strcmp(driver, "wgnet") &&
+	    strcmp(driver, "bridge") && strcmp(driver, "default"))
+		return host_err(
+			em, -EINVAL,
+			"driver \"%s\" is not supported: only \"wgnet\"",
+			driver);
+	snprintf(req.name, sizeof(req.name), "%s", name);
+	snprintf(req.driver, sizeof(req.driver), "wgnet");
+	rc = net_family(&f4, &req.subnet4, &req.range4, &req.gw4, em);
+	if (rc)
+		return rc;
+	rc = net_family(&f6, &req.subnet6, &req.range6, &req.gw6, em);
+	if (rc)
+		return rc;
+	req.ipv6 = ipv6 || f6.subnet;
+	if (req.ipv6 && !f6.subnet)
+		return host_err(
+			em, -EINVAL,
+			"IPv6 needs an IPv6 subnet (there is no default IPv6 pool): add --subnet with an IPv6 prefix");
+	req.internal = internal;
+	if ((rc = a_strmap(args, "labels", req.labels, sizeof(req.labels),
+			   em)) ||
+	    (rc = a_strmap(args, "options", req.options, sizeof(req.options),
+			   em)))
+		return rc;
+	rc = check_overlap(h, &req, em);
+	if (rc)
+		return rc;
+	rc = h->st->ops->network_create(h->st, &req, &out);
+	if (rc == -EEXIST)
+		return host_err(
+			em, rc,
+			"network %s conflicts with an existing network (name or subnet)",
+			name);
+	if (rc == -ENOSPC)
+		return host_err(
+			em, rc,
+			"could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
+	if (rc == -EINVAL)
+		return host_err(em, rc, "invalid network configuration");
+	if (rc)
+		return host_err(em, rc, "store: %s", strerror(-rc));
+	log_info("network %s created (%.12s)", out.name, out.id);
+	mesh_push_isolation(h, NULL);
+	*res = netjson_network(h->st, &out);
+	return 0;
+}
+
+int api_op_network_list(struct host *h, json_t *args, json_t **res, char **em)
+{
+	struct st_network *ns = NULL;
+	json_t *filters, *arr;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = api_arg_typed(args, "filters", JSON_OBJECT, &filters, em)) ||
+	    (rc = netjson_filters_check(filters, em)))
+		return rc;
+	rc = h->st->ops->network_list(h->st, &ns, &n);
+	if (rc)
+		return host_err(em, rc, "store: %s", strerror(-rc));
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (netjson_filters_match(filters, &ns[i],
+					  count_endpoints(h->st, ns[i].id)))
+			json_array_append_new(arr,
+					      netjson_network(h->st, &ns[i]));
+	free(ns);
+	*res = arr;
+	return 0;
+}
+
+int api_op_network_inspect(struct host *h, json_t *args, json_t **res,
+			   char **em)
+{
+	struct st_network n;
+	const char *ref;
+	int rc;
+
+	if ((rc = api_arg_str(args, "network", true, &ref, em)) ||
+	    (rc = api_get_network(h, ref, &n, em)))
+		return rc;
+	*res = netjson_network(h->st, &n);
+	return 0;
+}
+
+/* Delete a network without endpoints, and any interface left for it. */
+static int network_delete(struct host *h, const struct st_network *n, char **em)
+{
+	struct st_guest_net *gns = NULL;
+	size_t ngn = 0;
+	int rc;
+
+	if (count_endpoints(h->st, n->id))
+		return host_err(em, -EBUSY, "network %s has active endpoints",
+				n->name);
+	if (!h->st->ops->guest_net_list(h->st, n->id, &gns, &ngn)) {
+		for (size_t i = 0; i < ngn; i++) {
+			struct st_guest g;
+
+			if (!h->st->ops->guest_get(h->st, gns[i].guest, &g) &&
+			    host_grt_state(h, g.name) == ST_GUEST_UP)
+				gc_call(h, &g, "RemoveNetwork",
+					json_pack("{s:s}", "network_id", n->id),
+					HOST_PUSH_TIMEOUT_MS, NULL, NULL);
+			h->st->ops->guest_net_delete(h->st, gns[i].guest,
+						     n->id);
+		}
+		free(gns);
+	}
+	rc = h->st->ops->network_delete(h->st, n->id);
+	if (rc == -EBUSY)
+		return host_err(em, rc, "network %s has active endpoints",
+				n->name);
+	if (rc)
+		return host_err(em, rc, "store: %s", strerror(-rc));
+	log_info("network %s removed", n->name);
+	mesh_push_isolation(h, NULL);
+	return 0;
+}
+
+int api_op_network_remove(struct host *h, json_t *args, json_t **res, char **em)
+{
+	struct st_network n;
+	const char *ref;
+	int rc;
+
+	if ((rc = api_arg_str(args, "network", true, &ref, em)) ||
+	    (rc = api_get_network(h, ref, &n, em)) ||
+	    (rc = network_delete(h, &n, em)))
+		return rc;
+	*res = json_object();
+	return 0;
+}
+
+int api_op_network_prune(struct host *h, json_t *args, json_t **res, char **em)
+{
+	struct st_network *ns = NULL;
+	json_t *filters, *removed;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = api_arg_typed(args, "filters", JSON_OBJECT, &filters, em)) ||
+	    (rc = netjson_filters_check(filters, em)))
+		return rc;
+	rc = h->st->ops->network_list(h->st, &ns, &n);
+	if (rc)
+		return host_err(em, rc, "store: %s", strerror(-rc));
+	removed = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (count_endpoints(h->st, ns[i].id) ||
+		    !netjson_filters_match(filters, &ns[i], 0))
+			continue;
+		if (!network_delete(h, &ns[i], NULL))
+			json_array_append_new(removed, json_string(ns[i].name));
+	}
+	free(ns);
+	*res = json_pack("{s:o}", "removed", removed);
+	return 0;
+}
+
+int api_op_network_connect(struct host *h, json_t *args, json_t **res,
+			   char **em)
+{
+	struct st_network n;
+	struct st_container c;
+	const char *nref, *cref, *ip, *ip6;
+	json_t *aliases, *a;
+	size_t i;
+	int rc;
+
+	if ((rc = api_arg_str(args, "network", true, &nref, em)) ||
+	    (rc = api_arg_str(args, "container", true, &cref, em)) ||
+	    (rc = api_arg_str(args, "ip", false, &ip, em)) ||
+	    (rc = api_arg_str(args, "ip6", false, &ip6, em)) ||
+	    (rc = api_arg_typed(args, "aliases", JSON_ARRAY, &aliases, em)))
+		return rc;
+	json_array_foreach(aliases, i, a) {
+		if (!json_is_string(a))
+			return host_err(
+				em, -EINVAL,
+				"argument 'aliases' must be an array of strings");
+		if ((rc = api_check_name("alias", json_string_value(a), em)))
+			return rc;
+	}
+	if ((rc = api_get_network(h, nref, &n, em)) ||
+	    (rc = api_get_container(h, cref, &c, em)))
+		return rc;
+	return mesh_attach(h, &n, &c, ip, ip6, aliases, res, em);
+}
+
+int api_op_network_disconnect(struct host *h, json_t *args, json_t **res,
+			      char **em)
+{
+	struct st_network n;
+	struct st_container c;
+	const char *nref, *cref;
+	bool force;
+	int rc;
+
+	/* force is accepted: detaching never waits for an unreachable guest
+	 * (its replay removes what is left). */
+	if ((rc = api_arg_str(args, "network", true, &nref, em)) ||
+	    (rc = api_arg_str(args, "container", true, &cref, em)) ||
+	    (rc = api_arg_bool(args, "force", &force, em)) ||
+	    (rc = api_get_network(h, nref, &n, em)) ||
+	    (rc = api_get_container(h, cref, &c, em)) ||
+	    (rc = mesh_detach(h, &n, &c, em)))
+		return rc;
+	*res = json_object();
+	return 0;
+}
