@@ -202,6 +202,8 @@ vm_image() {
 	if [ "$guest" != /usr/sbin/wgnet-guest ]; then
 		mv "$root$guest" "$root/usr/sbin/wgnet-guest"
 		rmdir -p "$(dirname "$root$guest")" 2>/dev/null || true
+		# A build tree under /tmp took the image's /tmp with it.
+		mkdir -p "$root"/{tmp,usr/sbin}
 	fi
 	# busybox's shell runs its applets ahead of PATH (its "ip" and "ping"
 	# instead of the real ones): scripts in the VM run under dash.
