@@ -6,7 +6,14 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 	command -v etcd >/dev/null && command -v etcdctl >/dev/null || skip "etcd cannot be installed"
 fi
 export WGNET_LAB_LEASE_TTL=${WGNET_LAB_LEASE_TTL:-3}
-lab_up2() { lab up --hosts 2 >/dev/null || fail "wgnet-lab up --hosts 2"; }
+# One retry: etcd's random loopback ports can be taken between the pick
+# and the bind; the first failure's output is kept in the log.
+lab_up2() {
+	lab up --hosts 2 >"$TMP/up.log" 2>&1 && return 0
+	echo "first wgnet-lab up --hosts 2 failed:"; cat "$TMP/up.log"
+	lab down >/dev/null 2>&1
+	lab up --hosts 2 >/dev/null || fail "wgnet-lab up --hosts 2"
+}
 SOCK_B=$TMP/lab/host-b.sock
 wgb() { "$WGNET_BIN/wgnet" -H "$SOCK_B" "$@"; }
 # peers GUEST: "endpoint allowed_ips" lines of the guest's WireGuard peers
