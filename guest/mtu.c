@@ -58,9 +58,10 @@ int ag_mtu_parse(struct agent *ag, json_t *jn, const struct ag_net *n,
 	if ((unsigned int)v > max && json_is_true(jf)) {
 		static __thread char msg[160];
 
-		snprintf(msg, sizeof(msg),
-			 "the network's MTU %lld is larger than this guest's underlay carries (%u = underlay MTU %u - %u)",
-			 (long long)v, max, ag->underlay_mtu, WG_OVERHEAD);
+		snprintf(
+			msg, sizeof(msg),
+			"the network's MTU %lld is larger than this guest's underlay carries (%u = underlay MTU %u - %u)",
+			(long long)v, max, ag->underlay_mtu, WG_OVERHEAD);
 		return *why = msg, -EMSGSIZE;
 	}
 	*out = (unsigned int)v < max ? (unsigned int)v : max;
@@ -146,8 +147,9 @@ int ag_mtu_check(struct agent *ag, const struct ag_net *n, json_t *jm,
 		return *why = "mtu must be an integer in 576..65535 (1280.. on IPv6 networks)",
 		       -EINVAL;
 	if ((unsigned int)v > max) {
-		log_warn("%s: network MTU %lld is larger than the underlay carries; using %u",
-			 n->ifname, (long long)v, max);
+		log_warn(
+			"%s: network MTU %lld is larger than the underlay carries; using %u",
+			n->ifname, (long long)v, max);
 		v = max;
 	}
 	*out = (unsigned int)v;

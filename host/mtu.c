@@ -90,8 +90,7 @@ void mtu_add_network_args(struct store *st, const struct st_network *n,
 	json_object_set_new(net, "mtu_fixed", json_boolean(fixed));
 }
 
-void mtu_add_peers_args(struct store *st, const char *network_id,
-			json_t *args)
+void mtu_add_peers_args(struct store *st, const char *network_id, json_t *args)
 {
 	struct st_network n;
 	unsigned int mtu;

@@ -22,8 +22,7 @@ unsigned int mtu_network(struct store *st, const struct st_network *n,
 void mtu_add_network_args(struct store *st, const struct st_network *n,
 			  json_t *args);
 /* Add "mtu" to UpdatePeers' args. */
-void mtu_add_peers_args(struct store *st, const char *network_id,
-			json_t *args);
+void mtu_add_peers_args(struct store *st, const char *network_id, json_t *args);
 /* AddNetwork's "mtu_max" (0 if absent or bad). */
 uint16_t mtu_from_reply(json_t *res);
 
