@@ -19,8 +19,9 @@ within() {
 }
 lab_up
 
-# sample FILE METRIC LABELS-REGEX: the value of the first matching sample
-sample() { grep -E "^$2\{[^}]*$3" "$1" | head -1 | awk '{print $NF}'; }
+# sample FILE METRIC LABELS: the value of the first sample of METRIC whose
+# labels contain the fixed string LABELS
+sample() { grep -F "$2{" "$1" | grep -F -- "$3" | head -1 | awk '{print $NF}'; }
 
 wgnet network create mnet >/dev/null
 lab run --name m1 --network mnet >/dev/null
