@@ -32,6 +32,12 @@ struct ag_net {
 	unsigned int mtu; /* the network's MTU here (guest/mtu.c) */
 	uint8_t pub[WG_KEY_LEN];
 	json_t *peers; /* the last desired peer set (array), owned */
+	/* A key rotation in progress (guest/rotate.c): the next interface. */
+	char rot_ifname[16];
+	int rot_ifindex;
+	uint16_t rot_port;
+	uint8_t rot_pub[WG_KEY_LEN];
+	json_t *rot_peers; /* owned */
 };
 
 struct ag_ep {

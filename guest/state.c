@@ -43,6 +43,7 @@ struct ag_ep *ag_ep_find(struct agent *ag, const char *net_id, const char *cid)
 void ag_net_clear(struct ag_net *n)
 {
 	json_decref(n->peers);
+	json_decref(n->rot_peers);
 	memset(n, 0, sizeof(*n));
 }
 

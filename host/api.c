@@ -245,6 +245,8 @@ static const struct {
 	{ "ContainerRemove", api_op_container_remove, true, "container" },
 	{ "ContainerList", api_op_container_list, true, "" },
 	{ "Status", api_op_status, false, "" },
+	{ "NetworkRotateKeys", api_op_network_rotate_keys, true, "network" },
+	{ "GuestRotateKeys", api_op_guest_rotate_keys, true, "guest" },
 };
 
 /* An argument the op does not take is an error, not silently ignored: a
