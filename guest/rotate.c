@@ -12,9 +12,11 @@
  *   RotatePeers {"network_id","peers":[PEER…]} → {}
  *     the next interface's peers: every other guest's next key and port.
  *     A persistent keepalive makes both ends handshake now.
- *   RotateSwitch {"network_id"} → {"switched":N,"pending":M}
+ *   RotateSwitch {"network_id"} → {"switched":N,"pending":M,"old_bytes":B}
  *     each remote destination whose peer has completed a handshake on the
- *     next interface is redirected there (one wgn_dests update each).
+ *     next interface is redirected there (one wgn_dests update each);
+ *     old_bytes (received + sent on the old interface) lets the host wait
+ *     until nothing is in flight on the old path before the commit.
  *   RotateCommit {"network_id"} → AddNetwork's answer
  *     every destination on the next interface; the old interface, its key
  *     and its session are deleted; the next interface becomes the network's.
@@ -355,6 +357,20 @@ static int switch_dests(struct agent *ag, struct ag_net *n, bool force,
 	return 0;
 }
 
+/* Bytes received and sent on the current (old) interface, all peers. */
+static uint64_t old_bytes(struct agent *ag, struct ag_net *n)
+{
+	struct wg_device *cur = NULL;
+	uint64_t sum = 0;
+
+	if (ag->wg->get(n->ifname, &cur))
+		return 0;
+	for (size_t i = 0; i < cur->n_peers; i++)
+		sum += cur->peers[i].rx_bytes + cur->peers[i].tx_bytes;
+	wg_device_free(cur);
+	return sum;
+}
+
 json_t *ag_op_rotate_switch(struct agent *ag, json_t *args)
 {
 	json_t *err_reply;
@@ -369,8 +385,9 @@ json_t *ag_op_rotate_switch(struct agent *ag, json_t *args)
 		return proto_reply_err(err,
 				       "cannot read the next interface: %s",
 				       strerror(-err));
-	return proto_reply_ok(json_pack("{s:I,s:I}", "switched", (json_int_t)sw,
-					"pending", (json_int_t)pend));
+	return proto_reply_ok(json_pack(
+		"{s:I,s:I,s:I}", "switched", (json_int_t)sw, "pending",
+		(json_int_t)pend, "old_bytes", (json_int_t)old_bytes(ag, n)));
 }
 
 json_t *ag_op_rotate_commit(struct agent *ag, json_t *args)

@@ -28,6 +28,11 @@
 
 #define ROT_SWITCH_TIMEOUT_MS 15000
 #define ROT_POLL_MS 50
+/* The old path is drained when its byte counters stood still this long on
+ * every guest (what was in flight on it has arrived); waited for at most
+ * ROT_DRAIN_MAX_MS. */
+#define ROT_DRAIN_MS 150
+#define ROT_DRAIN_MAX_MS 3000
 
 struct rot_guest {
 	struct st_guest g;
@@ -36,6 +41,8 @@ struct rot_guest {
 	uint16_t new_port;
 	bool rotate; /* gets a new key */
 	bool prepared, done;
+	json_int_t old_bytes;
+	int64_t old_since; /* when old_bytes last changed */
 };
 
 static int rot_call(struct host *h, struct rot_guest *r, const char *op,
@@ -230,6 +237,9 @@ static int phase_switch(struct host *h, const struct st_network *n,
 				rs[i].done = true;
 				left--;
 			}
+			rs[i].old_bytes = json_integer_value(
+				json_object_get(res, "old_bytes"));
+			rs[i].old_since = host_now_ms();
 			json_decref(res);
 		}
 		if (!left)
@@ -246,6 +256,47 @@ static int phase_switch(struct host *h, const struct st_network *n,
 				rs[i].g.name, n->name,
 				ROT_SWITCH_TIMEOUT_MS / 1000);
 	return -ETIMEDOUT;
+}
+
+/* Every guest's old interface idle for ROT_DRAIN_MS (or the cap). */
+static int phase_drain(struct host *h, const struct st_network *n,
+		       struct rot_guest *rs, size_t nr, char **em)
+{
+	int64_t end = host_now_ms() + ROT_DRAIN_MAX_MS;
+
+	for (;;) {
+		bool idle = true;
+		int64_t now;
+
+		usleep(ROT_POLL_MS * 1000);
+		now = host_now_ms();
+		for (size_t i = 0; i < nr; i++) {
+			json_t *res = NULL;
+			json_int_t b;
+			int rc = rot_call(h, &rs[i], "RotateSwitch", net_arg(n),
+					  &res, em);
+
+			if (rc)
+				return rc;
+			b = json_integer_value(
+				json_object_get(res, "old_bytes"));
+			json_decref(res);
+			if (b != rs[i].old_bytes) {
+				rs[i].old_bytes = b;
+				rs[i].old_since = now;
+			}
+			if (now - rs[i].old_since < ROT_DRAIN_MS)
+				idle = false;
+		}
+		if (idle)
+			return 0;
+		if (now > end) {
+			log_warn(
+				"rotation of %s: the old path still carries traffic after %d ms; committing",
+				n->name, ROT_DRAIN_MAX_MS);
+			return 0;
+		}
+	}
 }
 
 /* Past the switch nothing is undone: each guest drops its old interface,
@@ -296,6 +347,8 @@ static int rotate_network(struct host *h, const struct st_network *n,
 		rc = phase_peers(h, n, rs, nr, em);
 	if (!rc)
 		rc = phase_switch(h, n, rs, nr, em);
+	if (!rc)
+		rc = phase_drain(h, n, rs, nr, em);
 	if (rc) {
 		rot_abort(h, n, rs, nr);
 		goto out;
