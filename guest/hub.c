@@ -350,6 +350,26 @@ int ag_hub_teardown(struct agent *ag)
 }
 
 /*
+ * The device and the destination map back to the saved peers: a save lags
+ * what was applied, and the saved generation says what the host resends.
+ */
+static void adopt_peers(struct agent *ag, struct ag_net *n)
+{
+	json_t *arr = json_array(), *p;
+	const char *k;
+	char why[200];
+
+	json_object_foreach(n->peers, k, p)
+		json_array_append(arr, p);
+	if (ag_peers_full(ag, n, arr, why, sizeof(why))) {
+		log_warn("%s: saved peers not applied (%s); a full resync follows",
+			 n->ifname, why);
+		n->gen = 0;
+	}
+	json_decref(arr);
+}
+
+/*
  * After a restart: every network and endpoint in the saved state whose
  * interface still exists is taken over as it is (maps re-put with the same
  * values, programs replaced atomically), so traffic never stops. What has
@@ -377,6 +397,7 @@ int ag_adopt(struct agent *ag)
 			continue;
 		}
 		ag_net_dp_sync(ag, n);
+		adopt_peers(ag, n);
 		adopted++;
 	}
 	for (int i = 0; i < AG_MAX_EPS; i++) {

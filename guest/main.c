@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,13 +170,108 @@ static int underlay_init(struct agent *ag)
 	return 0;
 }
 
+/* A random id for this run of the agent: the host tells a restart by it. */
+static int boot_id(char out[33])
+{
+	uint8_t b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -errno;
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+/* Room in the poll array for everything that wants watching now. */
+static int fds_reserve(struct pollfd **fds, size_t *cap, size_t need)
+{
+	struct pollfd *p;
+
+	if (need <= *cap)
+		return 0;
+	p = realloc(*fds, need * 2 * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*fds = p;
+	*cap = need * 2;
+	return 0;
+}
+
+static int min_timeout(int a, int b)
+{
+	if (b < 0)
+		return a;
+	return a < 0 || b < a ? b : a;
+}
+
+static int serve(struct agent *ag, struct srv *srv, struct serial *ser)
+{
+	struct pollfd *fds = NULL;
+	size_t cap = 0;
+	time_t last_check = 0;
+	int err = 0;
+
+	while (!stop) {
+		size_t n = 0, nsrv, ndns = 0, sidx = 0;
+		int timeout = 1000, r;
+
+		err = fds_reserve(&fds, &cap,
+				  srv_nfds(srv) + 1 +
+					  (ag->dns ? dns_server_nfds(ag->dns) : 0));
+		if (err)
+			break;
+		r = srv_pollfds(srv, fds, cap);
+		nsrv = r > 0 ? (size_t)r : 0;
+		n = nsrv;
+		if (ser) {
+			sidx = n;
+			fds[n++] = (struct pollfd){ .fd = serial_fd(ser),
+						    .events = POLLIN };
+		}
+		if (ag->dns) {
+			r = dns_server_pollfds(ag->dns, fds + n, cap - n);
+			ndns = r > 0 ? (size_t)r : 0;
+			timeout = min_timeout(timeout, dns_server_timeout_ms(ag->dns));
+		}
+		timeout = min_timeout(timeout, srv_timeout_ms(srv));
+		timeout = min_timeout(timeout, ag_state_flush_ms(ag));
+		r = poll(fds, n + ndns, timeout);
+		if (r < 0 && errno != EINTR) {
+			err = -errno;
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (r > 0) {
+			/* DNS first: queries never wait behind control work. */
+			if (ag->dns)
+				dns_server_handle(ag->dns, fds + n, ndns);
+			srv_handle(srv, fds, nsrv);
+			if (ser && fds[sidx].revents)
+				serial_handle(ag, ser);
+		}
+		if (ag->dns)
+			dns_server_tick(ag->dns);
+		srv_tick(srv);
+		/* Debounced persistence: when idle, or at most every ~200 ms. */
+		ag_state_flush(ag, r == 0);
+		if (time(NULL) != last_check) {
+			last_check = time(NULL);
+			ag_check_endpoints(ag);
+		}
+	}
+	free(fds);
+	return err;
+}
+
 static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	       const struct ip_addr *upstream, struct serial *ser)
 {
-	struct pollfd fds[512];
-	int lfd = -1, vfd = -1, sidx = -1, err;
-	time_t last_check = 0;
+	int lfd = -1, vfd = -1, err;
+	struct srv *srv;
 
+	err = boot_id(ag->boot);
+	if (err)
+		return err;
 	err = ag_state_load(ag);
 	if (err && err != -ENOENT)
 		return err;
@@ -201,56 +297,25 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 			vfd = -1;
 		}
 	}
-	log_info("guest %s ready on %s%s (backend %s, underlay %s)", ag->name,
-		 sock, vfd >= 0 ? " and vsock" : "", ag->wg->name, ag->underlay_if);
-	while (!stop) {
-		size_t n = 0;
-		int timeout = 1000, t, r;
-
-		fds[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	srv = srv_new(ag, lfd, vfd);
+	if (!srv) {
+		close(lfd);
 		if (vfd >= 0)
-			fds[n++] = (struct pollfd){ .fd = vfd, .events = POLLIN };
-		if (ser) {
-			sidx = (int)n;
-			fds[n++] = (struct pollfd){ .fd = serial_fd(ser),
-						    .events = POLLIN };
-		}
-		if (ag->dns) {
-			r = dns_server_pollfds(ag->dns, fds + n, 512 - n);
-			if (r > 0)
-				n += (size_t)r;
-			t = dns_server_timeout_ms(ag->dns);
-			if (t >= 0 && t < timeout)
-				timeout = t;
-		}
-		r = poll(fds, n, timeout);
-		if (r < 0 && errno != EINTR) {
-			log_err("poll: %s", strerror(errno));
-			break;
-		}
-		if (r > 0) {
-			if (fds[0].revents & POLLIN)
-				srv_accept(ag, lfd);
-			if (vfd >= 0 && (fds[1].revents & POLLIN))
-				srv_accept(ag, vfd);
-			if (ser && fds[sidx].revents)
-				serial_handle(ag, ser);
-			if (ag->dns)
-				dns_server_handle(ag->dns, fds, n);
-		}
-		if (ag->dns)
-			dns_server_tick(ag->dns);
-		if (time(NULL) != last_check) {
-			last_check = time(NULL);
-			ag_check_endpoints(ag);
-		}
+			close(vfd);
+		return -ENOMEM;
 	}
+	log_info("guest %s ready on %s%s (backend %s, underlay %s, boot %s)",
+		 ag->name, sock, vfd >= 0 ? " and vsock" : "", ag->wg->name,
+		 ag->underlay_if, ag->boot);
+	err = serve(ag, srv, ser);
+	ag_state_flush(ag, true);
 	log_info("guest %s stopping; the data path stays in place", ag->name);
+	srv_free(srv);
 	close(lfd);
 	unlink(sock);
 	if (vfd >= 0)
 		close(vfd);
-	return 0;
+	return err;
 }
 
 int main(int argc, char **argv)

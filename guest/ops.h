@@ -30,6 +30,8 @@ bool ag_ctr_has_endpoints(struct agent *ag, const char *cid);
 json_t *ag_op_add_network(struct agent *ag, json_t *args);
 json_t *ag_op_remove_network(struct agent *ag, json_t *args);
 json_t *ag_op_update_peers(struct agent *ag, json_t *args);
+json_t *ag_op_sync_network(struct agent *ag, json_t *args);
+json_t *ag_op_update_network(struct agent *ag, json_t *args);
 json_t *ag_op_add_endpoint(struct agent *ag, json_t *args);
 json_t *ag_op_remove_endpoint(struct agent *ag, json_t *args);
 

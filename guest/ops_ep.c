@@ -293,7 +293,8 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		goto fail;
 	}
 	ctr_default_route(ag, c->id, cnl, NULL);
-	ag_dns_open(ag, c);
+	if (ag_dns_open(ag, c) == 0)
+		ag_dns_records(ag, c); /* now with this network's records */
 	ag_state_save(ag);
 	rtnl_close(cnl);
 	close(nsfd);
@@ -344,6 +345,7 @@ void ag_ep_remove(struct agent *ag, struct ag_ep *e)
 		ag_ctr_clear(c);
 		return;
 	}
+	ag_dns_records(ag, c); /* without this network's records */
 	if (had_default) {
 		int nsfd = netns_open(c->netns);
 		struct rtnl *cnl = nsfd >= 0 ? rtnl_open(nsfd) : NULL;
