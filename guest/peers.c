@@ -26,7 +26,8 @@ static const char *addr_key(json_t *a, char buf[IPNET_STRLEN])
 {
 	struct ip_prefix pf;
 
-	if (!json_is_string(a) || prefix_parse(json_string_value(a), false, &pf))
+	if (!json_is_string(a) ||
+	    prefix_parse(json_string_value(a), false, &pf))
 		return NULL;
 	return ip_fmt(&pf.addr, buf);
 }
@@ -43,7 +44,8 @@ static void free_peers(struct wg_peer *peers, size_t n)
 static int peer_parse(struct ag_net *n, json_t *p, struct wg_peer *w,
 		      char key[WG_KEY_B64_LEN], char *why, size_t wlen)
 {
-	const char *pk = json_str(p, "public_key"), *ep = json_str(p, "endpoint");
+	const char *pk = json_str(p, "public_key"),
+		   *ep = json_str(p, "endpoint");
 	json_t *ai = json_object_get(p, "allowed_ips"), *a;
 	json_t *ka = json_object_get(p, "keepalive");
 	struct ip_addr eip;
@@ -52,27 +54,31 @@ static int peer_parse(struct ag_net *n, json_t *p, struct wg_peer *w,
 	size_t j;
 
 	if (!json_is_object(p) || !pk || wg_key_from_base64(w->public_key, pk))
-		return snprintf(why, wlen, "public_key must be a base64 WireGuard key"),
+		return snprintf(why, wlen,
+				"public_key must be a base64 WireGuard key"),
 		       -EINVAL;
 	if (!memcmp(w->public_key, n->pub, WG_KEY_LEN))
-		return snprintf(why, wlen, "the peer is this guest itself"), -EINVAL;
+		return snprintf(why, wlen, "the peer is this guest itself"),
+		       -EINVAL;
 	wg_key_to_base64(key, w->public_key);
 	if (ep) {
 		if (endpoint_parse(ep, &eip, &eport))
-			return snprintf(why, wlen, "endpoint must be ip:port"), -EINVAL;
+			return snprintf(why, wlen, "endpoint must be ip:port"),
+			       -EINVAL;
 		ip_to_sockaddr(&eip, eport, &w->endpoint, &sl);
 	}
 	if (ka && (!json_is_integer(ka) || json_integer_value(ka) < 0 ||
 		   json_integer_value(ka) > 65535))
-		return snprintf(why, wlen, "keepalive must be 0..65535"), -EINVAL;
+		return snprintf(why, wlen, "keepalive must be 0..65535"),
+		       -EINVAL;
 	w->keepalive = (uint16_t)json_integer_value(ka);
 	if (!json_is_array(ai) || json_array_size(ai) > AG_MAX_ALLOWED)
-		return snprintf(why, wlen, "allowed_ips must be an array"), -EINVAL;
+		return snprintf(why, wlen, "allowed_ips must be an array"),
+		       -EINVAL;
 	w->allowed = calloc(json_array_size(ai) + 1, sizeof(*w->allowed));
 	if (!w->allowed)
 		return snprintf(why, wlen, "out of memory"), -ENOMEM;
-	json_array_foreach(ai, j, a)
-	{
+	json_array_foreach(ai, j, a) {
 		struct wg_allowedip *x = &w->allowed[w->n_allowed];
 		struct ip_prefix pf;
 
@@ -82,8 +88,9 @@ static int peer_parse(struct ag_net *n, json_t *p, struct wg_peer *w,
 		    !(prefix_contains(&n->subnet4, &pf.addr) ||
 		      (n->subnet6.addr.family &&
 		       prefix_contains(&n->subnet6, &pf.addr))))
-			return snprintf(why, wlen,
-					"allowed_ips must be /32 or /128 addresses of the network"),
+			return snprintf(
+				       why, wlen,
+				       "allowed_ips must be /32 or /128 addresses of the network"),
 			       -EINVAL;
 		x->family = pf.addr.family;
 		if (pf.addr.family == AF_INET)
@@ -109,7 +116,8 @@ static int peers_parse(struct ag_net *n, json_t *arr, struct wg_peer **out,
 	*out = NULL;
 	*keys = NULL;
 	if (!json_is_array(arr) || np > AG_MAX_PEERS)
-		return snprintf(why, wlen, "peers must be an array of at most %d",
+		return snprintf(why, wlen,
+				"peers must be an array of at most %d",
 				AG_MAX_PEERS),
 		       -EINVAL;
 	peers = calloc(np + 1, sizeof(*peers));
@@ -121,8 +129,7 @@ static int peers_parse(struct ag_net *n, json_t *arr, struct wg_peer **out,
 		snprintf(why, wlen, "out of memory");
 		goto out;
 	}
-	json_array_foreach(arr, i, p)
-	{
+	json_array_foreach(arr, i, p) {
 		char sub[128];
 		size_t j;
 		json_t *a;
@@ -132,15 +139,15 @@ static int peers_parse(struct ag_net *n, json_t *arr, struct wg_peer **out,
 			snprintf(sub, sizeof(sub), "public key listed twice");
 			err = -EINVAL;
 		}
-		json_array_foreach(json_object_get(p, "allowed_ips"), j, a)
-		{
+		json_array_foreach(json_object_get(p, "allowed_ips"), j, a) {
 			char buf[IPNET_STRLEN];
 
 			if (err)
 				break;
 			if (json_object_get(addrs, addr_key(a, buf))) {
 				snprintf(sub, sizeof(sub),
-					 "address %s is held by two peers", buf);
+					 "address %s is held by two peers",
+					 buf);
 				err = -EINVAL;
 			}
 			json_object_set_new(addrs, buf, json_true());
@@ -189,12 +196,12 @@ static void peer_dests(struct agent *ag, struct ag_net *n, json_t *peer,
 	size_t j;
 	json_t *a;
 
-	json_array_foreach(json_object_get(peer, "allowed_ips"), j, a)
-	{
+	json_array_foreach(json_object_get(peer, "allowed_ips"), j, a) {
 		char buf[IPNET_STRLEN];
 		struct ip_prefix pf;
 
-		if (!addr_key(a, buf) || (except && json_object_get(except, buf)))
+		if (!addr_key(a, buf) ||
+		    (except && json_object_get(except, buf)))
 			continue;
 		prefix_parse(json_string_value(a), false, &pf);
 		if (!set)
@@ -209,8 +216,7 @@ static json_t *addr_set(json_t *peer)
 	json_t *o = json_object(), *a;
 	size_t j;
 
-	json_array_foreach(json_object_get(peer, "allowed_ips"), j, a)
-	{
+	json_array_foreach(json_object_get(peer, "allowed_ips"), j, a) {
 		char buf[IPNET_STRLEN];
 
 		if (addr_key(a, buf))
@@ -262,8 +268,7 @@ void ag_net_dests_sync(struct agent *ag, struct ag_net *n)
 	json_t *p;
 
 	gc.want = json_object();
-	json_object_foreach(n->peers, k, p)
-	{
+	json_object_foreach(n->peers, k, p) {
 		json_t *addrs = addr_set(p);
 
 		json_object_update(gc.want, addrs);
@@ -366,9 +371,9 @@ static int device_full(struct agent *ag, struct ag_net *n, struct wg_peer *want,
 	qsort(sorted, nw, sizeof(*sorted), key_cmp);
 	qsort(cur->peers, cur->n_peers, sizeof(*cur->peers), key_cmp);
 	while (i < nw || k < cur->n_peers) {
-		int c = i == nw		 ? 1 :
+		int c = i == nw		  ? 1 :
 			k == cur->n_peers ? -1 :
-					     key_cmp(&sorted[i], &cur->peers[k]);
+					    key_cmp(&sorted[i], &cur->peers[k]);
 
 		if (c < 0) {
 			ops[nops++] = sorted[i++];
@@ -395,8 +400,8 @@ static int device_full(struct agent *ag, struct ag_net *n, struct wg_peer *want,
 	return err;
 }
 
-int ag_peers_full(struct agent *ag, struct ag_net *n, json_t *jpeers,
-		  char *why, size_t wlen)
+int ag_peers_full(struct agent *ag, struct ag_net *n, json_t *jpeers, char *why,
+		  size_t wlen)
 {
 	char(*keys)[WG_KEY_B64_LEN] = NULL;
 	struct wg_peer *peers = NULL;
@@ -438,7 +443,8 @@ int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
 	int err;
 
 	if (!json_is_array(remove) || nr > AG_MAX_PEERS)
-		return snprintf(why, wlen, "peers_remove must be an array of keys"),
+		return snprintf(why, wlen,
+				"peers_remove must be an array of keys"),
 		       -EINVAL;
 	if (!n->peers)
 		n->peers = json_object();
@@ -452,14 +458,14 @@ int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
 		snprintf(why, wlen, "out of memory");
 		goto out;
 	}
-	json_array_foreach(remove, i, p)
-	{
+	json_array_foreach(remove, i, p) {
 		struct wg_peer *w = &ops[nops];
 
 		if (!json_is_string(p) ||
 		    wg_key_from_base64(w->public_key, json_string_value(p))) {
 			err = -EINVAL;
-			snprintf(why, wlen, "peers_remove[%zu] is not a base64 key", i);
+			snprintf(why, wlen,
+				 "peers_remove[%zu] is not a base64 key", i);
 			goto out;
 		}
 		wg_key_to_base64(rkeys[i], w->public_key);
@@ -478,7 +484,8 @@ int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
 		dev.n_peers = nops;
 		err = ag->wg->set(n->ifname, &dev);
 		if (err) {
-			snprintf(why, wlen, "cannot set peers: %s", strerror(-err));
+			snprintf(why, wlen, "cannot set peers: %s",
+				 strerror(-err));
 			goto out;
 		}
 	}
@@ -526,14 +533,17 @@ int ag_dns_check(json_t *recs, char *why, size_t wlen)
 
 	if (!json_is_array(recs) || json_array_size(recs) > 65536)
 		return snprintf(why, wlen, "records must be an array"), -EINVAL;
-	json_array_foreach(recs, i, r)
-	{
-		const char *name = json_str(r, "name"), *addr = json_str(r, "address");
+	json_array_foreach(recs, i, r) {
+		const char *name = json_str(r, "name"),
+			   *addr = json_str(r, "address");
 		struct ip_addr ip;
 
-		if (!name || !*name || strlen(name) > 253 || !addr || ip_parse(addr, &ip))
-			return snprintf(why, wlen,
-					"record %zu must have a name and an address", i),
+		if (!name || !*name || strlen(name) > 253 || !addr ||
+		    ip_parse(addr, &ip))
+			return snprintf(
+				       why, wlen,
+				       "record %zu must have a name and an address",
+				       i),
 			       -EINVAL;
 	}
 	return 0;
@@ -541,7 +551,8 @@ int ag_dns_check(json_t *recs, char *why, size_t wlen)
 
 static void rec_key(json_t *r, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s\t%s", json_str(r, "name"), json_str(r, "address"));
+	snprintf(buf, len, "%s\t%s", json_str(r, "name"),
+		 json_str(r, "address"));
 }
 
 static void dns_add(struct ag_net *n, json_t *recs)
@@ -550,12 +561,12 @@ static void dns_add(struct ag_net *n, json_t *recs)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(recs, i, r)
-	{
+	json_array_foreach(recs, i, r) {
 		rec_key(r, key, sizeof(key));
 		json_object_set_new(n->dns, key,
-				    json_pack("{s:s,s:s}", "name", json_str(r, "name"),
-					      "address", json_str(r, "address")));
+				    json_pack("{s:s,s:s}", "name",
+					      json_str(r, "name"), "address",
+					      json_str(r, "address")));
 	}
 }
 
@@ -578,8 +589,7 @@ void ag_net_dns_delta(struct agent *ag, struct ag_net *n, json_t *add,
 		return;
 	if (!n->dns)
 		n->dns = json_object();
-	json_array_foreach(remove, i, r)
-	{
+	json_array_foreach(remove, i, r) {
 		rec_key(r, key, sizeof(key));
 		json_object_del(n->dns, key);
 	}

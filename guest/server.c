@@ -70,12 +70,15 @@ json_t *srv_frame_error(int err)
 		return proto_reply_err(err, "message over the %u-byte limit",
 				       PROTO_MAX_PAYLOAD);
 	case -EPROTONOSUPPORT:
-		return proto_reply_err(err, "unsupported protocol version (this agent speaks %d)",
-				       PROTO_VERSION);
+		return proto_reply_err(
+			err,
+			"unsupported protocol version (this agent speaks %d)",
+			PROTO_VERSION);
 	case -EPROTO:
 		return proto_reply_err(err, "bad magic: not a wgnet frame");
 	case -EBADMSG:
-		return proto_reply_err(err, "malformed message: payload is not a JSON object");
+		return proto_reply_err(
+			err, "malformed message: payload is not a JSON object");
 	default:
 		return NULL;
 	}
@@ -99,7 +102,6 @@ json_t *srv_request(struct agent *ag, uint16_t type, json_t *req,
 	log_debug("request %s", *op);
 	return ag_dispatch(ag, *op, args);
 }
-
 
 /* ---- connections ------------------------------------------------------- */
 
@@ -185,10 +187,10 @@ int srv_pollfds(struct srv *s, struct pollfd *fds, size_t max)
 		struct srv_conn *c = s->conns[i];
 
 		s->slot[n] = c;
-		fds[n++] = (struct pollfd){
-			.fd = c->fc.fd,
-			.events = fconn_pending(&c->fc) ? POLLOUT : POLLIN
-		};
+		fds[n++] = (struct pollfd){ .fd = c->fc.fd,
+					    .events = fconn_pending(&c->fc) ?
+							      POLLOUT :
+							      POLLIN };
 	}
 	s->nslots = n;
 	return (int)n;
@@ -284,7 +286,8 @@ static bool conn_input(struct srv *s, struct srv_conn *c)
 		if (r < 0) {
 			rep = srv_frame_error(r);
 			if (!rep) {
-				log_debug("control connection: %s", strerror(-r));
+				log_debug("control connection: %s",
+					  strerror(-r));
 				return false;
 			}
 			/* The framing is lost: answer, then close. */
@@ -381,8 +384,9 @@ void srv_tick(struct srv *s)
 
 		if (c->deadline && c->deadline <= now) {
 			if (!c->draining)
-				log_debug("control connection: frame or reply not done in %d ms",
-					  SRV_FRAME_MS);
+				log_debug(
+					"control connection: frame or reply not done in %d ms",
+					SRV_FRAME_MS);
 			conn_free(s, i);
 			continue;
 		}

@@ -97,7 +97,8 @@ int fconn_queue(struct fconn *c, uint16_t type, json_t *payload)
 	if (!body)
 		return -ENOMEM;
 	len = strlen(body);
-	if (len > (type == PROTO_T_REPLY ? PROTO_MAX_REPLY : PROTO_MAX_PAYLOAD)) {
+	if (len >
+	    (type == PROTO_T_REPLY ? PROTO_MAX_REPLY : PROTO_MAX_PAYLOAD)) {
 		free(body);
 		return -EMSGSIZE;
 	}
