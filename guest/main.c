@@ -47,6 +47,9 @@ static void usage(FILE *f)
 		"  -n, --name NAME          guest name (default: hostname)\n"
 		"  -s, --socket PATH        control socket (default " DEFAULT_SOCK ")\n"
 		"      --vsock-port PORT    AF_VSOCK port, 0 = off (default 51820)\n"
+		"      --vsock-allow CIDS   vsock peers allowed, comma-separated (default 2,\n"
+		"                           the host); others are refused before a byte is read\n"
+		"      --control-uid UIDS   unix-socket peers allowed besides uid 0 (SO_PEERCRED)\n"
 		"      --serial PATH        also serve a virtio-serial port\n"
 		"      --state-dir DIR      state and keys (default /var/lib/wgnet-guest)\n"
 		"      --pin-dir DIR        BPF pin directory (default /sys/fs/bpf/wgnet)\n"
@@ -182,92 +185,33 @@ static int boot_id(char out[33])
 	return 0;
 }
 
-/* Room in the poll array for everything that wants watching now. */
-static int fds_reserve(struct pollfd **fds, size_t *cap, size_t need)
+/* The poll set grows with what is watched: no fixed number of slots. */
+static struct pollfd *poll_room(struct pollfd **fds, size_t *cap, size_t need)
 {
 	struct pollfd *p;
+	size_t cap2 = *cap ? *cap : 64;
 
 	if (need <= *cap)
-		return 0;
-	p = realloc(*fds, need * 2 * sizeof(*p));
+		return *fds;
+	while (cap2 < need)
+		cap2 *= 2;
+	p = realloc(*fds, cap2 * sizeof(*p));
 	if (!p)
-		return -ENOMEM;
+		return NULL;
 	*fds = p;
-	*cap = need * 2;
-	return 0;
-}
-
-static int min_timeout(int a, int b)
-{
-	if (b < 0)
-		return a;
-	return a < 0 || b < a ? b : a;
-}
-
-static int serve(struct agent *ag, struct srv *srv, struct serial *ser)
-{
-	struct pollfd *fds = NULL;
-	size_t cap = 0;
-	time_t last_check = 0;
-	int err = 0;
-
-	while (!stop) {
-		size_t n = 0, nsrv, ndns = 0, sidx = 0;
-		int timeout = 1000, r;
-
-		err = fds_reserve(&fds, &cap,
-				  srv_nfds(srv) + 1 +
-					  (ag->dns ? dns_server_nfds(ag->dns) : 0));
-		if (err)
-			break;
-		r = srv_pollfds(srv, fds, cap);
-		nsrv = r > 0 ? (size_t)r : 0;
-		n = nsrv;
-		if (ser) {
-			sidx = n;
-			fds[n++] = (struct pollfd){ .fd = serial_fd(ser),
-						    .events = POLLIN };
-		}
-		if (ag->dns) {
-			r = dns_server_pollfds(ag->dns, fds + n, cap - n);
-			ndns = r > 0 ? (size_t)r : 0;
-			timeout = min_timeout(timeout, dns_server_timeout_ms(ag->dns));
-		}
-		timeout = min_timeout(timeout, srv_timeout_ms(srv));
-		timeout = min_timeout(timeout, ag_state_flush_ms(ag));
-		r = poll(fds, n + ndns, timeout);
-		if (r < 0 && errno != EINTR) {
-			err = -errno;
-			log_err("poll: %s", strerror(errno));
-			break;
-		}
-		if (r > 0) {
-			/* DNS first: queries never wait behind control work. */
-			if (ag->dns)
-				dns_server_handle(ag->dns, fds + n, ndns);
-			srv_handle(srv, fds, nsrv);
-			if (ser && fds[sidx].revents)
-				serial_handle(ag, ser);
-		}
-		if (ag->dns)
-			dns_server_tick(ag->dns);
-		srv_tick(srv);
-		/* Debounced persistence: when idle, or at most every ~200 ms. */
-		ag_state_flush(ag, r == 0);
-		if (time(NULL) != last_check) {
-			last_check = time(NULL);
-			ag_check_endpoints(ag);
-		}
-	}
-	free(fds);
-	return err;
+	*cap = cap2;
+	return p;
 }
 
 static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
-	       const struct ip_addr *upstream, struct serial *ser)
+	       const struct srv_opts *so, const struct ip_addr *upstream,
+	       struct serial *ser)
 {
-	int lfd = -1, vfd = -1, err;
-	struct srv *srv;
+	struct pollfd *fds = NULL;
+	size_t cap = 0;
+	struct srv *srv = NULL;
+	int lfd = -1, vfd = -1, sidx = -1, err;
+	time_t last_check = 0;
 
 	err = boot_id(ag->boot);
 	if (err)
@@ -297,7 +241,7 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 			vfd = -1;
 		}
 	}
-	srv = srv_new(ag, lfd, vfd);
+	srv = srv_new(ag, so, lfd, vfd);
 	if (!srv) {
 		close(lfd);
 		if (vfd >= 0)
@@ -307,10 +251,65 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	log_info("guest %s ready on %s%s (backend %s, underlay %s, boot %s)",
 		 ag->name, sock, vfd >= 0 ? " and vsock" : "", ag->wg->name,
 		 ag->underlay_if, ag->boot);
-	err = serve(ag, srv, ser);
+	while (!stop) {
+		size_t n = 0, nsrv, need;
+		int timeout = 1000, t, r;
+
+		need = srv_nfds(srv) + 1 + (ag->dns ? dns_server_nfds(ag->dns) : 0);
+		if (!poll_room(&fds, &cap, need)) {
+			log_err("poll set of %zu: %s", need, strerror(ENOMEM));
+			err = -ENOMEM;
+			break;
+		}
+		r = srv_pollfds(srv, fds, cap);
+		nsrv = r > 0 ? (size_t)r : 0;
+		n = nsrv;
+		t = srv_timeout_ms(srv);
+		if (t >= 0 && t < timeout)
+			timeout = t;
+		if (ser) {
+			sidx = (int)n;
+			fds[n++] = (struct pollfd){ .fd = serial_fd(ser),
+						    .events = POLLIN };
+		}
+		if (ag->dns) {
+			r = dns_server_pollfds(ag->dns, fds + n, cap - n);
+			if (r > 0)
+				n += (size_t)r;
+			t = dns_server_timeout_ms(ag->dns);
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
+		t = ag_state_flush_ms(ag);
+		if (t >= 0 && t < timeout)
+			timeout = t;
+		r = poll(fds, n, timeout);
+		if (r < 0 && errno != EINTR) {
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (r > 0) {
+			/* DNS first: queries never wait behind control work. */
+			if (ag->dns)
+				dns_server_handle(ag->dns, fds + nsrv, n - nsrv);
+			srv_handle(srv, fds, nsrv);
+			if (ser && fds[sidx].revents)
+				serial_handle(ag, ser);
+		}
+		srv_tick(srv);
+		if (ag->dns)
+			dns_server_tick(ag->dns);
+		/* Debounced persistence: when idle, or ~200 ms after the last. */
+		ag_state_flush(ag, r == 0);
+		if (time(NULL) != last_check) {
+			last_check = time(NULL);
+			ag_check_endpoints(ag);
+		}
+	}
 	ag_state_flush(ag, true);
 	log_info("guest %s stopping; the data path stays in place", ag->name);
 	srv_free(srv);
+	free(fds);
 	close(lfd);
 	unlink(sock);
 	if (vfd >= 0)
@@ -332,6 +331,8 @@ int main(int argc, char **argv)
 		{ "nft-table", required_argument, NULL, 7 },
 		{ "upstream-dns", required_argument, NULL, 8 },
 		{ "serial", required_argument, NULL, 9 },
+		{ "vsock-allow", required_argument, NULL, 10 },
+		{ "control-uid", required_argument, NULL, 11 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -339,6 +340,7 @@ int main(int argc, char **argv)
 	static struct agent ag; /* large: keep it off the stack */
 	const char *sock = DEFAULT_SOCK, *backend = "auto", *serial_path = NULL;
 	struct serial *ser = NULL;
+	struct srv_opts so;
 	unsigned int vsock_port = VSOCK_PORT;
 	struct ip_addr upstream;
 	bool upstream_set = false;
@@ -353,6 +355,7 @@ int main(int argc, char **argv)
 	snprintf(ag.wg_prefix, sizeof(ag.wg_prefix), "wg");
 	snprintf(ag.nft_table, sizeof(ag.nft_table), "wgnet");
 	gethostname(ag.name, sizeof(ag.name) - 1);
+	srv_opts_default(&so);
 	while ((opt = getopt_long(argc, argv, "n:s:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
@@ -398,6 +401,18 @@ int main(int argc, char **argv)
 			break;
 		case 9:
 			serial_path = optarg;
+			break;
+		case 10:
+			if (srv_parse_cids(&so, optarg)) {
+				fprintf(stderr, "Error: --vsock-allow: not a list of CIDs: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 11:
+			if (srv_parse_uids(&so, optarg)) {
+				fprintf(stderr, "Error: --control-uid: not a list of uids: %s\n", optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			log_level = LOG_LVL_DEBUG;
@@ -454,7 +469,7 @@ int main(int argc, char **argv)
 	}
 	err = underlay_init(&ag);
 	if (!err)
-		err = run(&ag, sock, vsock_port, &upstream, ser);
+		err = run(&ag, sock, vsock_port, &so, &upstream, ser);
 	serial_free(ser);
 	dns_server_free(ag.dns);
 	dp_close(ag.dp);

@@ -110,7 +110,7 @@ static void conn_add(struct sim *s, int fd, int guest)
 		close(fd);
 		return;
 	}
-	fconn_init(&c->fc, fd);
+	fconn_init(&c->fc, fd, PROTO_T_REQUEST);
 	c->guest = guest;
 	s->conns[s->nconns++] = c;
 }

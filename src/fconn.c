@@ -8,10 +8,11 @@
 
 #include "wgnet/fconn.h"
 
-void fconn_init(struct fconn *c, int fd)
+void fconn_init(struct fconn *c, int fd, uint16_t expect)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
+	c->expect = expect;
 }
 
 void fconn_close(struct fconn *c)
@@ -60,7 +61,7 @@ int fconn_read(struct fconn *c, uint16_t *type, json_t **payload)
 		c->hdr_have += got;
 		if (c->hdr_have < PROTO_HDR_LEN)
 			return 0;
-		err = proto_hdr_decode(c->hdr, PROTO_HDR_LEN, &c->h);
+		err = proto_hdr_decode(c->hdr, PROTO_HDR_LEN, c->expect, &c->h);
 		if (err)
 			return err;
 		c->in = malloc(c->h.len ? c->h.len : 1);

@@ -17,6 +17,7 @@
 
 struct fconn {
 	int fd;
+	uint16_t expect; /* the frame type read (a server: requests) */
 	uint8_t hdr[PROTO_HDR_LEN];
 	size_t hdr_have;
 	struct proto_hdr h;
@@ -27,7 +28,7 @@ struct fconn {
 	uint64_t bytes_in, bytes_out;
 };
 
-void fconn_init(struct fconn *c, int fd);
+void fconn_init(struct fconn *c, int fd, uint16_t expect);
 /* Frees the buffers and closes the descriptor. */
 void fconn_close(struct fconn *c);
 
@@ -36,7 +37,8 @@ void fconn_close(struct fconn *c);
  * reference) and *type when a frame is complete, 0 when more bytes are
  * needed, -ECONNRESET at end of stream, -errno on a read error, or the
  * header's error (-EPROTO, -EPROTONOSUPPORT, -EMSGSIZE, -EBADMSG) before any
- * payload byte is read, -EBADMSG for a payload that is not a JSON object.
+ * payload byte is read (a type other than the expected one: -EBADMSG),
+ * -EBADMSG for a payload that is not a JSON object.
  */
 int fconn_read(struct fconn *c, uint16_t *type, json_t **payload);
 /* Part of a frame has been read and not all of it. */
