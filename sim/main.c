@@ -125,6 +125,45 @@ static void conn_del(struct sim *s, size_t i)
 	s->conns[i] = s->conns[--s->nconns];
 }
 
+/* SimHolders {"network_id","address"|"container"}: how many guests hold
+ * the network, and how many of them know the address (as a peer's or their
+ * own); "container" names a container with an endpoint on the network. */
+static json_t *holders(struct sim *s, json_t *args)
+{
+	const char *nid = json_str(args, "network_id");
+	const char *addr = json_str(args, "address");
+	unsigned int on = 0, have = 0;
+	struct ip_addr ip;
+
+	const char *cname = json_str(args, "container");
+
+	/* Or the address of the named container's endpoint on the network. */
+	for (unsigned int i = 0; !addr && cname && nid && i < s->count; i++) {
+		const char *k;
+		json_t *e;
+
+		json_object_foreach(s->g[i].eps, k, e)
+			if (!strcmp(json_str(e, "network_id") ?: "", nid) &&
+			    !strcmp(json_str(e, "name") ?: "", cname))
+				addr = json_str(e, "ip");
+	}
+	if (!nid || !addr || ip_parse(addr, &ip))
+		return proto_reply_err(
+			-ENOENT,
+			"network_id and address (or a known container) are required");
+	for (unsigned int i = 0; i < s->count; i++) {
+		struct sim_net *n = sim_net_find(&s->g[i], nid);
+
+		if (!n)
+			continue;
+		on++;
+		if (htab_get(&n->owner, ip.a) || htab_get(&n->local, ip.a))
+			have++;
+	}
+	return proto_reply_ok(json_pack("{s:i,s:i,s:s}", "guests_on_net", on,
+					"holders", have, "address", addr));
+}
+
 static json_t *control_op(struct sim *s, const char *op, json_t *args)
 {
 	const char *name = json_str(args, "guest");
@@ -153,6 +192,10 @@ static json_t *control_op(struct sim *s, const char *op, json_t *args)
 		if (json_is_integer(v))
 			s->slow_ms[gi] = (unsigned int)json_integer_value(v);
 		return proto_reply_ok(NULL);
+	}
+	if (!strcmp(op, "SimHolders")) {
+		json_decref(per);
+		return holders(s, args);
 	}
 	if (strcmp(op, "SimStats")) {
 		json_decref(per);
@@ -344,8 +387,9 @@ static void usage(FILE *f)
 		"usage: wgnet-simguest --count N --dir DIR [--prefix P] [--hang I,J,...]\n"
 		"                      [--slow I:MS] [--control PATH]\n"
 		"  serves N simulated guests on DIR/P<i>.sock (i = 0..N-1, names P<i>);\n"
-		"  the control socket (default DIR/P-control.sock) answers SimStats,\n"
-		"  SimReset and SimSet {\"guest\",\"hang\",\"slow_ms\"}.\n");
+		"  the control socket (default DIR/P-control.sock) answers SimStats\n"
+		"  {\"guest\"?,\"per_guest\"?}, SimReset, SimSet {\"guest\",\"hang\",\"slow_ms\"}\n"
+		"  and SimHolders {\"network_id\",\"address\"}.\n");
 }
 
 static int parse_list(struct sim *s, const char *hang, const char *slow)

@@ -535,10 +535,12 @@ static json_t *op_add_endpoint(struct sim_guest *g, json_t *args)
 		htab_put(&n->local, k, 1);
 	}
 	snprintf(key, sizeof(key), "%s/%s", nid, cid);
-	json_object_set_new(g->eps, key,
-			    json_pack("{s:s,s:s?,s:s,s:s}", "ip", ip, "ip6",
-				      ip6, "network_id", nid, "container_id",
-				      cid));
+	json_object_set_new(
+		g->eps, key,
+		json_pack("{s:s,s:s?,s:s,s:s,s:s?}", "ip", ip, "ip6", ip6,
+			  "network_id", nid, "container_id", cid, "name",
+			  json_str(json_object_get(args, "container"),
+				   "name")));
 	snprintf(host_if, sizeof(host_if), "vh%.8s%02x", cid, n->index & 0xff);
 	return proto_reply_ok(json_pack(
 		"{s:s,s:s,s:s,s:s}", "ifname", "eth0", "host_ifname", host_if,
