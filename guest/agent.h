@@ -96,6 +96,7 @@ struct agent {
 	struct ag_ctr ctrs[AG_MAX_CTRS];
 	char boot[33]; /* random id chosen at start (Hello) */
 	bool dirty; /* state changed since the last save */
+	uint64_t nft_digest; /* inputs of the table last applied (0: none) */
 	uint64_t saved_ms; /* monotonic time of the last save */
 };
 
