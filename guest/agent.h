@@ -29,6 +29,7 @@ struct ag_net {
 	struct ip_addr gw4, gw6;
 	bool internal;
 	uint16_t port;
+	unsigned int mtu; /* the network's MTU here (guest/mtu.c) */
 	uint8_t pub[WG_KEY_LEN];
 	/* What the guest holds for the network, owned: peers by public key
 	 * (base64) -> peer object; DNS records by "name\taddress" -> record. */

@@ -28,6 +28,15 @@ json_t *ag_net_result(struct ag_net *n)
 			 n->index, "public_key", b64, "listen_port", n->port);
 }
 
+static json_t *add_network_result(struct agent *ag, struct ag_net *n)
+{
+	json_t *res = ag_net_result(n);
+
+	if (res)
+		ag_mtu_result(ag, n, res);
+	return res;
+}
+
 static int parse_network(json_t *jn, struct ag_net *n, const char **why)
 {
 	const char *id = json_str(jn, "id"), *name = json_str(jn, "name");
@@ -85,17 +94,24 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 	char kpath[AG_PATH_LEN + 80];
 	bool used_idx[AG_MAX_NETS] = { false };
 	bool created = false;
+	unsigned int mtu = 0;
 	int err, slot = -1;
 
 	err = parse_network(json_object_get(args, "network"), &tmp, &why);
+	if (!err)
+		err = ag_mtu_parse(ag, json_object_get(args, "network"), &tmp,
+				   &mtu, &why);
 	if (err)
 		return proto_reply_err(err, "%s", why);
 	n = ag_net_find(ag, tmp.id);
 	if (n) {
 		/* Idempotent: the network is there; heal its interface if the
 		 * WireGuard device vanished (replay after a crash). */
-		if (n->ifindex > 0 && ag->wg->exists(n->ifname) > 0)
-			return proto_reply_ok(ag_net_result(n));
+		if (n->ifindex > 0 && ag->wg->exists(n->ifname) > 0) {
+			ag_mtu_apply(ag, n, mtu);
+			ag_state_save(ag);
+			return proto_reply_ok(add_network_result(ag, n));
+		}
 		tmp.index = n->index;
 		slot = (int)(n - ag->nets);
 		/* The new device holds no peer: generation 0 makes the host
@@ -135,6 +151,7 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 	n->used = true;
 	snprintf(n->ifname, sizeof(n->ifname), "%s%d", ag->wg_prefix, n->index);
 	n->port = (uint16_t)(WG_BASE_PORT + n->index);
+	n->mtu = mtu;
 
 	ag_key_path(ag, n->id, kpath, sizeof(kpath));
 	err = wg_key_load_or_create(kpath, dev.private_key);
@@ -163,7 +180,7 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 		why = "the WireGuard interface did not appear";
 		goto fail;
 	}
-	err = link_set(ag->nl, n->ifindex, NULL, ag_ep_mtu(ag), NULL, 1);
+	err = link_set(ag->nl, n->ifindex, NULL, n->mtu, NULL, 1);
 	if (err) {
 		why = "cannot bring the WireGuard interface up";
 		goto fail;
@@ -187,7 +204,7 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 	ag_state_save(ag);
 	log_info("network %s (%.12s) on %s, port %u", n->name, n->id, n->ifname,
 		 n->port);
-	return proto_reply_ok(ag_net_result(n));
+	return proto_reply_ok(add_network_result(ag, n));
 fail:
 	explicit_bzero(&dev, sizeof(dev));
 	log_err("AddNetwork %s: %s: %s", tmp.name, why, strerror(-err));
@@ -260,19 +277,38 @@ static int gen_arg(json_t *args, const char *key, uint64_t *out)
 	return 0;
 }
 
+/* The optional "mtu" of the network (docs/operations.md): checked before
+ * anything changes, applied after. */
+static int mtu_arg(struct agent *ag, struct ag_net *n, json_t *args,
+		   unsigned int *mtu, json_t **rep)
+{
+	const char *why = NULL;
+	int err;
+
+	*mtu = 0;
+	err = ag_mtu_check(ag, n, json_object_get(args, "mtu"), mtu, &why);
+	if (err)
+		*rep = proto_reply_err(err, "%s", why);
+	return err;
+}
+
 /* The full peer set, no generation (compatibility). */
 json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 {
 	json_t *jpeers = json_object_get(args, "peers"), *rep;
 	struct ag_net *n = net_arg(ag, args, &rep);
+	unsigned int mtu;
 	char why[200];
 	int err;
 
 	if (!n)
 		return rep;
+	if (mtu_arg(ag, n, args, &mtu, &rep))
+		return rep;
 	err = ag_peers_full(ag, n, jpeers, why, sizeof(why));
 	if (err)
 		return proto_reply_err(err, "cannot update peers: %s", why);
+	ag_mtu_apply(ag, n, mtu);
 	ag_state_touch(ag);
 	return proto_reply_ok(NULL);
 }
@@ -288,6 +324,7 @@ json_t *ag_op_sync_network(struct agent *ag, json_t *args)
 	json_t *jpeers = json_object_get(args, "peers");
 	json_t *dns = json_object_get(args, "dns"), *rep;
 	struct ag_net *n = net_arg(ag, args, &rep);
+	unsigned int mtu;
 	char why[200];
 	uint64_t gen;
 	int err;
@@ -296,6 +333,8 @@ json_t *ag_op_sync_network(struct agent *ag, json_t *args)
 		return rep;
 	if (gen_arg(args, "gen", &gen) || !gen)
 		return proto_reply_err(-EINVAL, "gen must be an integer >= 1");
+	if (mtu_arg(ag, n, args, &mtu, &rep))
+		return rep;
 	if (!dns)
 		dns = json_array();
 	else
@@ -308,6 +347,7 @@ json_t *ag_op_sync_network(struct agent *ag, json_t *args)
 	json_decref(dns);
 	if (err)
 		return proto_reply_err(err, "SyncNetwork %.12s: %s", n->id, why);
+	ag_mtu_apply(ag, n, mtu);
 	n->gen = gen;
 	ag_state_touch(ag);
 	return gen_reply(n);
@@ -323,6 +363,7 @@ json_t *ag_op_update_network(struct agent *ag, json_t *args)
 	json_t *drem = json_object_get(args, "dns_remove");
 	json_t *empty = json_array(), *rep;
 	struct ag_net *n;
+	unsigned int mtu;
 	uint64_t from, gen;
 	char why[200];
 	int err;
@@ -344,6 +385,10 @@ json_t *ag_op_update_network(struct agent *ag, json_t *args)
 		json_object_set_new(rep, "gen", json_integer(n ? (json_int_t)n->gen : 0));
 		return rep;
 	}
+	if (mtu_arg(ag, n, args, &mtu, &rep)) {
+		json_decref(empty);
+		return rep;
+	}
 	set = set ? set : empty;
 	remove = remove ? remove : empty;
 	dadd = dadd ? dadd : empty;
@@ -358,6 +403,7 @@ json_t *ag_op_update_network(struct agent *ag, json_t *args)
 	json_decref(empty);
 	if (err)
 		return proto_reply_err(err, "UpdateNetwork %.12s: %s", n->id, why);
+	ag_mtu_apply(ag, n, mtu);
 	n->gen = gen;
 	ag_state_touch(ag);
 	return gen_reply(n);
