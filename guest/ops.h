@@ -47,6 +47,8 @@ json_t *ag_op_rotate_abort(struct agent *ag, json_t *args);
 json_t *ag_op_add_network(struct agent *ag, json_t *args);
 json_t *ag_op_remove_network(struct agent *ag, json_t *args);
 json_t *ag_op_update_peers(struct agent *ag, json_t *args);
+json_t *ag_op_sync_network(struct agent *ag, json_t *args);
+json_t *ag_op_update_network(struct agent *ag, json_t *args);
 json_t *ag_op_add_endpoint(struct agent *ag, json_t *args);
 json_t *ag_op_remove_endpoint(struct agent *ag, json_t *args);
 

@@ -422,8 +422,15 @@ json_t *ag_op_rotate_commit(struct agent *ag, json_t *args)
 	n->port = n->rot_port;
 	memcpy(n->pub, n->rot_pub, WG_KEY_LEN);
 	if (n->rot_peers) {
+		/* Held peers are keyed by public key (guest/peers.c). */
+		json_t *held = json_object(), *p;
+		size_t i;
+
+		json_array_foreach(n->rot_peers, i, p)
+			json_object_set(held, json_str(p, "public_key"), p);
 		json_decref(n->peers);
-		n->peers = n->rot_peers;
+		n->peers = held;
+		json_decref(n->rot_peers);
 		n->rot_peers = NULL;
 	}
 	n->rot_ifindex = 0;
