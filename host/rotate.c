@@ -28,6 +28,7 @@
 
 #define ROT_SWITCH_TIMEOUT_MS 15000
 #define ROT_POLL_MS 50
+#define ROT_SLOW_CALL_MS 10000
 /* The old path is drained when its byte counters stood still this long on
  * every guest (what was in flight on it has arrived); waited for at most
  * ROT_DRAIN_MAX_MS. */
@@ -48,7 +49,13 @@ struct rot_guest {
 static int rot_call(struct host *h, struct rot_guest *r, const char *op,
 		    json_t *args, json_t **res, char **em)
 {
-	return gc_call(h, &r->g, op, args, h->call_timeout_ms, res, em);
+	/* Prepare starts a wireguard-go (up to 3 s in the guest on a busy
+	 * machine); the other steps are quick. */
+	int ms = strcmp(op, "RotatePrepare") && strcmp(op, "RotateCommit") ?
+			 h->call_timeout_ms :
+			 ROT_SLOW_CALL_MS;
+
+	return gc_call(h, &r->g, op, args, ms, res, em);
 }
 
 /* The guests of the network, all up and ours, or an error. */

@@ -36,11 +36,14 @@ under_traffic() {
 	local name=$1; shift
 	lab exec r1 -- iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 	local srv=$!
+	PIDS+=($srv)
 	wait_for 5 lab exec r1 -- sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server"
 	lab exec r2 -- iperf3 -c "$ip1" -p 5201 -R -b 40M -t 9 -i 0.1 -J >"$TMP/$name.iperf.json" 2>&1 &
 	local ipf=$! t00=$(date +%s%N)
+	PIDS+=($ipf)
 	lab exec r1 -- ping -i 0.01 -c 900 -q "$ip3" >"$TMP/$name.ping.txt" 2>&1 &
 	local png=$!
+	PIDS+=($png)
 	# Start the rotation once both streams are flowing.
 	local t0=$SECONDS
 	until lab exec r1 -- ss -tn state established "( sport = :5201 )" | grep -q "$ip2"; do
