@@ -31,6 +31,7 @@ struct ag_net {
 	uint16_t port;
 	uint8_t pub[WG_KEY_LEN];
 	json_t *peers; /* the last desired peer set (array), owned */
+	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
 };
 
 struct ag_ep {

@@ -17,6 +17,9 @@
 
 #include "ops.h"
 
+/* Transmit queue (TUN ring) of the WireGuard interfaces, in packets. */
+#define AG_WG_TXQLEN 2000
+
 /* ---- AddNetwork / RemoveNetwork ---------------------------------------- */
 
 json_t *ag_net_result(struct ag_net *n)
@@ -159,6 +162,13 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 		why = "the WireGuard interface did not appear";
 		goto fail;
 	}
+	/* wireguard-go's TUN drops what does not fit its ring (txqueuelen,
+	 * 500 by default) while the daemon waits for a CPU: give it room
+	 * for a burst (docs/perf.md, "cross-guest anatomy"). */
+	err = link_set_txqlen(ag->nl, n->ifindex, AG_WG_TXQLEN);
+	if (err)
+		log_warn("%s: txqueuelen %d: %s", n->ifname, AG_WG_TXQLEN,
+			 strerror(-err));
 	err = link_set(ag->nl, n->ifindex, NULL, ag_ep_mtu(ag), NULL, 1);
 	if (err) {
 		why = "cannot bring the WireGuard interface up";
@@ -378,6 +388,36 @@ static int apply_peers(struct agent *ag, struct ag_net *n,
 	return err;
 }
 
+/*
+ * The backend's data-path tuning (wireguard-go: its UDP socket buffers, see
+ * src/wg_sockbuf.c). Peers are pushed after the interface is up, so its
+ * sockets are bound by now or within moments: wait for the first one (up to
+ * a second), then tune again until both (IPv4 and IPv6) were seen, at the
+ * next peer updates. Best effort: only speed depends on it.
+ */
+static void net_tune(struct agent *ag, struct ag_net *n)
+{
+	struct timespec t = { 0, 10 * 1000 * 1000 };
+	int ret = 0, tries;
+
+	if (!ag->wg->tune || n->wg_tuned >= 2)
+		return;
+	for (tries = 0; tries < 100; tries++) {
+		ret = ag->wg->tune(n->ifname);
+		if (ret)
+			break;
+		nanosleep(&t, NULL);
+	}
+	if (ret > 0 && ret != n->wg_tuned)
+		log_info("%s: socket buffers of %d socket(s) raised", n->ifname,
+			 ret);
+	else if (ret <= 0)
+		log_warn("%s: socket buffers not raised: %s", n->ifname,
+			 ret ? strerror(-ret) : "no socket bound yet");
+	/* An error will not go away by itself: do not try again. */
+	n->wg_tuned = ret < 0 ? 2 : ret;
+}
+
 json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 {
 	const char *net_id = json_str(args, "network_id");
@@ -483,6 +523,7 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 		log_err("%s: cannot set peers: %s", n->ifname, strerror(-err));
 		goto out_err;
 	}
+	net_tune(ag, n);
 	/* The BPF redirect set follows: new remote addresses in, old out. */
 	json_array_foreach(jpeers, i, p)
 	{
