@@ -397,8 +397,8 @@ static int listen_on(struct metrics *m, const char *addr)
 			rc = -errno;
 			goto fail;
 		}
-		snprintf(m->unix_path, sizeof(m->unix_path), "%s",
-			 su->sun_path);
+		memcpy(m->unix_path, su->sun_path, sizeof(m->unix_path));
+		m->unix_path[sizeof(m->unix_path) - 1] = '\0';
 	} else {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
