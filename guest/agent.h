@@ -43,6 +43,7 @@ struct ag_net {
 	uint16_t rot_port;
 	uint8_t rot_pub[WG_KEY_LEN];
 	json_t *rot_peers; /* owned */
+	int rot_tuned; /* its sockets tuned (as wg_tuned) */
 };
 
 struct ag_ep {

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -42,6 +43,7 @@
 
 #define ROT_PORT_OFFSET 1000 /* the two ports: 51820+i and 52820+i */
 #define ROT_KEEPALIVE 1
+#define ROT_TXQLEN 2000 /* as AG_WG_TXQLEN */
 
 static void next_key_path(struct agent *ag, const char *net_id, char *buf,
 			  size_t n)
@@ -153,6 +155,9 @@ static int next_create(struct agent *ag, struct ag_net *n, bool new_key)
 	err = link_set(ag->nl, n->rot_ifindex, NULL, n->mtu, NULL, 1);
 	if (err)
 		goto out;
+	/* The same data-path tuning as the current interface (ops_net.c):
+	 * a longer TUN ring now, the sockets once it has peers. */
+	link_set_txqlen(ag->nl, n->rot_ifindex, ROT_TXQLEN);
 	addr_add(ag->nl, n->rot_ifindex, &n->gw4, 32);
 	if (n->gw6.family)
 		addr_add(ag->nl, n->rot_ifindex, &n->gw6, 128);
@@ -267,6 +272,26 @@ static int parse_peers(struct ag_net *n, json_t *jpeers, struct wg_peer **out,
 	return 0;
 }
 
+/* wireguard-go's socket buffers on the next interface, as the current one
+ * has them: its sockets are bound once it has peers (up to a second). */
+static void rot_tune(struct agent *ag, struct ag_net *n)
+{
+	struct timespec t = { 0, 10 * 1000 * 1000 };
+	int ret = 0;
+
+	if (!ag->wg->tune)
+		return;
+	for (int tries = 0; tries < 100 && !ret; tries++) {
+		ret = ag->wg->tune(n->rot_ifname);
+		if (!ret)
+			nanosleep(&t, NULL);
+	}
+	n->rot_tuned = ret;
+	if (ret <= 0)
+		log_warn("%s: socket buffers not raised: %s", n->rot_ifname,
+			 ret ? strerror(-ret) : "no socket bound yet");
+}
+
 json_t *ag_op_rotate_peers(struct agent *ag, json_t *args)
 {
 	json_t *err_reply, *jpeers = json_object_get(args, "peers");
@@ -294,6 +319,7 @@ json_t *ag_op_rotate_peers(struct agent *ag, json_t *args)
 			strerror(-err));
 	json_decref(n->rot_peers);
 	n->rot_peers = json_deep_copy(jpeers);
+	rot_tune(ag, n);
 	return proto_reply_ok(NULL);
 }
 
@@ -433,6 +459,7 @@ json_t *ag_op_rotate_commit(struct agent *ag, json_t *args)
 		json_decref(n->rot_peers);
 		n->rot_peers = NULL;
 	}
+	n->wg_tuned = n->rot_tuned < 0 ? 2 : n->rot_tuned;
 	n->rot_ifindex = 0;
 	n->rot_ifname[0] = '\0';
 	n->rot_port = 0;
