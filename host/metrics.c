@@ -162,7 +162,9 @@ static json_t *collect(struct host *h)
 	if (!up || !res)
 		goto out;
 	for (size_t i = 0; i < ng; i++) {
-		json_object_set_new(guests, gs[i].name, json_object());
+		/* Not asked (not up) counts as no status. */
+		json_object_set_new(guests, gs[i].name,
+				    json_pack("{s:b}", "status_ok", 0));
 		if (host_grt_state(h, gs[i].name) == ST_GUEST_UP)
 			up[nup++] = gs[i];
 	}

@@ -51,6 +51,7 @@ under_traffic() {
 		[ $((SECONDS - t0)) -lt 10 ] || fail "$name: the iperf3 stream did not start"
 		sleep 0.1
 	done
+	local test0=$(date +%s%N) # ~ iperf3's time 0 (its streams are up)
 	local s=$(date +%s%N)
 	echo "$name: rotation starts at $(( (s - t00) / 1000000 )) ms"
 	"$@" >"$TMP/$name.out" 2>&1 || fail "$name: $* failed: $(cat "$TMP/$name.out")"
@@ -60,11 +61,18 @@ under_traffic() {
 	wait "$srv" 2>/dev/null || true
 	grep -q " 900 received, 0% packet loss" "$TMP/$name.ping.txt" ||
 		fail "$name: ping: $(grep transmitted "$TMP/$name.ping.txt")"
-	python3 - "$TMP/$name.iperf.json" "$name" "$(( (e - s) / 1000000 ))" <<'EOF' || fail "$name: TCP stalled"
+	python3 - "$TMP/$name.iperf.json" "$name" "$(( (e - s) / 1000000 ))" \
+		"$(( (s - test0) / 1000000 ))" <<'EOF' || fail "$name: TCP stalled during the rotation"
 import json, sys
 r = json.load(open(sys.argv[1]))
 iv = [i["sum"] for i in r["intervals"]]
-zero = [i for i in iv if i["bytes"] == 0]
+# The rotation's window in iperf3's clock, widened by 0.5 s before and 1 s
+# after (iperf3's time 0 is within moments of the connection we saw).
+w0 = int(sys.argv[4]) / 1000.0 - 0.5
+w1 = w0 + 0.5 + int(sys.argv[3]) / 1000.0 + 1.0
+base = [i for i in iv if i["bytes"] == 0 and (i["end"] <= w0 or i["start"] >= w1)]
+zero = [i for i in iv if i["bytes"] == 0 and i["end"] > w0 and i["start"] < w1]
+print("%s: rotation window %.1f-%.1f s of iperf3's clock; empty 0.1 s intervals outside it (the loaded machine, not the rotation): %d" % (sys.argv[2], w0, w1, len(base)))
 low = min(i["bits_per_second"] for i in iv[1:-1])
 print("%s: rotation took %s ms; %d intervals of 0.1 s, none empty: %s; lowest %.0f Mbit/s, mean %.0f Mbit/s, %d retransmits" % (
     sys.argv[2], sys.argv[3], len(iv), not zero, low / 1e6,
