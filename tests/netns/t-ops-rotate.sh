@@ -39,10 +39,10 @@ under_traffic() {
 	local srv=$!
 	PIDS+=($srv)
 	wait_for 5 lab exec r1 -- sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server"
-	lab exec r2 -- iperf3 -c "$ip1" -p 5201 -R -b 40M -t 9 -i 0.1 -J >"$TMP/$name.iperf.json" 2>&1 &
+	lab exec r2 -- iperf3 -c "$ip1" -p 5201 -R -b 40M -t 15 -i 0.1 -J >"$TMP/$name.iperf.json" 2>&1 &
 	local ipf=$! t00=$(date +%s%N)
 	PIDS+=($ipf)
-	lab exec r1 -- ping -i 0.01 -c 900 -q "$ip3" >"$TMP/$name.ping.txt" 2>&1 &
+	lab exec r1 -- ping -i 0.01 -c 1500 -q "$ip3" >"$TMP/$name.ping.txt" 2>&1 &
 	local png=$!
 	PIDS+=($png)
 	# Start the rotation once both streams are flowing.
@@ -52,6 +52,12 @@ under_traffic() {
 		sleep 0.1
 	done
 	local test0=$(date +%s%N) # ~ iperf3's time 0 (its streams are up)
+	# Rotate in mid-stream: once r1 has had 4 MB acknowledged.
+	until [ "$(lab exec r1 -- ss -tinH state established "( sport = :5201 )" |
+		grep -o 'bytes_acked:[0-9]*' | cut -d: -f2 | sort -n | tail -1)" -ge 4000000 ] 2>/dev/null; do
+		[ $((SECONDS - t0)) -lt 15 ] || fail "$name: the iperf3 stream carried less than 4 MB in 15 s"
+		sleep 0.1
+	done
 	local s=$(date +%s%N)
 	echo "$name: rotation starts at $(( (s - t00) / 1000000 )) ms"
 	"$@" >"$TMP/$name.out" 2>&1 || fail "$name: $* failed: $(cat "$TMP/$name.out")"
@@ -59,7 +65,7 @@ under_traffic() {
 	wait "$png" || fail "$name: ping lost packets: $(cat "$TMP/$name.ping.txt")"
 	wait "$ipf" || fail "$name: iperf3 failed: $(tail -5 "$TMP/$name.iperf.json")"
 	wait "$srv" 2>/dev/null || true
-	grep -q " 900 received, 0% packet loss" "$TMP/$name.ping.txt" ||
+	grep -q " 1500 received, 0% packet loss" "$TMP/$name.ping.txt" ||
 		fail "$name: ping: $(grep transmitted "$TMP/$name.ping.txt")"
 	python3 - "$TMP/$name.iperf.json" "$name" "$(( (e - s) / 1000000 ))" \
 		"$(( (s - test0) / 1000000 ))" <<'EOF' || fail "$name: TCP stalled during the rotation"
@@ -81,7 +87,8 @@ print("%s: rotation took %s ms; %d intervals of 0.1 s, none empty: %s; lowest %.
 # A stall of 200 ms or more contains a whole 0.1 s interval.
 for i in iv:
     if i["bytes"] == 0: print("  empty interval %.1f-%.1f s" % (i["start"], i["end"]))
-sys.exit(1 if zero or len(iv) < 80 else 0)
+if w1 > iv[-1]["end"]: print("the rotation outlasted the stream"); sys.exit(1)
+sys.exit(1 if zero or len(iv) < 140 else 0)
 EOF
 }
 
@@ -98,7 +105,7 @@ assert set(o) == set(n) == {"r1", "r2", "r3"}, (o, n)
 assert all(o[c] != n[c] for c in o), (o, n)
 assert len(set(n.values())) == 3
 EOF
-ok "network rotate-keys: 900 pings at 100/s, 0 lost; TCP never stalled 200 ms; all 3 keys changed in network inspect"
+ok "network rotate-keys: 1500 pings at 100/s, 0 lost; TCP never stalled 200 ms; all 3 keys changed in network inspect"
 
 # One guest only.
 before=$(keys)
