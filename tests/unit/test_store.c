@@ -161,7 +161,7 @@ static void test_open(void)
 					   -1, &stmt, NULL),
 			SQLITE_OK);
 	CU_ASSERT_EQUAL(sqlite3_step(stmt), SQLITE_ROW);
-	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 1);
+	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 2);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 
