@@ -356,7 +356,7 @@ static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
 	uint64_t cur, acked;
 	char *em = NULL;
 	size_t i;
-	int rc;
+	int rc, failed;
 
 	pthread_mutex_lock(&h->ns_mu);
 	n = net_by_id(h, nid);
@@ -386,21 +386,25 @@ static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
 	rc = wk_call(h, r, "UpdatePeers",
 		     json_pack("{s:s,s:o}", "network_id", nid, "peers", peers),
 		     NULL, &em);
+	failed = rc;
 	json_array_foreach(ctrs, i, v) {
 		if (rc == -EHOSTUNREACH)
 			break;
-		if (rc) {
+		/* ENOENT: its AddEndpoint is still queued; the catch-up
+		 * after it sends the records again. */
+		if (rc && rc != -ENOENT)
 			log_warn("%s", em);
-			free(em);
-			em = NULL;
-		}
+		free(em);
+		em = NULL;
 		rc = wk_call(h, r, "SetDNS",
 			     json_pack("{s:O,s:O}", "container_id", v,
 				       "records", json_array_get(dns, i)),
 			     NULL, &em);
+		failed = failed ? failed : rc;
 	}
-	if (rc && rc != -EHOSTUNREACH)
+	if (rc && rc != -EHOSTUNREACH && rc != -ENOENT)
 		log_warn("%s", em);
+	rc = rc == -EHOSTUNREACH ? rc : failed;
 	set_ack(h, r, nid, cur, true, rc ? -EIO : 0, 0);
 	free(em);
 	json_decref(dns);
