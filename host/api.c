@@ -277,14 +277,12 @@ static const struct {
 
 /* An argument the op does not take is an error, not silently ignored: a
  * misspelt "internal" must not create an open network. */
-static int check_keys(const char *op, const char *keys, json_t *args,
-		      char **em)
+static int check_keys(const char *op, const char *keys, json_t *args, char **em)
 {
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(args, k, v)
-	{
+	json_object_foreach(args, k, v) {
 		size_t n = strlen(k);
 		const char *p = n ? keys : NULL;
 

@@ -71,8 +71,8 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 	snprintf(g->backend, sizeof(g->backend), "%s",
 		 json_str(*hello, "backend") ? json_str(*hello, "backend") :
 					       "");
-	rc = gc_call(h, g, "GetUnderlayEndpoint", NULL, h->call_timeout_ms,
-		     &ul, em);
+	rc = gc_call(h, g, "GetUnderlayEndpoint", NULL, h->call_timeout_ms, &ul,
+		     em);
 	if (rc)
 		goto out;
 	s = json_str(ul, "address");
@@ -83,8 +83,8 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 		goto out;
 	}
 	/* ctrl_prefixes: none; the guest adds its underlay prefix itself. */
-	rc = gc_call(h, g, "CreateHub", json_object(), h->call_timeout_ms,
-		     NULL, em);
+	rc = gc_call(h, g, "CreateHub", json_object(), h->call_timeout_ms, NULL,
+		     em);
 	if (rc)
 		goto out;
 	/* A fresh start: nothing from an earlier life stays. */

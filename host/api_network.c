@@ -276,9 +276,10 @@ int api_op_network_inspect(struct host *h, json_t *args, json_t **res,
 		return rc;
 	*res = netjson_network(h->st, &n);
 	/* The control plane: the generation, and each guest's. */
-	json_object_set_new(*res, "Generation",
-			    json_integer((json_int_t)(n.gen ? n.gen :
-							     cp_net_gen(h, n.id))));
+	json_object_set_new(
+		*res, "Generation",
+		json_integer(
+			(json_int_t)(n.gen ? n.gen : cp_net_gen(h, n.id))));
 	json_object_set_new(*res, "Guests", cp_net_guests_json(h, n.id));
 	return 0;
 }
@@ -304,8 +305,8 @@ static int network_delete(struct host *h, const struct st_network *n, char **em)
 	pthread_mutex_unlock(&h->mu);
 	for (size_t i = 0; !rc && i < ngn; i++)
 		cp_enqueue(h, gns[i].guest, CP_RMNET, NULL,
-			   json_pack("{s:s}", "network_id", n->id), n->id,
-			   NULL, NULL);
+			   json_pack("{s:s}", "network_id", n->id), n->id, NULL,
+			   NULL);
 	free(gns);
 	if (rc == -EBUSY)
 		return host_err(em, rc, "network %s has active endpoints",

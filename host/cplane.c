@@ -312,8 +312,8 @@ static int lagging(struct host *h, const char *nid, uint64_t gen, char *buf,
 			if (net_member_acked(h, n, g, gen))
 				continue;
 			if (l + strlen(g) + 3 < len)
-				snprintf(buf + l, len - l, "%s%s", cnt ? ", " : "",
-					 g);
+				snprintf(buf + l, len - l, "%s%s",
+					 cnt ? ", " : "", g);
 			cnt++;
 		}
 	pthread_mutex_unlock(&h->ns_mu);
@@ -401,9 +401,9 @@ json_t *cp_guest_acks_json(struct host *h, struct host_grt *r)
 	pthread_mutex_lock(&h->rt_mu);
 	for (size_t i = 0; i < r->nacks; i++)
 		if (r->acks[i].a.valid)
-			json_object_set_new(out, r->acks[i].network_id,
-					    json_integer((json_int_t)r->acks[i]
-								 .a.gen));
+			json_object_set_new(
+				out, r->acks[i].network_id,
+				json_integer((json_int_t)r->acks[i].a.gen));
 	pthread_mutex_unlock(&h->rt_mu);
 	return out;
 }

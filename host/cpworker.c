@@ -202,9 +202,8 @@ transport:
 	if (was_up)
 		log_warn("guest %s is down: %s: %s", r->name, op,
 			 strerror(-rc));
-	return host_err(em, -EHOSTUNREACH,
-			"guest %s is unreachable at %s: %s", r->name, control,
-			strerror(-rc));
+	return host_err(em, -EHOSTUNREACH, "guest %s is unreachable at %s: %s",
+			r->name, control, strerror(-rc));
 }
 
 /* --- items --- */
@@ -420,10 +419,11 @@ static void catch_up(struct host *h, struct host_grt *r)
 		size_t i;
 
 		json_array_foreach(ids, i, id) {
-			int rc = r->gens ? catch_up_gens(h, r,
-							 json_string_value(id)) :
-					   catch_up_legacy(
-						   h, r, json_string_value(id));
+			int rc = r->gens ?
+					 catch_up_gens(h, r,
+						       json_string_value(id)) :
+					 catch_up_legacy(h, r,
+							 json_string_value(id));
 
 			if (rc == -EHOSTUNREACH || rc == -EAGAIN) {
 				json_decref(ids);
@@ -554,8 +554,8 @@ static void round_items(struct host *h, struct host_grt *r,
 		char *em = NULL;
 
 		if (dead || !alive) {
-			it->rc = host_err(&em, -EHOSTUNREACH,
-					  "guest %s is %s", r->name,
+			it->rc = host_err(&em, -EHOSTUNREACH, "guest %s is %s",
+					  r->name,
 					  dead ? "dead" : "unreachable");
 		} else if (it->t && it->t->rc) {
 			continue; /* an earlier step of the same op failed */
@@ -580,8 +580,8 @@ static void round_items(struct host *h, struct host_grt *r,
 	pthread_mutex_lock(&h->rt_mu);
 	state = r->state;
 	pthread_mutex_unlock(&h->rt_mu);
-	if (alive && (state == ST_GUEST_UP ||
-		      (state == ST_GUEST_UNKNOWN && items)))
+	if (alive &&
+	    (state == ST_GUEST_UP || (state == ST_GUEST_UNKNOWN && items)))
 		catch_up(h, r);
 	while (items) {
 		struct cp_item *it = items;
@@ -648,8 +648,7 @@ void cp_worker_ensure(struct host *h, const struct st_guest *g)
 		r->host = h;
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, HOST_WORKER_STACK);
-		r->th_started =
-			!pthread_create(&r->th, &attr, worker_main, r);
+		r->th_started = !pthread_create(&r->th, &attr, worker_main, r);
 		pthread_attr_destroy(&attr);
 		if (!r->th_started)
 			log_err("guest %s: cannot start its worker", g->name);

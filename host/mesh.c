@@ -159,10 +159,12 @@ json_t *mesh_isolation_args(struct store *st)
 	for (size_t i = 0; i < n; i++) {
 		if (ns[i].subnet4.addr.family)
 			json_array_append_new(
-				subs, json_string(prefix_fmt(&ns[i].subnet4, buf)));
+				subs,
+				json_string(prefix_fmt(&ns[i].subnet4, buf)));
 		if (ns[i].subnet6.addr.family)
 			json_array_append_new(
-				subs, json_string(prefix_fmt(&ns[i].subnet6, buf)));
+				subs,
+				json_string(prefix_fmt(&ns[i].subnet6, buf)));
 	}
 	free(ns);
 	return json_pack("{s:o}", "subnets", subs);
@@ -187,7 +189,7 @@ int mesh_push_isolation(struct host *h, const char *only, bool wait)
 		cp_enqueue(h, gs[i].name, CP_CALL, "SetIsolation",
 			   json_deep_copy(args), NULL, NULL,
 			   host_grt_state(h, gs[i].name) == ST_GUEST_UP ? t :
-									NULL);
+									  NULL);
 	}
 	json_decref(args);
 	free(gs);
@@ -241,7 +243,8 @@ int mesh_store_key(struct host *h, const char *guest, const char *nid,
 {
 	struct st_guest_net gn;
 	const char *key = json_str(res, "public_key");
-	json_int_t port = json_integer_value(json_object_get(res, "listen_port"));
+	json_int_t port =
+		json_integer_value(json_object_get(res, "listen_port"));
 	int rc;
 
 	if (!mesh_key_valid(key) || port <= 0 || port > 65535)

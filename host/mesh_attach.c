@@ -224,10 +224,10 @@ int mesh_attach(struct host *h, const struct st_network *n,
 		if (rc) {
 			char *m = errmsg ? *errmsg : NULL;
 
-			return host_err(
-				errmsg, rc,
-				"%s connected to %s, but %s", c->name,
-				n->name, m ? m : "the guests did not converge");
+			return host_err(errmsg, rc,
+					"%s connected to %s, but %s", c->name,
+					n->name,
+					m ? m : "the guests did not converge");
 		}
 	}
 	*result = netjson_endpoint(n, c, &ep);
@@ -273,8 +273,7 @@ static void detach_queue(struct host *h, const char *nid,
 		   nid, c->id, t);
 	if (last)
 		cp_enqueue(h, c->guest, CP_RMNET, NULL,
-			   json_pack("{s:s}", "network_id", nid), nid, NULL,
-			   t);
+			   json_pack("{s:s}", "network_id", nid), nid, NULL, t);
 	if (ports)
 		cp_enqueue(h, c->guest, CP_PORTS, NULL, NULL, nid, c->id, t);
 }

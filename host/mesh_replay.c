@@ -16,7 +16,7 @@
 
 /* Containers of guest g. */
 int mesh_guest_containers(struct store *st, const char *guest,
-			    struct st_container **out, size_t *n)
+			  struct st_container **out, size_t *n)
 {
 	struct st_container *all = NULL;
 	size_t nall = 0, k = 0;
@@ -196,8 +196,8 @@ static int replay_endpoints(struct host *h, struct host_grt *r,
 			    st->ops->network_get(st, eps[k].network_id, &n))
 				continue;
 			rc = call(h, r, "AddEndpoint",
-				  mesh_endpoint_args(&n, &cs[i], &eps[k]),
-				  NULL, &em);
+				  mesh_endpoint_args(&n, &cs[i], &eps[k]), NULL,
+				  &em);
 			if (rc == -EHOSTUNREACH) {
 				free(em);
 				free(eps);
@@ -374,8 +374,7 @@ int mesh_guest_dead(struct host *h, const struct st_guest *g)
 			tmp = realloc(freed, (nfreed + nep + 1) * sizeof(*tmp));
 			if (tmp) {
 				freed = tmp;
-				memcpy(freed + nfreed, eps,
-				       nep * sizeof(*eps));
+				memcpy(freed + nfreed, eps, nep * sizeof(*eps));
 				nfreed += nep;
 			}
 			for (size_t k = 0; k < nep; k++)

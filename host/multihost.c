@@ -28,9 +28,10 @@ int host_check_owner(struct host *h, const char *guest, char **errmsg)
 	if (!shared(h) || h->st->ops->guest_get(h->st, guest, &g) ||
 	    host_owns_guest(h, &g))
 		return 0;
-	return host_err(errmsg, -EREMOTE,
-			"guest %s is served by host %s: use that host's wgnet-host",
-			guest, g.host_id);
+	return host_err(
+		errmsg, -EREMOTE,
+		"guest %s is served by host %s: use that host's wgnet-host",
+		guest, g.host_id);
 }
 
 void host_on_store_change(struct host *h, const char *network_id)

@@ -41,7 +41,8 @@ static void ep_records(json_t *dns, const struct st_view_ep *e)
 	add_rec(dns, shortid, &e->ip6);
 	al = json_loads(e->aliases, 0, NULL);
 	json_array_foreach(al, j, a) {
-		if (!json_is_string(a) || !strcmp(json_string_value(a), e->name))
+		if (!json_is_string(a) ||
+		    !strcmp(json_string_value(a), e->name))
 			continue;
 		add_rec(dns, json_string_value(a), &e->ip4);
 		add_rec(dns, json_string_value(a), &e->ip6);
@@ -340,9 +341,9 @@ static json_t *peer_out(json_t *p)
 
 static bool is_guest(json_t *p, const char *guest)
 {
-	const char *g = json_is_string(p) ? json_string_value(p) :
-					    json_string_value(json_object_get(
-						    p, "guest"));
+	const char *g = json_is_string(p) ?
+				json_string_value(p) :
+				json_string_value(json_object_get(p, "guest"));
 
 	return g && !strcmp(g, guest);
 }
@@ -395,8 +396,7 @@ json_t *ns_sync_args(const struct ns_snap *s, const char *network_id,
 			 "dns", values(s->dns));
 }
 
-void ns_dns_for(const struct ns_snap *s, const char *container_id,
-		json_t *recs)
+void ns_dns_for(const struct ns_snap *s, const char *container_id, json_t *recs)
 {
 	json_t *v;
 	const char *k;

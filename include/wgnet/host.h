@@ -222,8 +222,8 @@ void cp_net_quarantine(struct host *h, const char *network_id,
 		       const struct ip_addr *ip4, const struct ip_addr *ip6,
 		       uint64_t gen);
 /* The freed addresses still waiting (malloc'd). */
-int cp_net_avoid(struct host *h, const char *network_id,
-		 struct ip_addr **out, size_t *n);
+int cp_net_avoid(struct host *h, const char *network_id, struct ip_addr **out,
+		 size_t *n);
 /* Wait until every guest of ours on the network has acknowledged gen
  * (dead and down ones excepted only if skip_down). */
 int cp_wait_converged(struct host *h, const char *network_id, uint64_t gen,
