@@ -29,8 +29,13 @@ struct ag_net {
 	struct ip_addr gw4, gw6;
 	bool internal;
 	uint16_t port;
+	unsigned int mtu; /* the network's MTU here (guest/mtu.c) */
 	uint8_t pub[WG_KEY_LEN];
-	json_t *peers; /* the last desired peer set (array), owned */
+	/* What the guest holds for the network, owned: peers by public key
+	 * (base64) -> peer object; DNS records by "name\taddress" -> record. */
+	json_t *peers;
+	json_t *dns;
+	uint64_t gen; /* the generation last applied (0: none yet) */
 };
 
 struct ag_ep {
@@ -56,6 +61,16 @@ struct ag_ctr {
 	bool dns_open; /* its 127.0.0.11 sockets are registered */
 };
 
+/* The control listeners' counters (guest/server.c), in GetStatus. */
+struct ag_ctl_stats {
+	uint64_t accepted;
+	uint64_t refused_vsock; /* a vsock peer not on the CID allow-list */
+	uint64_t refused_uid; /* a unix peer neither uid 0 nor allowed */
+	uint64_t deadline_missed; /* a request not complete in time */
+	uint64_t bad_frames; /* refused from the header or payload */
+	uint64_t conns_full;
+};
+
 struct dp;
 struct rtnl;
 struct dns_server;
@@ -76,13 +91,27 @@ struct agent {
 	struct dns_server *dns;
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
 	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
+	struct ag_ctl_stats ctl;
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
 	struct ag_ctr ctrs[AG_MAX_CTRS];
+	char boot[33]; /* random id chosen at start (Hello) */
+	bool dirty; /* state changed since the last save */
+	uint64_t nft_digest; /* inputs of the table last applied (0: none) */
+	uint64_t saved_ms; /* monotonic time of the last save */
 };
 
 /* state.c */
+/* Write state.json now (fsync + rename). */
 int ag_state_save(struct agent *ag);
+/* Mark the state changed; ag_state_flush() writes it when the agent is idle
+ * or ~200 ms after the last save, whichever comes first. What is on disk may
+ * lag what is applied, never lead it. */
+void ag_state_touch(struct agent *ag);
+void ag_state_flush(struct agent *ag, bool idle);
+/* ms until a pending save is due, -1 if none (0 asks the loop to check for
+ * idleness right away). */
+int ag_state_flush_ms(struct agent *ag);
 int ag_state_load(struct agent *ag);
 struct ag_net *ag_net_find(struct agent *ag, const char *id);
 struct ag_ctr *ag_ctr_find(struct agent *ag, const char *id);
@@ -110,9 +139,26 @@ void ag_check_endpoints(struct agent *ag);
 /* Dispatch one request; returns a reply object (new reference). */
 json_t *ag_dispatch(struct agent *ag, const char *op, json_t *args);
 
+/* peers.c: what a network's peers and records are, applied by difference. */
+int ag_peers_full(struct agent *ag, struct ag_net *n, json_t *jpeers,
+		  char *why, size_t wlen);
+int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
+		   json_t *remove, char *why, size_t wlen);
+int ag_dns_check(json_t *recs, char *why, size_t wlen);
+void ag_net_dns_set(struct agent *ag, struct ag_net *n, json_t *recs);
+void ag_net_dns_delta(struct agent *ag, struct ag_net *n, json_t *add,
+		      json_t *remove);
+/* Remote destinations of the held peers, for a network brought back. */
+void ag_net_dests_sync(struct agent *ag, struct ag_net *n);
+void ag_net_dests_clear(struct agent *ag, struct ag_net *n);
+
 /* dnsglue.c */
 int ag_dns_open(struct agent *ag, struct ag_ctr *c);
 void ag_dns_close(struct agent *ag, struct ag_ctr *c);
+/* The container's records: its own (SetDNS) and those of every network it
+ * has an endpoint on. */
 int ag_dns_records(struct agent *ag, struct ag_ctr *c);
+/* Refresh the records of every container with an endpoint on @n. */
+void ag_dns_net_changed(struct agent *ag, struct ag_net *n);
 
 #endif

@@ -15,6 +15,8 @@
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 
+#include "mtu.h"
+
 static struct cp_net *net_find(struct host *h, const char *nid)
 {
 	for (struct cp_net *n = h->nets; n; n = n->next)
@@ -133,7 +135,8 @@ static int net_install(struct host *h, const char *nid, struct ns_snap *snap)
 			snap->gen = n->snap.gen;
 			if (!json_equal(n->snap.peers, snap->peers) ||
 			    !json_equal(n->snap.dns, snap->dns) ||
-			    !json_equal(n->snap.members, snap->members))
+			    !json_equal(n->snap.members, snap->members) ||
+			    n->snap.mtu != snap->mtu)
 				snap->gen++;
 		}
 		/* An older read than the one installed: nothing new. */
@@ -194,6 +197,15 @@ uint64_t cp_net_refresh(struct host *h, const char *nid)
 	int rc;
 
 	rc = store_network_view(h->st, nid, &v);
+	if (!rc) {
+		struct st_network n;
+		unsigned int mtu = 0;
+
+		/* The network's MTU option (docs/operations.md). */
+		if (!h->st->ops->network_get(h->st, nid, &n) &&
+		    !mtu_option(&n, &mtu, NULL))
+			v.mtu_fixed = mtu;
+	}
 	if (rc == -ENOENT) {
 		pthread_mutex_lock(&h->ns_mu);
 		net_forget(h, nid);

@@ -213,8 +213,9 @@ static int item_ports(struct host *h, struct host_grt *r,
 {
 	struct st_container c;
 	struct st_endpoint *eps = NULL;
-	json_t *ports = NULL;
+	json_t *ports = NULL, *args;
 	size_t nep = 0;
+	int rc;
 
 	if (h->st->ops->container_get(h->st, it->cid, &c) ||
 	    h->st->ops->endpoint_list(h->st, NULL, c.id, &eps, &nep))
@@ -223,10 +224,10 @@ static int item_ports(struct host *h, struct host_grt *r,
 	/* A guest forgets a container with its last endpoint. */
 	if (!nep || mesh_ports(h->st, &c, &ports))
 		return 0;
-	return wk_call(h, r, "PublishPorts",
-		       json_pack("{s:s,s:o}", "container_id", c.id, "ports",
-				 ports),
-		       NULL, em);
+	args = json_pack("{s:s,s:o}", "container_id", c.id, "ports", ports);
+	rc = wk_call(h, r, "PublishPorts", args, NULL, em);
+	json_decref(args);
+	return rc;
 }
 
 static int run_item(struct host *h, struct host_grt *r, struct cp_item *it,
@@ -348,7 +349,9 @@ static int catch_up_gens(struct host *h, struct host_grt *r, const char *nid)
  * containers on the network, when the network moved. */
 static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
 {
-	json_t *peers = NULL, *dns = json_array(), *ctrs = json_array(), *v;
+	json_t *peers = NULL, *dns = json_array(), *ctrs = json_array(), *v,
+	       *args;
+	unsigned int mtu;
 	struct cp_net *n;
 	const char *cid;
 	bool valid = false;
@@ -370,6 +373,7 @@ static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
 		return 0;
 	}
 	peers = ns_peer_list(&n->snap, r->name);
+	mtu = n->snap.mtu;
 	json_object_foreach(n->snap.ctrs, cid, v) {
 		json_t *recs;
 
@@ -382,9 +386,11 @@ static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
 		json_array_append_new(dns, recs);
 	}
 	pthread_mutex_unlock(&h->ns_mu);
-	rc = wk_call(h, r, "UpdatePeers",
-		     json_pack("{s:s,s:o}", "network_id", nid, "peers", peers),
-		     NULL, &em);
+	args = json_pack("{s:s,s:o}", "network_id", nid, "peers", peers);
+	if (mtu)
+		json_object_set_new(args, "mtu", json_integer(mtu));
+	rc = wk_call(h, r, "UpdatePeers", args, NULL, &em);
+	json_decref(args);
 	failed = rc;
 	json_array_foreach(ctrs, i, v) {
 		if (rc == -EHOSTUNREACH)
@@ -395,10 +401,10 @@ static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
 			log_warn("%s", em);
 		free(em);
 		em = NULL;
-		rc = wk_call(h, r, "SetDNS",
-			     json_pack("{s:O,s:O}", "container_id", v,
-				       "records", json_array_get(dns, i)),
-			     NULL, &em);
+		args = json_pack("{s:O,s:O}", "container_id", v, "records",
+				 json_array_get(dns, i));
+		rc = wk_call(h, r, "SetDNS", args, NULL, &em);
+		json_decref(args);
 		failed = failed ? failed : rc;
 	}
 	if (rc && rc != -EHOSTUNREACH && rc != -ENOENT)

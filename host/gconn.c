@@ -102,7 +102,7 @@ int gconn_exchange(int fd, const char *op, json_t *args, int64_t deadline,
 	rc = recv_all(fd, hdr, sizeof(hdr), deadline);
 	if (rc)
 		return rc;
-	rc = proto_hdr_decode(hdr, sizeof(hdr), &h);
+	rc = proto_hdr_decode(hdr, sizeof(hdr), PROTO_T_REPLY, &h);
 	if (rc)
 		return rc;
 	if (h.type != PROTO_T_REPLY)

@@ -17,6 +17,7 @@
 #include "wgnet/proto.h"
 
 #include "mesh_int.h"
+#include "mtu.h"
 
 static json_t *ip_json(const struct ip_addr *ip)
 {
@@ -257,6 +258,7 @@ int mesh_store_key(struct host *h, const char *guest, const char *nid,
 	snprintf(gn.network_id, sizeof(gn.network_id), "%s", nid);
 	snprintf(gn.public_key, sizeof(gn.public_key), "%s", key);
 	gn.listen_port = (uint16_t)port;
+	gn.mtu = mtu_from_reply(res);
 	/* The store bumps the generation only when it is new or changed. */
 	pthread_mutex_lock(&h->mu);
 	rc = h->st->ops->guest_net_put(h->st, &gn);

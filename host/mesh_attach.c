@@ -16,6 +16,7 @@
 #include "wgnet/proto.h"
 
 #include "mesh_int.h"
+#include "mtu.h"
 
 /* Endpoints on the network whose container lives on guest, other than
  * the container except (may be NULL). */
@@ -205,6 +206,7 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	t = cp_ticket_new();
 	if (!had_gn) {
 		mesh_network_args(n, &args);
+		mtu_add_network_args(h->st, n, args);
 		cp_enqueue(h, g.name, CP_ADDNET, NULL, args, n->id, NULL, t);
 	}
 	cp_enqueue(h, g.name, CP_CALL, "AddEndpoint",

@@ -13,6 +13,7 @@
 #include "wgnet/proto.h"
 
 #include "mesh_int.h"
+#include "mtu.h"
 
 /* Containers of guest g. */
 int mesh_guest_containers(struct store *st, const char *guest,
@@ -155,6 +156,7 @@ static int replay_networks(struct host *h, struct host_grt *r,
 		if (h->st->ops->network_get(h->st, json_string_value(x), &n))
 			continue;
 		mesh_network_args(&n, &args);
+		mtu_add_network_args(h->st, &n, args);
 		rc = call(h, r, "AddNetwork", args, &res, &em);
 		if (!rc)
 			rc = mesh_store_key(h, g->name, n.id, res, &em);

@@ -100,10 +100,13 @@ int ns_snap_build(const struct st_net_view *v, struct ns_snap *out)
 		ns_snap_free(out);
 		return -ENOMEM;
 	}
+	out->mtu = v->mtu_fixed;
 	for (size_t i = 0; i < v->n_members; i++) {
 		const struct st_view_member *m = &v->members[i];
 		json_t *p = member_peer(v, m);
 
+		if (!v->mtu_fixed && m->mtu && (!out->mtu || m->mtu < out->mtu))
+			out->mtu = m->mtu;
 		json_object_set_new(out->members, m->guest,
 				    json_string(m->public_key));
 		if (p)
@@ -174,6 +177,7 @@ int ns_diff(const struct ns_snap *a, const struct ns_snap *b,
 	rc = delta_init(out, a ? a->gen : 0, b->gen);
 	if (rc)
 		return rc;
+	out->mtu = b->mtu;
 	json_object_foreach(b->peers, k, v) {
 		json_t *old = json_object_get(ap, k);
 
@@ -284,6 +288,7 @@ int ns_log_compose(const struct ns_log *l, uint64_t from, uint64_t to,
 		const struct ns_delta *e = log_at(l, (size_t)i);
 
 		fold(out, e);
+		out->mtu = e->mtu;
 		if (e->to == to)
 			break;
 	}
@@ -361,7 +366,7 @@ static json_t *values(json_t *obj)
 json_t *ns_update_args(const struct ns_delta *d, const char *network_id,
 		       const char *guest)
 {
-	json_t *set = json_array(), *rm = json_array(), *v;
+	json_t *set = json_array(), *rm = json_array(), *v, *args;
 	const char *k;
 
 	json_object_foreach(d->peers_set, k, v)
@@ -370,11 +375,14 @@ json_t *ns_update_args(const struct ns_delta *d, const char *network_id,
 	json_object_foreach(d->peers_remove, k, v)
 		if (!is_guest(v, guest))
 			json_array_append_new(rm, json_string(k));
-	return json_pack("{s:s,s:I,s:I,s:o,s:o,s:o,s:o}", "network_id",
+	args = json_pack("{s:s,s:I,s:I,s:o,s:o,s:o,s:o}", "network_id",
 			 network_id, "from_gen", (json_int_t)d->from, "gen",
 			 (json_int_t)d->to, "peers_set", set, "peers_remove",
 			 rm, "dns_add", values(d->dns_add), "dns_remove",
 			 values(d->dns_remove));
+	if (args && d->mtu)
+		json_object_set_new(args, "mtu", json_integer(d->mtu));
+	return args;
 }
 
 json_t *ns_peer_list(const struct ns_snap *s, const char *guest)
@@ -391,9 +399,13 @@ json_t *ns_peer_list(const struct ns_snap *s, const char *guest)
 json_t *ns_sync_args(const struct ns_snap *s, const char *network_id,
 		     const char *guest)
 {
-	return json_pack("{s:s,s:I,s:o,s:o}", "network_id", network_id, "gen",
-			 (json_int_t)s->gen, "peers", ns_peer_list(s, guest),
-			 "dns", values(s->dns));
+	json_t *args = json_pack("{s:s,s:I,s:o,s:o}", "network_id", network_id,
+				 "gen", (json_int_t)s->gen, "peers",
+				 ns_peer_list(s, guest), "dns", values(s->dns));
+
+	if (args && s->mtu)
+		json_object_set_new(args, "mtu", json_integer(s->mtu));
+	return args;
 }
 
 void ns_dns_for(const struct ns_snap *s, const char *container_id, json_t *recs)

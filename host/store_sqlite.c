@@ -78,16 +78,17 @@ static const char schema_sql[] =
 	"  REFERENCES networks(id) ON DELETE CASCADE,"
 	" public_key TEXT NOT NULL,"
 	" listen_port INTEGER NOT NULL,"
+	" mtu INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (guest, network_id));"
 	"CREATE INDEX guest_nets_network ON guest_nets (network_id);"
 	"CREATE INDEX containers_guest ON containers (guest);";
 
-/* Version 1 → 2: the network's generation (docs/control-plane.md) and the
+/* Version 2 → 3: the network's generation (docs/control-plane.md) and the
  * index on a container's guest. */
-static const char migrate_v2_sql[] =
+static const char migrate_v3_sql[] =
 	"ALTER TABLE networks ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
 	"CREATE INDEX IF NOT EXISTS containers_guest ON containers (guest);"
-	"UPDATE schema_version SET version = 2;";
+	"UPDATE schema_version SET version = 3;";
 
 bool sq_str_ok(const char *s, size_t size)
 {
@@ -575,14 +576,27 @@ static int sq_setup(struct store_sqlite *s)
 	version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
 	sq_finish(s, stmt);
 	if (version == 1) {
-		rc = sqlite3_exec(s->db, migrate_v2_sql, NULL, NULL, NULL);
-		err = sq_err(s, rc, "migrate to schema 2");
-		if (!err)
-			log_info("store %s: schema migrated to version 2",
-				 s->path);
-		version = err ? version : 2;
+		/* 1 → 2: guest_nets.mtu (what the guest's underlay carries). */
+		rc = sqlite3_exec(s->db,
+				  "ALTER TABLE guest_nets ADD COLUMN"
+				  " mtu INTEGER NOT NULL DEFAULT 0;"
+				  "UPDATE schema_version SET version = 2;",
+				  NULL, NULL, NULL);
+		err = sq_err(s, rc, "migrate schema 1 to 2");
+		if (err)
+			goto out;
+		version = 2;
 	}
-	if (!err && version != SCHEMA_VERSION) {
+	if (version == 2) {
+		rc = sqlite3_exec(s->db, migrate_v3_sql, NULL, NULL, NULL);
+		err = sq_err(s, rc, "migrate schema 2 to 3");
+		if (err)
+			goto out;
+		log_info("store %s: schema migrated to version 3", s->path);
+		version = 3;
+	}
+	if (version != SCHEMA_VERSION) {
+		/* Migrations from older versions go above. */
 		log_err("store %s: schema version %d, this wgnet knows %d",
 			s->path, version, SCHEMA_VERSION);
 		err = -EPROTO;

@@ -365,21 +365,23 @@ int sqlite_guest_net_put(struct store *st, const struct st_guest_net *gn)
 		err = sq_prepare(s, &stmt,
 				 "SELECT 1 FROM guest_nets WHERE guest = ?"
 				 " AND network_id = ? AND public_key = ?"
-				 " AND listen_port = ?",
-				 "sssi", gn->guest, gn->network_id,
-				 gn->public_key, (int)gn->listen_port);
+				 " AND listen_port = ? AND mtu = ?",
+				 "sssii", gn->guest, gn->network_id,
+				 gn->public_key, (int)gn->listen_port,
+				 (int)gn->mtu);
 		if (!err)
 			err = sq_one(s, stmt, NULL, NULL);
 		if (err) /* unchanged (1) or an error */
 			return sq_tx_end(s, err < 0 ? err : 0);
 	}
 	err = sq_run(s, NULL,
-		     "INSERT INTO guest_nets (" GN_COLS ") VALUES (?, ?, ?, ?)"
+		     "INSERT INTO guest_nets (" GN_COLS ") VALUES (?, ?, ?, ?, ?)"
 		     " ON CONFLICT (guest, network_id) DO UPDATE SET"
 		     " public_key = excluded.public_key,"
-		     " listen_port = excluded.listen_port",
-		     "sssi", gn->guest, gn->network_id, gn->public_key,
-		     (int)gn->listen_port);
+		     " listen_port = excluded.listen_port,"
+		     " mtu = excluded.mtu",
+		     "sssii", gn->guest, gn->network_id, gn->public_key,
+		     (int)gn->listen_port, (int)gn->mtu);
 	if (!err)
 		err = sq_bump(s, gn->network_id);
 	return sq_tx_end(s, err);
@@ -438,6 +440,7 @@ static int row_member(sqlite3_stmt *stmt, void *out)
 	if (t && *t && ip_parse(t, &m->underlay))
 		return -EIO;
 	m->state = sqlite3_column_int(stmt, 5);
+	m->mtu = (uint16_t)sqlite3_column_int(stmt, 6);
 	return 0;
 }
 
@@ -488,7 +491,7 @@ int sqlite_network_view(struct store *st, const char *network_id,
 		goto out;
 	err = sq_prepare(s, &stmt,
 			 "SELECT gn.guest, gn.public_key, gn.listen_port,"
-			 " g.host_id, g.underlay, COALESCE(g.state, 0)"
+			 " g.host_id, g.underlay, COALESCE(g.state, 0), gn.mtu"
 			 " FROM guest_nets gn LEFT JOIN guests g"
 			 " ON g.name = gn.guest WHERE gn.network_id = ?"
 			 " ORDER BY gn.guest",

@@ -70,6 +70,7 @@ static int view_from_lists(struct store *st, const char *nid,
 		memcpy(m->guest, gns[i].guest, sizeof(m->guest));
 		memcpy(m->public_key, gns[i].public_key, sizeof(m->public_key));
 		m->listen_port = gns[i].listen_port;
+		m->mtu = gns[i].mtu;
 		if (g) {
 			memcpy(m->host_id, g->host_id, sizeof(m->host_id));
 			m->underlay = g->underlay;

@@ -28,6 +28,7 @@ struct ns_snap {
 	json_t *dns; /* {"name address": {"name","address"}} */
 	json_t *members; /* {guest: public_key}: every interface on the network */
 	json_t *ctrs; /* {container_id: guest}: every endpoint's container */
+	unsigned int mtu; /* the option, or the smallest guest MTU; 0 unknown */
 };
 
 /* From generation from to generation to. */
@@ -37,6 +38,7 @@ struct ns_delta {
 	json_t *peers_remove; /* {public_key: guest} */
 	json_t *dns_add; /* {"name address": rec} */
 	json_t *dns_remove; /* {"name address": rec} */
+	unsigned int mtu; /* the network's MTU at generation to */
 };
 
 /* A ring of the most recent deltas, contiguous: e[i].to == e[i+1].from. */

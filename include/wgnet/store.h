@@ -87,6 +87,9 @@ struct st_guest_net {
 	char network_id[ST_ID_LEN];
 	char public_key[ST_KEY_LEN];
 	uint16_t listen_port;
+	/* The largest tunnel MTU the guest's underlay carries (its underlay
+	 * MTU minus WireGuard's overhead), as AddNetwork said; 0 = unknown. */
+	uint16_t mtu;
 };
 
 /* Request of network_create; the store fills what is left unset (auto
@@ -111,6 +114,7 @@ struct st_view_member {
 	char host_id[ST_NAME_LEN];
 	char public_key[ST_KEY_LEN];
 	uint16_t listen_port;
+	uint16_t mtu; /* guest_nets.mtu */
 	struct ip_addr underlay;
 	int state; /* ST_GUEST_* */
 };
@@ -126,6 +130,7 @@ struct st_view_ep {
 
 struct st_net_view {
 	uint64_t gen;
+	unsigned int mtu_fixed; /* the network's MTU option (set by the caller) */
 	struct st_view_member *members;
 	size_t n_members;
 	struct st_view_ep *eps;
