@@ -138,10 +138,24 @@ static void mark_alive(struct host *h, struct host_grt *r)
 /* One call on the worker's connection. Transport failures: -EHOSTUNREACH
  * (the guest is marked down); a shortage of descriptors is -EAGAIN and
  * says nothing about the guest. *res (if res) may be set on errors too. */
+/* Ops that build devices (a WireGuard interface, a veth, BPF) may take a
+ * loaded guest seconds: three deadlines; the rest one. */
+static int op_timeout(const struct host *h, const char *op)
+{
+	static const char *const heavy[] = { "AddNetwork", "AddEndpoint",
+					     "CreateHub", "Reconcile",
+					     "RemoveNetwork" };
+
+	for (size_t i = 0; i < sizeof(heavy) / sizeof(*heavy); i++)
+		if (!strcmp(op, heavy[i]))
+			return 3 * h->call_timeout_ms;
+	return h->call_timeout_ms;
+}
+
 static int wk_call(struct host *h, struct host_grt *r, const char *op,
 		   json_t *args, json_t **res, char **em)
 {
-	int64_t deadline = host_now_ms() + h->call_timeout_ms;
+	int64_t deadline = host_now_ms() + op_timeout(h, op);
 	char control[ST_PATH_LEN], *gem = NULL;
 	json_t *rep = NULL;
 	bool reused, was_up;

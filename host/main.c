@@ -61,6 +61,8 @@ static void usage(FILE *f)
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
 		"  --guest-timeout SEC  silence before a guest is dead (default 30)\n"
+		"  --call-timeout MS    deadline of one guest call, the whole exchange\n"
+		"                       (default 2000; device-building ops get 3x)\n"
 		"  --lease-ttl SEC      etcd store: this host's lease (default 10)\n"
 		"  -v, --debug          debug logging\n"
 		"  --log-file PATH      log there instead of stderr\n"
@@ -235,6 +237,7 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'S' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "guest-timeout", required_argument, NULL, 't' },
+		{ "call-timeout", required_argument, NULL, 'C' },
 		{ "lease-ttl", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
@@ -256,6 +259,7 @@ int main(int argc, char **argv)
 	struct store *st = NULL;
 	struct host *h = NULL;
 	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
+	int call_ms = HOST_CALL_TIMEOUT_MS;
 	char *end;
 
 	log_prog = "wgnet-host";
@@ -278,6 +282,16 @@ int main(int argc, char **argv)
 			if (errno || *end || timeout < 1 || timeout > 86400) {
 				fprintf(stderr,
 					"wgnet-host: invalid --guest-timeout %s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'C':
+			errno = 0;
+			call_ms = (int)strtol(optarg, &end, 10);
+			if (errno || *end || call_ms < 100 || call_ms > 600000) {
+				fprintf(stderr,
+					"wgnet-host: invalid --call-timeout %s (100..600000 ms)\n",
 					optarg);
 				return 2;
 			}
@@ -361,6 +375,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
+	h->call_timeout_ms = call_ms;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));

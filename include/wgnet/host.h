@@ -29,7 +29,7 @@
 
 #define HOST_DEFAULT_SOCK "/run/wgnet/host.sock"
 #define HOST_DEFAULT_STORE "sqlite:/var/lib/wgnet/state.db"
-#define HOST_CALL_TIMEOUT_MS 3000 /* one guest call: connect+send+recv */
+#define HOST_CALL_TIMEOUT_MS 2000 /* one guest call, the whole exchange */
 #define HOST_PUSH_TIMEOUT_MS 2000 /* fan-out pushes to other guests */
 #define HOST_PROBE_TIMEOUT_MS 2000 /* liveness Hello */
 #define HOST_TICK_MS 1000
