@@ -88,6 +88,15 @@ static json_t *member_peer(const struct st_net_view *v,
 			 m->guest);
 }
 
+static bool guest_live(const struct st_net_view *v, const char *guest)
+{
+	for (size_t i = 0; i < v->n_members; i++)
+		if (!strcmp(v->members[i].guest, guest))
+			return v->members[i].public_key[0] &&
+			       v->members[i].state != ST_GUEST_DEAD;
+	return false;
+}
+
 int ns_snap_build(const struct st_net_view *v, struct ns_snap *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -115,7 +124,10 @@ int ns_snap_build(const struct st_net_view *v, struct ns_snap *out)
 	for (size_t k = 0; k < v->n_eps; k++) {
 		json_object_set_new(out->ctrs, v->eps[k].container_id,
 				    json_string(v->eps[k].guest));
-		ep_records(out->dns, &v->eps[k]);
+		/* A name resolves only once its address is reachable: its
+		 * guest has its interface (a key) and is not dead. */
+		if (guest_live(v, v->eps[k].guest))
+			ep_records(out->dns, &v->eps[k]);
 	}
 	return 0;
 }
