@@ -387,8 +387,9 @@ void host_serve_fd(struct host *h, int fd)
 				      "request too large (max %u bytes)",
 				      PROTO_MAX_PAYLOAD);
 	else if (rc == -EPROTO || rc == -EPROTONOSUPPORT || rc == -EBADMSG)
-		rep = proto_reply_err(-rc, "bad request: %s (a request frame expected)",
-				      strerror(-rc));
+		rep = proto_reply_err(
+			-rc, "bad request: %s (a request frame expected)",
+			strerror(-rc));
 	else if (rc)
 		goto out; /* closed or timed out: nobody to answer */
 	else

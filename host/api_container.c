@@ -83,8 +83,8 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 		goto out;
 	}
 	/* ctrl_prefixes: none; the guest adds its underlay prefix itself. */
-	rc = gc_call(h, g, "CreateHub", json_object(), 3 * h->call_timeout_ms, NULL,
-		     em);
+	rc = gc_call(h, g, "CreateHub", json_object(), 3 * h->call_timeout_ms,
+		     NULL, em);
 	if (rc)
 		goto out;
 	/* A fresh start: nothing from an earlier life stays. */

@@ -289,7 +289,8 @@ int main(int argc, char **argv)
 		case 'C':
 			errno = 0;
 			call_ms = (int)strtol(optarg, &end, 10);
-			if (errno || *end || call_ms < 100 || call_ms > 600000) {
+			if (errno || *end || call_ms < 100 ||
+			    call_ms > 600000) {
 				fprintf(stderr,
 					"wgnet-host: invalid --call-timeout %s (100..600000 ms)\n",
 					optarg);
@@ -322,7 +323,8 @@ int main(int argc, char **argv)
 		case 'I':
 			errno = 0;
 			minterval = (int)strtol(optarg, &end, 10);
-			if (errno || *end || minterval < 1 || minterval > 3600) {
+			if (errno || *end || minterval < 1 ||
+			    minterval > 3600) {
 				fprintf(stderr,
 					"wgnet-host: invalid --metrics-interval %s (1..3600)\n",
 					optarg);

@@ -375,7 +375,8 @@ int sqlite_guest_net_put(struct store *st, const struct st_guest_net *gn)
 			return sq_tx_end(s, err < 0 ? err : 0);
 	}
 	err = sq_run(s, NULL,
-		     "INSERT INTO guest_nets (" GN_COLS ") VALUES (?, ?, ?, ?, ?)"
+		     "INSERT INTO guest_nets (" GN_COLS
+		     ") VALUES (?, ?, ?, ?, ?)"
 		     " ON CONFLICT (guest, network_id) DO UPDATE SET"
 		     " public_key = excluded.public_key,"
 		     " listen_port = excluded.listen_port,"
