@@ -6,6 +6,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "wgnet/ipnet.h"
 #include "wgnet/proto.h"
@@ -87,6 +91,7 @@ struct agent {
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
 	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
 	struct ag_ctl_stats ctl;
+	uint64_t orphans_removed; /* vh… links no record owned, at start */
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
 	struct ag_ctr ctrs[AG_MAX_CTRS];
@@ -113,9 +118,33 @@ int ag_isolation_sync(struct agent *ag);
 bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p);
 int ag_net_dp_sync(struct agent *ag, struct ag_net *n);
 int ag_net_load_key(struct agent *ag, struct ag_net *n);
+/* Map entries and program of an endpoint; on failure nothing it wrote
+ * stays. _unsync removes them (what is not there is no error). */
 int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e);
+void ag_ep_dp_unsync(struct agent *ag, struct ag_ep *e);
+/* ops_ep.c: both veth ends up, then the guest's route/neighbour to it. */
+int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl);
+/* At start, after adoption: delete guest-side veths ("vh…") that no
+ * endpoint record owns (a set-up cut short by a crash). The number removed. */
+int ag_remove_orphans(struct agent *ag);
 int ag_adopt(struct agent *ag);
 void ag_check_endpoints(struct agent *ag);
+
+/*
+ * Test hook (docs/reliability.md): with WGNET_GUEST_FAULT=<step> in its
+ * environment the agent _exit()s at that step, as a crash would, so tests
+ * can check what a crash at each step leaves behind. Steps: ep_after_veth,
+ * ep_after_attach, ep_after_save.
+ */
+static inline void ag_fault_point(const char *step)
+{
+	const char *f = getenv("WGNET_GUEST_FAULT");
+
+	if (f && !strcmp(f, step)) {
+		fprintf(stderr, "wgnet-guest: WGNET_GUEST_FAULT=%s: exiting here\n", step);
+		_exit(99);
+	}
+}
 
 /* ops.c */
 /* Dispatch one request; returns a reply object (new reference). */

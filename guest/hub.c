@@ -330,10 +330,72 @@ int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e)
 		err = dp_dest_set(ag->dp, (uint32_t)n->index, &e->ip6, &d);
 	if (!err)
 		err = dp_attach(ag->dp, e->host_ifindex, WGN_IF_ENDPOINT);
-	if (err)
+	if (err) {
 		log_err("%s: cannot program the data plane: %s", e->host_ifname,
 			strerror(-err));
+		ag_ep_dp_unsync(ag, e);
+	}
 	return err;
+}
+
+void ag_ep_dp_unsync(struct agent *ag, struct ag_ep *e)
+{
+	struct ag_net *n = ag_net_find(ag, e->net_id);
+
+	if (!ag->dp)
+		return;
+	if (n && e->ip4.family)
+		dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip4);
+	if (n && e->ip6.family)
+		dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
+	if (e->host_ifindex > 0)
+		dp_iface_del(ag->dp, (uint32_t)e->host_ifindex);
+}
+
+struct orphans {
+	struct agent *ag;
+	int idx[256];
+	size_t n;
+};
+
+static int collect_orphan(int ifindex, const char *name, const char *kind,
+			  void *data)
+{
+	struct orphans *o = data;
+	struct agent *ag = o->ag;
+
+	if (strncmp(name, "vh", 2) || strcmp(kind, "veth"))
+		return 0;
+	for (int i = 0; i < AG_MAX_EPS; i++)
+		if (ag->eps[i].used && !strcmp(ag->eps[i].host_ifname, name))
+			return 0;
+	if (o->n < sizeof(o->idx) / sizeof(o->idx[0]))
+		o->idx[o->n++] = ifindex;
+	log_warn("%s: no endpoint owns this interface (a set-up cut short): removing it",
+		 name);
+	return 0;
+}
+
+int ag_remove_orphans(struct agent *ag)
+{
+	struct orphans o = { .ag = ag };
+	int removed = 0, batch;
+
+	/* Batches of 256: deleting while dumping is not safe. */
+	do {
+		o.n = 0;
+		batch = 0;
+		link_foreach(ag->nl, collect_orphan, &o);
+		for (size_t i = 0; i < o.n; i++) {
+			if (ag->dp)
+				dp_iface_del(ag->dp, (uint32_t)o.idx[i]);
+			if (!link_del(ag->nl, o.idx[i]))
+				batch++;
+		}
+		removed += batch;
+		ag->orphans_removed += (uint64_t)batch;
+	} while (o.n == sizeof(o.idx) / sizeof(o.idx[0]) && batch);
+	return removed;
 }
 
 int ag_hub_teardown(struct agent *ag)
@@ -386,10 +448,17 @@ int ag_adopt(struct agent *ag)
 			continue;
 		e->host_ifindex = link_index(ag->nl, e->host_ifname);
 		e->present = e->host_ifindex > 0;
-		if (e->present) {
-			ag_ep_dp_sync(ag, e);
-			adopted++;
+		if (!e->present)
+			continue;
+		/* Filtered first, then up (a crash after the state was
+		 * saved may have left it down); if the program cannot be
+		 * attached, the interface goes down: fail closed. */
+		if (ag_ep_dp_sync(ag, e)) {
+			link_set(ag->nl, e->host_ifindex, NULL, 0, NULL, 0);
+			continue;
 		}
+		ag_ep_bring_up(ag, e, NULL);
+		adopted++;
 	}
 	for (int i = 0; i < AG_MAX_CTRS; i++)
 		if (ag->ctrs[i].used)

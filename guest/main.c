@@ -210,6 +210,10 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	if (!ag->dns)
 		log_warn("no DNS server: %s", strerror(errno));
 	ag_adopt(ag);
+	err = ag_remove_orphans(ag);
+	if (err)
+		log_warn("removed %d guest-side interfaces no endpoint owned", err);
+	err = 0;
 	ag_nft_sync(ag);
 	ag_state_save(ag);
 

@@ -460,6 +460,8 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 			"endpoints", eps, "pin_dir", ag->pin_dir);
 	json_object_set_new(res, "drops", counters_json(ag, true));
 	json_object_set_new(res, "stats", counters_json(ag, false));
+	json_object_set_new(res, "orphans_removed",
+			    json_integer((json_int_t)ag->orphans_removed));
 	json_object_set_new(res, "control",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "accepted",
 				      (json_int_t)ag->ctl.accepted, "refused_vsock",

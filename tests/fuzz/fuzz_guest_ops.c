@@ -359,6 +359,12 @@ int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e)
 	return 0;
 }
 
+void ag_ep_dp_unsync(struct agent *ag, struct ag_ep *e)
+{
+	(void)ag;
+	(void)e;
+}
+
 int ag_dns_open(struct agent *ag, struct ag_ctr *c)
 {
 	(void)ag;
@@ -561,6 +567,20 @@ int __wrap_wg_key_load_or_create(const char *path, uint8_t priv[WG_KEY_LEN])
 		h = h * 1103515245u + 12345u;
 		priv[i] = (uint8_t)(h >> 16);
 	}
+	return 0;
+}
+
+/* The state save runs (JSON and all) and fails with ENOTDIR under
+ * /dev/null; AddEndpoint refuses an endpoint whose state cannot be saved,
+ * so the wrapper answers success to let the sequences go on. */
+int __real_ag_state_save(struct agent *a);
+int __wrap_ag_state_save(struct agent *a);
+int __wrap_ag_state_save(struct agent *a)
+{
+	int err = __real_ag_state_save(a);
+
+	if (!err)
+		__builtin_trap(); /* something was written */
 	return 0;
 }
 
