@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,6 +189,19 @@ static struct pollfd *poll_room(struct pollfd **fds, size_t *cap, size_t need)
 	*fds = p;
 	*cap = cap2;
 	return p;
+}
+
+/* Two DNS sockets per container, forwards and TCP connections on top: the
+ * default soft limit of 1024 descriptors ends near 400 containers. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the descriptor limit: %s", strerror(errno));
 }
 
 static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
@@ -412,6 +426,7 @@ int main(int argc, char **argv)
 	if (!upstream_set)
 		upstream_from_resolv(&upstream);
 	log_libbpf_init();
+	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "wgnet/dns.h"
 #include "wgnet/dp.h"
 #include "wgnet/link.h"
 #include "wgnet/log.h"
@@ -460,6 +461,22 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 			"endpoints", eps, "pin_dir", ag->pin_dir);
 	json_object_set_new(res, "drops", counters_json(ag, true));
 	json_object_set_new(res, "stats", counters_json(ag, false));
+	if (ag->dns) {
+		struct dns_server_stats ds;
+
+		dns_server_get_stats(ag->dns, &ds);
+		json_object_set_new(
+			res, "dns",
+			json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "clients",
+				  (json_int_t)ds.clients, "forwarded",
+				  (json_int_t)ds.forwarded, "fwd_inflight",
+				  (json_int_t)ds.fwd_inflight, "fwd_refused_ctr",
+				  (json_int_t)ds.fwd_refused_ctr, "fwd_refused_total",
+				  (json_int_t)ds.fwd_refused_total, "tcp_conns",
+				  (json_int_t)ds.tcp_conns, "tcp_refused_ctr",
+				  (json_int_t)ds.tcp_refused_ctr, "tcp_refused_total",
+				  (json_int_t)ds.tcp_refused_total));
+	}
 	json_object_set_new(res, "orphans_removed",
 			    json_integer((json_int_t)ag->orphans_removed));
 	json_object_set_new(res, "control",
