@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wgnet/dp.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/proto.h"
 #include "wgnet/wg.h"
@@ -21,6 +22,7 @@
 #define AG_ID_LEN 65
 #define AG_NAME_LEN 128
 #define AG_PATH_LEN 256
+#define AG_MAX_ISOLATE 8192 /* SetIsolation subnets (the map may be smaller) */
 
 struct ag_net {
 	bool used;
@@ -70,6 +72,17 @@ struct ag_ctl_stats {
 	uint64_t conns_full;
 };
 
+/* Map updates that failed (a full map, mostly). total and last are
+ * history; the _missing counts are what is missing now: while any is
+ * non-zero, GetStatus reports it and `wgnet status` exits non-zero. */
+struct ag_dp_errors {
+	uint64_t total;
+	char last[200];
+	unsigned int iso_missing; /* isolated subnets not in wgn_subnets */
+	unsigned int ctrl_missing; /* control-plane prefixes not in wgn_ctrl */
+	unsigned int dests_missing[AG_MAX_NETS]; /* remote /32s per network */
+};
+
 struct dp;
 struct rtnl;
 struct dns_server;
@@ -91,6 +104,8 @@ struct agent {
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
 	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
 	struct ag_ctl_stats ctl;
+	struct dp_limits lim; /* map sizes (--map-*) */
+	struct ag_dp_errors dperr;
 	uint64_t orphans_removed; /* vh… links no record owned, at start */
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
@@ -111,6 +126,9 @@ int ag_hub_setup(struct agent *ag);
 int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
+/* Count and log a failed map update (the agent's "dp_errors"). */
+void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* wgn_subnets entries (net_id AG_NET_ISOLATED) for the subnets of networks
  * this guest has not joined: traffic to them is dropped as isolation. */
 #define AG_NET_ISOLATED 0xffffffffu

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +28,23 @@ static void addr16(uint8_t *dst, const struct ip_addr *ip)
 		memset(dst, 0, 16);
 }
 
+void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	ag->dperr.total++;
+	snprintf(ag->dperr.last, sizeof(ag->dperr.last), "%s: %s", what,
+		 strerror(-err));
+	log_err("data plane: %s", ag->dperr.last);
+}
+
 int ag_hub_setup(struct agent *ag)
 {
-	int err;
+	int err, first;
 
 	sysctl_write("net/ipv4/ip_forward", "1");
 	sysctl_write("net/ipv6/conf/all/forwarding", "1");
@@ -38,20 +53,22 @@ int ag_hub_setup(struct agent *ag)
 	sysctl_write("net/ipv4/conf/all/rp_filter", "0");
 	sysctl_write("net/ipv4/conf/default/rp_filter", "0");
 	if (!ag->dp) {
-		err = dp_open(ag->pin_dir, &ag->dp);
+		err = dp_open_limits(ag->pin_dir, &ag->lim, &ag->dp);
 		if (err) {
 			log_err("cannot load the BPF data plane (pins in %s): %s",
 				ag->pin_dir, strerror(-err));
 			return err;
 		}
 	}
+	/* Every step runs even if one failed (what fits is programmed; the
+	 * nftables backstop holds isolation and the control plane for the
+	 * rest); the first error is the answer. */
 	err = ag_ctrl_sync(ag);
-	if (err)
-		return err;
+	first = err;
 	err = ag_isolation_sync(ag);
-	if (err)
-		return err;
-	return ag_nft_sync(ag);
+	first = first ? first : err;
+	err = ag_nft_sync(ag);
+	return first ? first : err;
 }
 
 static bool prefix_same(const struct ip_prefix *a, const struct ip_prefix *b)
@@ -80,12 +97,15 @@ bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p)
 int ag_isolation_sync(struct agent *ag)
 {
 	struct ip_prefix p;
+	unsigned int missing = 0;
 	size_t i;
 	json_t *v;
-	int err;
+	int err, first = 0;
 
 	if (!ag->dp)
 		return 0;
+	/* All of them, not up to the first failure: what fits is dropped in
+	 * BPF, the rest by the nftables backstop (ag_nft_sync). */
 	json_array_foreach(ag->isolate, i, v)
 	{
 		if (!json_is_string(v) ||
@@ -96,12 +116,38 @@ int ag_isolation_sync(struct agent *ag)
 			continue;
 		err = dp_subnet_set(ag->dp, &p, AG_NET_ISOLATED);
 		if (err) {
-			log_err("cannot add isolated subnet %s: %s",
-				json_string_value(v), strerror(-err));
-			return err;
+			ag_dp_error(ag, err, "isolated subnet %s",
+				    json_string_value(v));
+			missing++;
+			first = first ? first : err;
 		}
 	}
-	return 0;
+	ag->dperr.iso_missing = missing;
+	return first;
+}
+
+/* The isolated subnets (not joined here) for the nftables backstop. */
+static struct ip_prefix *isolated_list(struct agent *ag, size_t *n)
+{
+	struct ip_prefix *out;
+	size_t i, k = 0;
+	json_t *v;
+
+	*n = 0;
+	out = calloc(json_array_size(ag->isolate) + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	json_array_foreach(ag->isolate, i, v)
+	{
+		if (!json_is_string(v) ||
+		    prefix_parse(json_string_value(v), false, &out[k]))
+			continue;
+		prefix_normalize(&out[k]);
+		if (!ag_subnet_joined(ag, &out[k]))
+			k++;
+	}
+	*n = k;
+	return out;
 }
 
 /* The control-plane set: the underlay prefix, plus what the host asked for. */
@@ -129,17 +175,21 @@ static int ctrl_list(struct agent *ag, struct ip_prefix *out, size_t max)
 int ag_ctrl_sync(struct agent *ag)
 {
 	struct ip_prefix p[64];
-	int n = ctrl_list(ag, p, 64), err;
+	int n = ctrl_list(ag, p, 64), err, first = 0;
+	unsigned int missing = 0;
+	char buf[IPNET_STRLEN];
 
 	for (int i = 0; i < n; i++) {
 		err = dp_ctrl_set(ag->dp, &p[i]);
 		if (err) {
-			log_err("cannot add control-plane prefix: %s",
-				strerror(-err));
-			return err;
+			ag_dp_error(ag, err, "control-plane prefix %s",
+				    prefix_fmt(&p[i], buf));
+			missing++;
+			first = first ? first : err;
 		}
 	}
-	return 0;
+	ag->dperr.ctrl_missing = missing;
+	return first;
 }
 
 static bool ip_is_unspec(const struct ip_addr *a)
@@ -181,7 +231,8 @@ int ag_nft_sync(struct agent *ag)
 	struct ip_prefix ctrl[64];
 	struct nft_net nets[AG_MAX_NETS];
 	struct nft_port *ports = NULL;
-	size_t nn = 0, np = 0, cap = 0;
+	struct ip_prefix *iso;
+	size_t nn = 0, np = 0, cap = 0, niso = 0;
 	struct nft_cfg cfg;
 	int err;
 
@@ -251,7 +302,15 @@ int ag_nft_sync(struct agent *ag)
 	cfg.n_nets = nn;
 	cfg.ports = ports;
 	cfg.n_ports = np;
+	iso = isolated_list(ag, &niso);
+	if (!iso) {
+		free(ports);
+		return -ENOMEM;
+	}
+	cfg.isolated = iso;
+	cfg.n_isolated = niso;
 	err = nft_apply(&cfg);
+	free(iso);
 	if (err)
 		log_err("cannot apply nftables table %s: %s", ag->nft_table,
 			strerror(-err));

@@ -51,6 +51,11 @@ static void usage(FILE *f)
 		"                           the host); others are refused before a byte is read\n"
 		"      --control-uid UIDS   unix-socket peers allowed besides uid 0 (SO_PEERCRED)\n"
 		"      --serial PATH        also serve a virtio-serial port\n"
+		"      --map-dests N        BPF map sizes (max entries): addresses (default 65536),\n"
+		"      --map-subnets N      subnets (1024), control-plane prefixes (1024),\n"
+		"      --map-ctrl N         interfaces (4096), published ports (4096);\n"
+		"      --map-ifaces N       pinned maps of another size are not reused\n"
+		"      --map-ports N\n"
 		"      --state-dir DIR      state and keys (default /var/lib/wgnet-guest)\n"
 		"      --pin-dir DIR        BPF pin directory (default /sys/fs/bpf/wgnet)\n"
 		"      --wg-backend B       auto | kernel | userspace (default auto)\n"
@@ -327,6 +332,11 @@ int main(int argc, char **argv)
 		{ "serial", required_argument, NULL, 9 },
 		{ "vsock-allow", required_argument, NULL, 10 },
 		{ "control-uid", required_argument, NULL, 11 },
+		{ "map-dests", required_argument, NULL, 12 },
+		{ "map-subnets", required_argument, NULL, 13 },
+		{ "map-ifaces", required_argument, NULL, 14 },
+		{ "map-ports", required_argument, NULL, 15 },
+		{ "map-ctrl", required_argument, NULL, 16 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -402,6 +412,29 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 12:
+		case 13:
+		case 14:
+		case 15:
+		case 16: {
+			uint32_t *dst[] = { &ag.lim.dests, &ag.lim.subnets,
+					    &ag.lim.ifaces, &ag.lim.ports, &ag.lim.ctrl };
+			static const char *const what[] = { "--map-dests", "--map-subnets",
+							    "--map-ifaces", "--map-ports",
+							    "--map-ctrl" };
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || v < 1 || v > (1UL << 24)) {
+				fprintf(stderr, "Error: %s: a map size is 1 to 16777216: %s\n",
+					what[opt - 12], optarg);
+				return 2;
+			}
+			*dst[opt - 12] = (uint32_t)v;
+			break;
+		}
 		case 11:
 			if (srv_parse_uids(&so, optarg)) {
 				fprintf(stderr, "Error: --control-uid: not a list of uids: %s\n", optarg);

@@ -298,10 +298,11 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_t *subs = json_object_get(args, "subnets"), *v;
 	struct ip_prefix p;
 	size_t i;
-	int err;
+	int err, nerr;
 
-	if (!json_is_array(subs) || json_array_size(subs) > 1024)
-		return proto_reply_err(-EINVAL, "subnets must be an array of at most 1024 CIDRs");
+	if (!json_is_array(subs) || json_array_size(subs) > AG_MAX_ISOLATE)
+		return proto_reply_err(-EINVAL, "subnets must be an array of at most %d CIDRs",
+				       AG_MAX_ISOLATE);
 	json_array_foreach(subs, i, v)
 		if (!json_is_string(v) ||
 		    prefix_parse(json_string_value(v), false, &p))
@@ -331,10 +332,21 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_decref(ag->isolate);
 	ag->isolate = json_deep_copy(subs);
 	err = ag_isolation_sync(ag);
+	/* The nftables backstop drops the subnets the BPF map could not
+	 * take: isolation holds, and the error still goes back. */
+	nerr = ag_nft_sync(ag);
 	ag_state_save(ag);
 	if (err)
-		return proto_reply_err(err, "cannot program the isolated subnets: %s",
-				       strerror(-err));
+		return proto_reply_err(err, "%u of the isolated subnets do not fit in the BPF subnet map (size %u%s): %s; %s",
+				       ag->dperr.iso_missing,
+				       ag->lim.subnets ? ag->lim.subnets : WGN_MAX_PREFIXES,
+				       ag->lim.subnets ? ", --map-subnets" : "",
+				       strerror(-err),
+				       nerr ? "the nftables backstop failed too" :
+					      "they are dropped by nftables instead");
+	if (nerr)
+		return proto_reply_err(nerr, "cannot apply the nftables table: %s",
+				       strerror(-nerr));
 	return proto_reply_ok(NULL);
 }
 
@@ -476,6 +488,20 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 				  (json_int_t)ds.tcp_conns, "tcp_refused_ctr",
 				  (json_int_t)ds.tcp_refused_ctr, "tcp_refused_total",
 				  (json_int_t)ds.tcp_refused_total));
+	}
+	{
+		unsigned int dm = 0;
+
+		for (int i = 0; i < AG_MAX_NETS; i++)
+			dm += ag->dperr.dests_missing[i];
+		json_object_set_new(
+			res, "dp_errors",
+			json_pack("{s:I,s:s,s:i,s:i,s:i}", "total",
+				  (json_int_t)ag->dperr.total, "last",
+				  ag->dperr.last, "isolation_missing",
+				  (int)ag->dperr.iso_missing, "ctrl_missing",
+				  (int)ag->dperr.ctrl_missing, "dests_missing",
+				  (int)dm));
 	}
 	json_object_set_new(res, "orphans_removed",
 			    json_integer((json_int_t)ag->orphans_removed));

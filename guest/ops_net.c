@@ -249,8 +249,9 @@ json_t *ag_op_remove_network(struct agent *ag, json_t *args)
 struct dest_gc {
 	uint32_t net_id;
 	json_t *want; /* object: address text -> true */
-	struct ip_addr del[1024];
-	size_t n_del;
+	struct ip_addr *del; /* grows: no cap on what is cleaned up */
+	size_t n_del, cap;
+	int err;
 };
 
 static int dest_collect(const struct wgn_dest_key *k, const struct wgn_dest *v,
@@ -265,8 +266,20 @@ static int dest_collect(const struct wgn_dest_key *k, const struct wgn_dest *v,
 	memcpy(ip.a, k->addr, 16);
 	if (!memcmp(ip.a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12))
 		ip.family = AF_INET;
-	if (!json_object_get(gc->want, ip_fmt(&ip, buf)) && gc->n_del < 1024)
-		gc->del[gc->n_del++] = ip;
+	if (json_object_get(gc->want, ip_fmt(&ip, buf)))
+		return 0;
+	if (gc->n_del == gc->cap) {
+		size_t cap = gc->cap ? gc->cap * 2 : 64;
+		struct ip_addr *t = realloc(gc->del, cap * sizeof(*t));
+
+		if (!t) {
+			gc->err = -ENOMEM;
+			return -ENOMEM;
+		}
+		gc->del = t;
+		gc->cap = cap;
+	}
+	gc->del[gc->n_del++] = ip;
 	return 0;
 }
 
@@ -383,10 +396,11 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 	const char *net_id = json_str(args, "network_id");
 	json_t *jpeers = json_object_get(args, "peers"), *p, *want = NULL;
 	struct wg_peer *peers = NULL;
-	struct dest_gc gc;
+	struct dest_gc gc = { 0 };
 	struct ag_net *n;
 	size_t i, np;
-	int err;
+	unsigned int missing = 0;
+	int err, derr, first = 0;
 
 	if (!ag_valid_id(net_id))
 		return proto_reply_err(-EINVAL, "network_id must be 12-64 lowercase hex characters");
@@ -483,7 +497,19 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 		log_err("%s: cannot set peers: %s", n->ifname, strerror(-err));
 		goto out_err;
 	}
-	/* The BPF redirect set follows: new remote addresses in, old out. */
+	/* The BPF redirect set follows: stale remote addresses out first
+	 * (all of them, no cap), so their room serves the new ones. */
+	gc.net_id = (uint32_t)n->index;
+	gc.want = want;
+	dp_dest_foreach(ag->dp, dest_collect, &gc);
+	for (i = 0; i < gc.n_del; i++)
+		dp_dest_del(ag->dp, gc.net_id, &gc.del[i]);
+	free(gc.del);
+	if (gc.err) {
+		ag_dp_error(ag, gc.err, "%s: stale remote addresses", n->ifname);
+		first = first ? first : gc.err;
+	}
+
 	json_array_foreach(jpeers, i, p)
 	{
 		json_t *a;
@@ -504,22 +530,31 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 				    (ip_equal(&e->ip4, &pf.addr) || ip_equal(&e->ip6, &pf.addr)))
 					local = true;
 			}
-			if (!local)
-				dp_dest_set(ag->dp, (uint32_t)n->index, &pf.addr, &d);
+			if (local)
+				continue;
+			derr = dp_dest_set(ag->dp, (uint32_t)n->index, &pf.addr, &d);
+			if (derr) {
+				/* A missing entry is a black hole for that
+				 * address (dropped as no_dest), never a leak:
+				 * counted, reported, answered as an error. */
+				ag_dp_error(ag, derr, "%s: remote address %s",
+					    n->ifname, json_string_value(a));
+				missing++;
+				first = first ? first : derr;
+			}
 		}
 	}
-	gc.net_id = (uint32_t)n->index;
-	gc.want = want;
-	gc.n_del = 0;
-	dp_dest_foreach(ag->dp, dest_collect, &gc);
-	for (i = 0; i < gc.n_del; i++)
-		dp_dest_del(ag->dp, gc.net_id, &gc.del[i]);
+	ag->dperr.dests_missing[n->index % AG_MAX_NETS] = missing;
 	json_decref(n->peers);
 	n->peers = json_deep_copy(jpeers);
 	ag_state_save(ag);
 	free_peers(peers, np);
 	json_decref(want);
 	log_info("%s: %zu peers", n->ifname, np);
+	if (first)
+		return proto_reply_err(first, "%u remote addresses do not fit in the BPF destination map (size %u%s): %s; traffic to them is dropped",
+				       missing, ag->lim.dests ? ag->lim.dests : WGN_MAX_DESTS,
+				       ag->lim.dests ? ", --map-dests" : "", strerror(-first));
 	return proto_reply_ok(NULL);
 out_err:
 	free_peers(peers, np);

@@ -360,6 +360,14 @@ int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e)
 	return 0;
 }
 
+void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
+{
+	(void)fmt;
+	if (err >= 0)
+		__builtin_trap(); /* only failures are reported */
+	ag->dperr.total++;
+}
+
 /* GetStatus reads the DNS server's counters; the harness has none. */
 void dns_server_get_stats(const struct dns_server *s,
 			  struct dns_server_stats *out)
