@@ -38,6 +38,9 @@ PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev \
 	libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libclang-rt-14-dev \
 	wireguard-go wireguard-tools iperf3 iputils-ping nftables iproute2 \
 	busybox-static netcat-openbsd valgrind util-linux procps psmisc tcpdump gnuplot-nox
+# Installed without their Recommends: prometheus (for promtool in the metrics
+# test) would pull prometheus-node-exporter, a daemon.
+PKGS_NORECS := prometheus
 
 LIB_SRCS := $(wildcard src/*.c) $(filter-out guest/main.c,$(wildcard guest/*.c)) \
 	    $(filter-out host/main.c host/cli.c,$(wildcard host/*.c))
@@ -47,7 +50,9 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/runner.o
-BINS := $(BUILD)/wgnet-guest $(BUILD)/wgnet-host $(BUILD)/wgnet $(BUILD)/wgnet-lab
+SIM_OBJS := $(BUILD)/sim/simstate.o
+BINS := $(BUILD)/wgnet-guest $(BUILD)/wgnet-host $(BUILD)/wgnet $(BUILD)/wgnet-lab \
+	$(BUILD)/wgnet-simguest
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
@@ -63,10 +68,13 @@ deps: $(BUILD)/.deps
 $(BUILD)/.deps: Makefile
 	@mkdir -p $(BUILD)
 	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "  APT      $$missing"; \
-		if [ "$$(id -u)" != 0 ]; then echo "need root to install: $$missing" >&2; exit 1; fi; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	norecs=$$(for p in $(PKGS_NORECS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing$$norecs" ]; then \
+		echo "  APT      $$missing $$norecs"; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root to install: $$missing $$norecs" >&2; exit 1; fi; \
+		apt-get update -qq || exit 1; \
+		if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; fi; \
+		if [ -n "$$norecs" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$norecs >/dev/null || exit 1; fi; \
 	fi
 	@touch $@
 
@@ -89,6 +97,11 @@ $(BUILD)/libwgnet.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/wgnet-guest: $(BUILD)/guest/main.o $(BUILD)/libwgnet.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The simulated guests (sim/): one process, N guests, for scale benchmarks.
+$(BUILD)/wgnet-simguest: $(BUILD)/sim/main.o $(SIM_OBJS) $(BUILD)/libwgnet.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -123,7 +136,7 @@ $(BUILD)/tests/unit/runner.o: tests/unit/runner.c $(BUILD)/tests/unit/suites.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/tests/unit -c $< -o $@
 
-$(BUILD)/test_unit: $(UNIT_OBJS) $(BUILD)/libwgnet.a
+$(BUILD)/test_unit: $(UNIT_OBJS) $(SIM_OBJS) $(BUILD)/libwgnet.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
@@ -181,7 +194,7 @@ analyze: deps
 	$(Q)scan-build --status-bugs $(MAKE) --no-print-directory BUILD=build/analyze all
 
 format:
-	$(Q)clang-format -i $(wildcard src/*.c guest/*.c host/*.c include/wgnet/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
+	$(Q)clang-format -i $(wildcard src/*.c guest/*.c host/*.c sim/*.c sim/*.h include/wgnet/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
 
 clean:
 	$(Q)rm -rf build

@@ -65,13 +65,14 @@ static void ctr_default_route(struct agent *ag, const char *cid, struct rtnl *cn
 		struct ag_net *n = ag_net_find(ag, best->net_id);
 		int idx = link_index(cnl, best->ifname);
 
-		if (idx > 0 && !route_replace(cnl, idx, &def4, &n->gw4)) {
+		if (idx > 0 && !route_replace_onlink(cnl, idx, &def4, &n->gw4)) {
 			best->default_route = true;
 			if (n->gw6.family && best->ip6.family)
-				route_replace(cnl, idx, &def6, &n->gw6);
+				route_replace_onlink(cnl, idx, &def6, &n->gw6);
 		}
 	}
 }
+
 
 static int ctr_get(struct agent *ag, json_t *jc, struct ag_ctr **out,
 		   const char **why)
@@ -182,10 +183,17 @@ static int ep_config_down(struct agent *ag, struct rtnl *cnl, int cidx,
 	err = link_set(cnl, cidx, NULL, 0, tmp->mac, -1);
 	if (!err && lo > 0)
 		link_set(cnl, lo, NULL, 0, NULL, 1);
+	/* The container's address shows the network's prefix as Docker's
+	 * does, but without the on-link prefix route: the subnet is routed
+	 * via the gateway (onlink), so the container resolves one neighbour,
+	 * the gateway (answered by the BPF proxy-ARP/NDP, which rewrites the
+	 * MACs on redirect), however many peers it talks to. Addresses now;
+	 * the routes once the link is up (ag_ep_bring_up: an onlink route
+	 * needs an up device). */
 	if (!err)
-		err = addr_add(cnl, cidx, &tmp->ip4, n->subnet4.plen);
+		err = addr_add_noprefixroute(cnl, cidx, &tmp->ip4, n->subnet4.plen);
 	if (!err && tmp->ip6.family)
-		err = addr_add(cnl, cidx, &tmp->ip6, n->subnet6.plen);
+		err = addr_add_noprefixroute(cnl, cidx, &tmp->ip6, n->subnet6.plen);
 	if (err) {
 		*why = "cannot configure the container's interface";
 		return err;
@@ -205,6 +213,7 @@ static int ep_config_down(struct agent *ag, struct rtnl *cnl, int cidx,
 int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl)
 {
 	struct ag_ctr *c = ag_ctr_find(ag, e->cid);
+	struct ag_net *n = ag_net_find(ag, e->net_id);
 	struct rtnl *own = NULL;
 	int nsfd = -1, cidx, err;
 
@@ -217,6 +226,10 @@ int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl)
 	err = cidx > 0 ? link_set(cnl, cidx, NULL, 0, NULL, 1) : -ENODEV;
 	if (!err)
 		err = link_set(ag->nl, e->host_ifindex, NULL, 0, NULL, 1);
+	if (!err && n && n->gw4.family)
+		err = route_replace_onlink(cnl, cidx, &n->subnet4, &n->gw4);
+	if (!err && n && e->ip6.family && n->gw6.family)
+		err = route_replace_onlink(cnl, cidx, &n->subnet6, &n->gw6);
 	if (!err) {
 		struct ip_prefix host4 = { .addr = e->ip4, .plen = 32 };
 
@@ -255,6 +268,8 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	if (!n)
 		return proto_reply_err(-ENOENT, "network %.12s is not on this guest (AddNetwork first)",
 				       net_id);
+	if (n->mtu)
+		mtu = n->mtu;
 	if (!ip || ip_parse(ip, &tmp.ip4) || tmp.ip4.family != AF_INET ||
 	    !prefix_contains(&n->subnet4, &tmp.ip4) || ip_equal(&tmp.ip4, &n->gw4))
 		return proto_reply_err(-EINVAL, "ip must be an IPv4 address of subnet %s other than the gateway",
@@ -391,7 +406,9 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		goto fail;
 	}
 	ctr_default_route(ag, c->id, cnl, NULL);
-	ag_dns_open(ag, c);
+	if (ag_dns_open(ag, c) == 0)
+		ag_dns_records(ag, c); /* now with this network's records */
+	ag_state_save(ag);
 	rtnl_close(cnl);
 	close(nsfd);
 	log_info("endpoint %s/%s %s of %s on %s", e->host_ifname, e->ifname, ip,
@@ -447,6 +464,7 @@ void ag_ep_remove(struct agent *ag, struct ag_ep *e)
 		ag_ctr_clear(c);
 		return;
 	}
+	ag_dns_records(ag, c); /* without this network's records */
 	if (had_default) {
 		int nsfd = netns_open(c->netns);
 		struct rtnl *cnl = nsfd >= 0 ? rtnl_open(nsfd) : NULL;
