@@ -149,6 +149,32 @@ int route_replace(struct rtnl *nl, int ifindex, const struct ip_prefix *dst,
 	return 0;
 }
 
+int route_replace_onlink(struct rtnl *nl, int ifindex,
+			 const struct ip_prefix *dst, const struct ip_addr *gw)
+{
+	(void)nl;
+	if (ifindex <= 0 || dst->plen > ip_max_plen(dst->addr.family) ||
+	    gw->family != dst->addr.family)
+		__builtin_trap();
+	return 0;
+}
+
+int addr_add_noprefixroute(struct rtnl *nl, int ifindex,
+			   const struct ip_addr *ip, int plen)
+{
+	(void)nl;
+	if (ifindex <= 0 || plen < 0 || plen > ip_max_plen(ip->family))
+		__builtin_trap();
+	return 0;
+}
+
+int link_set_txqlen(struct rtnl *nl, int ifindex, unsigned int qlen)
+{
+	(void)nl;
+	(void)qlen;
+	return ifindex > 0 ? 0 : -ENODEV;
+}
+
 int neigh_replace(struct rtnl *nl, int ifindex, const struct ip_addr *ip,
 		  const uint8_t mac[6])
 {
@@ -387,6 +413,13 @@ int ag_dns_open(struct agent *ag, struct ag_ctr *c)
 	(void)ag;
 	c->dns_open = true;
 	return 0;
+}
+
+void ag_dns_net_changed(struct agent *ag, struct ag_net *n)
+{
+	(void)ag;
+	if (!n->used)
+		__builtin_trap();
 }
 
 void ag_dns_close(struct agent *ag, struct ag_ctr *c)
