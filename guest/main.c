@@ -266,7 +266,13 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	if (err && err != -ENOENT)
 		return err;
 	err = ag_hub_setup(ag);
-	if (err)
+	/* A full map is not a reason to stop serving: what did not fit is
+	 * dropped by the nftables backstop, counted in dp_errors and shown
+	 * by `wgnet status`. Anything else (no data plane) is. */
+	if (err && ag->dp && (err == -ENOSPC || err == -E2BIG))
+		log_warn("hub set-up: %s; serving anyway (see GetStatus dp_errors)",
+			 strerror(-err));
+	else if (err)
 		return err;
 	ag->dns = dns_server_new(upstream, 53);
 	if (!ag->dns)
