@@ -318,13 +318,13 @@ static void test_every_ack_point(void)
 	}
 	for (int k = 0; k < n; k++) {
 		for (int gi = 0; gi < 3; gi++) {
-			char name[8];
+			char name[16];
 			struct sim g;
 			struct ns_ack a = { .gen = snaps[k].gen,
 					    .valid = true };
 			int syncs = 0;
 
-			snprintf(name, sizeof(name), "g%d", gi);
+			snprintf(name, sizeof(name), "g%d", gi & 7);
 			sim_init(&g, name);
 			sim_sync_snap(&g, &snaps[k]);
 			CU_ASSERT_EQUAL(deliver(&hs.log, &hs.cur, &a, &g, false,
