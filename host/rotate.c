@@ -10,10 +10,11 @@
  * peer has handshaken on the next interface, the guest redirects that
  * peer's destinations there; when every guest has switched every peer, each
  * deletes its old interface (and the old key with it) and the store takes
- * the new keys and ports. Runs under h->mu, like every op that changes the
- * mesh.
+ * the new keys and ports, and the network is refreshed once. h->mu is held
+ * only around store reads and writes, never across guest calls.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,7 +42,7 @@ struct rot_guest {
 	char new_key[ST_KEY_LEN];
 	uint16_t new_port;
 	bool rotate; /* gets a new key */
-	bool prepared, done;
+	bool prepared, done, committed;
 	json_int_t old_bytes;
 	int64_t old_since; /* when old_bytes last changed */
 };
@@ -68,7 +69,9 @@ static int rot_load(struct host *h, const struct st_network *n,
 	size_t ngn = 0;
 	int rc;
 
+	pthread_mutex_lock(&h->mu);
 	rc = h->st->ops->guest_net_list(h->st, n->id, &gns, &ngn);
+	pthread_mutex_unlock(&h->mu);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	rs = calloc(ngn + 1, sizeof(*rs));
@@ -81,7 +84,10 @@ static int rot_load(struct host *h, const struct st_network *n,
 
 		r->gn = gns[i];
 		r->rotate = !only || !strcmp(only, gns[i].guest);
-		if (h->st->ops->guest_get(h->st, gns[i].guest, &r->g)) {
+		pthread_mutex_lock(&h->mu);
+		rc = h->st->ops->guest_get(h->st, gns[i].guest, &r->g);
+		pthread_mutex_unlock(&h->mu);
+		if (rc) {
 			rc = host_err(em, -ENOENT, "guest %s is not registered",
 				      gns[i].guest);
 			break;
@@ -128,7 +134,9 @@ static int next_peers(struct host *h, const struct st_network *n,
 	size_t i;
 	int rc;
 
+	pthread_mutex_lock(&h->mu);
 	rc = mesh_peer_set(h->st, n->id, x->g.name, &peers);
+	pthread_mutex_unlock(&h->mu);
 	if (rc)
 		return rc;
 	json_array_foreach(peers, i, p) {
@@ -314,7 +322,6 @@ static int phase_commit(struct host *h, const struct st_network *n,
 	int first = 0;
 
 	for (size_t i = 0; i < nr; i++) {
-		struct st_guest_net gn = rs[i].gn;
 		char *e = NULL;
 		int rc = rot_call(h, &rs[i], "RotateCommit", net_arg(n), NULL,
 				  &e);
@@ -329,6 +336,18 @@ static int phase_commit(struct host *h, const struct st_network *n,
 			free(e);
 			continue;
 		}
+		rs[i].committed = true;
+	}
+	/* The store takes every new key and port only now, all together (one
+	 * refresh of the network after), so that no delivery mixes an old
+	 * key of one guest with the new interface of another. */
+	pthread_mutex_lock(&h->mu);
+	for (size_t i = 0; i < nr; i++) {
+		struct st_guest_net gn = rs[i].gn;
+		int rc;
+
+		if (!rs[i].committed)
+			continue;
 		snprintf(gn.public_key, sizeof(gn.public_key), "%s",
 			 rs[i].new_key);
 		gn.listen_port = rs[i].new_port;
@@ -336,6 +355,8 @@ static int phase_commit(struct host *h, const struct st_network *n,
 		if (rc && !first)
 			first = host_err(em, rc, "store: %s", strerror(-rc));
 	}
+	pthread_mutex_unlock(&h->mu);
+	cp_net_refresh(h, n->id);
 	return first;
 }
 
@@ -361,7 +382,6 @@ static int rotate_network(struct host *h, const struct st_network *n,
 		goto out;
 	}
 	rc = phase_commit(h, n, rs, nr, em);
-	mesh_push_network(h, n->id, NULL);
 	for (size_t i = 0; i < nr; i++)
 		if (rs[i].rotate)
 			json_array_append_new(
@@ -385,8 +405,12 @@ int api_op_network_rotate_keys(struct host *h, json_t *args, json_t **res,
 	json_t *rotated;
 	int rc;
 
-	if ((rc = api_arg_str(args, "network", true, &ref, em)) ||
-	    (rc = api_get_network(h, ref, &n, em)))
+	if ((rc = api_arg_str(args, "network", true, &ref, em)))
+		return rc;
+	pthread_mutex_lock(&h->mu);
+	rc = api_get_network(h, ref, &n, em);
+	pthread_mutex_unlock(&h->mu);
+	if (rc)
 		return rc;
 	rotated = json_array();
 	rc = rotate_network(h, &n, NULL, rotated, em);
@@ -410,17 +434,27 @@ int api_op_guest_rotate_keys(struct host *h, json_t *args, json_t **res,
 
 	if ((rc = api_arg_str(args, "guest", true, &name, em)))
 		return rc;
-	if (h->st->ops->guest_get(h->st, name, &g))
+	pthread_mutex_lock(&h->mu);
+	rc = h->st->ops->guest_get(h->st, name, &g);
+	if (!rc)
+		rc = h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn);
+	pthread_mutex_unlock(&h->mu);
+	if (rc == -ENOENT)
 		return host_err(em, -ENOENT, "No such guest: %s", name);
-	rc = h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	rotated = json_array();
 	for (size_t i = 0; i < ngn && !rc; i++) {
 		struct st_network n;
 
-		if (strcmp(gns[i].guest, name) ||
-		    h->st->ops->network_get(h->st, gns[i].network_id, &n))
+		int miss;
+
+		if (strcmp(gns[i].guest, name))
+			continue;
+		pthread_mutex_lock(&h->mu);
+		miss = h->st->ops->network_get(h->st, gns[i].network_id, &n);
+		pthread_mutex_unlock(&h->mu);
+		if (miss)
 			continue;
 		rc = rotate_network(h, &n, name, rotated, em);
 	}
