@@ -77,7 +77,7 @@ iv = [i["sum"] for i in r["intervals"]]
 w0 = int(sys.argv[4]) / 1000.0 - 0.5
 w1 = w0 + 0.5 + int(sys.argv[3]) / 1000.0 + 1.0
 base = [i for i in iv if i["bytes"] == 0 and (i["end"] <= w0 or i["start"] >= w1)]
-zero = [i for i in iv if i["bytes"] == 0 and i["end"] > w0 and i["start"] < w1]
+zero = [i for i in iv if i["bytes"] == 0 and i["seconds"] >= 0.05 and i["end"] > w0 and i["start"] < w1]
 print("%s: rotation window %.1f-%.1f s of iperf3's clock; empty 0.1 s intervals outside it (the loaded machine, not the rotation): %d" % (sys.argv[2], w0, w1, len(base)))
 low = min(i["bits_per_second"] for i in iv[1:-1])
 print("%s: rotation took %s ms; %d intervals of 0.1 s, none empty: %s; lowest %.0f Mbit/s, mean %.0f Mbit/s, %d retransmits" % (
