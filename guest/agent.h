@@ -50,7 +50,7 @@ struct ag_ctr {
 	bool used;
 	char id[AG_ID_LEN];
 	char name[AG_NAME_LEN];
-	char netns[AG_PATH_LEN];
+	char netns[AG_PATH_LEN]; /* "" = host mode */
 	json_t *dns; /* records array, owned */
 	json_t *ports; /* published ports array, owned */
 	bool dns_open; /* its 127.0.0.11 sockets are registered */
@@ -86,6 +86,12 @@ int ag_state_save(struct agent *ag);
 int ag_state_load(struct agent *ag);
 struct ag_net *ag_net_find(struct agent *ag, const char *id);
 struct ag_ctr *ag_ctr_find(struct agent *ag, const char *id);
+/* A container in host mode (Docker's remote driver): no namespace of ours;
+ * its veth end stays in the guest for the runtime to move. */
+static inline bool ag_ctr_host_mode(const struct ag_ctr *c)
+{
+	return !c->netns[0];
+}
 struct ag_ep *ag_ep_find(struct agent *ag, const char *net_id, const char *cid);
 void ag_net_clear(struct ag_net *n);
 void ag_ctr_clear(struct ag_ctr *c);

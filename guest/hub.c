@@ -443,8 +443,8 @@ static bool ctr_ns_gone(struct ag_ctr *c)
 {
 	int fd;
 
-	if (!c)
-		return false;
+	if (!c || ag_ctr_host_mode(c))
+		return false; /* the veth is the whole container for us */
 	fd = netns_open(c->netns);
 	if (fd >= 0) {
 		close(fd);

@@ -73,8 +73,8 @@ static void ctr_default_route(struct agent *ag, const char *cid, struct rtnl *cn
 	}
 }
 
-static int ctr_get(struct agent *ag, json_t *jc, struct ag_ctr **out,
-		   const char **why)
+static int ctr_get(struct agent *ag, json_t *jc, bool host_mode,
+		   struct ag_ctr **out, const char **why)
 {
 	const char *id = json_str(jc, "id"), *name = json_str(jc, "name");
 	const char *netns = json_str(jc, "netns");
@@ -84,11 +84,20 @@ static int ctr_get(struct agent *ag, json_t *jc, struct ag_ctr **out,
 		return *why = "container.id must be 12-64 lowercase hex characters", -EINVAL;
 	if (name && !ag_valid_name(name))
 		return *why = "container.name has characters outside [A-Za-z0-9_.-]", -EINVAL;
-	if (!netns || !*netns || strlen(netns) >= AG_PATH_LEN ||
-	    strstr(netns, ".."))
+	if (host_mode && json_object_get(jc, "netns") &&
+	    !json_is_null(json_object_get(jc, "netns")))
+		return *why = "container.netns must be null with host_mode", -EINVAL;
+	if (host_mode)
+		netns = "";
+	else if (!netns || !*netns || strlen(netns) >= AG_PATH_LEN ||
+		 strstr(netns, ".."))
 		return *why = "container.netns must be a namespace path or name", -EINVAL;
 	c = ag_ctr_find(ag, id);
 	if (c) {
+		if (host_mode != ag_ctr_host_mode(c))
+			return *why = host_mode ? "the container has a namespace: host_mode does not apply" :
+						  "the container is in host mode: no netns may be given",
+			       -EINVAL;
 		*out = c;
 		return 0;
 	}
@@ -124,6 +133,87 @@ static json_t *ep_result(struct ag_ep *e)
 			 e->host_ifname, "mac", mac, "host_mac", hmac);
 }
 
+/* The veth with the container's end in the guest, down, named
+ * vc<13 chars of the container id>: the runtime moves and renames it (Docker's Join SrcName). */
+static int ep_make_host_mode(struct agent *ag, struct ag_ctr *c,
+			     struct ag_net *n, struct ag_ep *tmp,
+			     unsigned int mtu, const char **why)
+{
+	int cidx, err;
+
+	(void)n;
+	/* One network per host-mode container (the plugin makes one per
+	 * Docker endpoint): the name needs only the id. */
+	if (ag_ctr_has_endpoints(ag, c->id))
+		return *why = "a host-mode container has one endpoint", -EEXIST;
+	snprintf(tmp->ifname, sizeof(tmp->ifname), "vc%.13s", c->id);
+	if (link_index(ag->nl, tmp->ifname) > 0)
+		link_del(ag->nl, link_index(ag->nl, tmp->ifname));
+	err = link_veth_create(ag->nl, tmp->host_ifname, tmp->ifname, -1, mtu);
+	if (err)
+		return *why = "cannot create the veth pair", err;
+	tmp->host_ifindex = link_index(ag->nl, tmp->host_ifname);
+	cidx = link_index(ag->nl, tmp->ifname);
+	if (tmp->host_ifindex <= 0 || cidx <= 0)
+		return *why = "the veth pair did not appear", -ENODEV;
+	err = link_set(ag->nl, cidx, NULL, 0, tmp->mac, -1);
+	if (err)
+		return *why = "cannot set the container interface's MAC", err;
+	return 0;
+}
+
+/* The veth with the container's end in its namespace, configured there. */
+static int ep_make_in_netns(struct agent *ag, struct ag_ctr *c,
+			    struct ag_net *n, struct ag_ep *tmp,
+			    const char *ifname, unsigned int mtu, int *nsfd,
+			    struct rtnl **cnl, const char **why)
+{
+	int cidx, err;
+
+	*nsfd = netns_open(c->netns);
+	if (*nsfd < 0)
+		return *why = "cannot open the container's network namespace",
+		       *nsfd;
+	*cnl = rtnl_open(*nsfd);
+	if (!*cnl)
+		return *why = "cannot open netlink in the container's namespace",
+		       -errno;
+	if (!ifname) {
+		struct ifnames u = { 0 };
+		int k;
+
+		link_foreach(*cnl, collect_eth, &u);
+		for (k = 0; k < 64 && u.used[k]; k++)
+			;
+		snprintf(tmp->ifname, sizeof(tmp->ifname), "eth%d", k);
+	} else {
+		snprintf(tmp->ifname, sizeof(tmp->ifname), "%s", ifname);
+	}
+	err = link_veth_create(ag->nl, tmp->host_ifname, tmp->ifname, *nsfd,
+			       mtu);
+	if (err)
+		return *why = err == -EEXIST ? "the interface name is taken in the container" :
+					       "cannot create the veth pair",
+		       err;
+	tmp->host_ifindex = link_index(ag->nl, tmp->host_ifname);
+	cidx = link_index(*cnl, tmp->ifname);
+	if (tmp->host_ifindex <= 0 || cidx <= 0)
+		return *why = "the veth pair did not appear", -ENODEV;
+	err = link_set(*cnl, cidx, NULL, 0, tmp->mac, 1);
+	if (!err) {
+		int lo = link_index(*cnl, "lo");
+
+		if (lo > 0)
+			link_set(*cnl, lo, NULL, 0, NULL, 1);
+		err = addr_add(*cnl, cidx, &tmp->ip4, n->subnet4.plen);
+	}
+	if (!err && tmp->ip6.family)
+		err = addr_add(*cnl, cidx, &tmp->ip6, n->subnet6.plen);
+	if (err)
+		return *why = "cannot configure the container's interface", err;
+	return 0;
+}
+
 json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 {
 	const char *net_id = json_str(args, "network_id");
@@ -134,8 +224,9 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	struct ag_ep *e = NULL, tmp = { 0 };
 	struct rtnl *cnl = NULL;
 	const char *why = NULL;
-	int nsfd = -1, err, cidx, slot = -1;
+	int nsfd = -1, err, slot = -1;
 	bool ctr_new, veth_made = false;
+	bool host_mode = json_is_true(json_object_get(args, "host_mode"));
 	unsigned int mtu = ag_ep_mtu(ag);
 
 	if (!ag_valid_id(net_id))
@@ -157,8 +248,11 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		       strspn(ifname + 3, "0123456789") != strlen(ifname + 3) ||
 		       !ifname[3]))
 		return proto_reply_err(-EINVAL, "ifname must be eth<N>");
+	if (host_mode && ifname)
+		return proto_reply_err(-EINVAL, "ifname cannot be chosen in host_mode (the runtime names the interface)");
 	ctr_new = !ag_ctr_find(ag, json_str(json_object_get(args, "container"), "id") ?: "");
-	err = ctr_get(ag, json_object_get(args, "container"), &c, &why);
+	err = ctr_get(ag, json_object_get(args, "container"), host_mode, &c,
+		      &why);
 	if (err)
 		return proto_reply_err(err, "%s", why);
 
@@ -195,29 +289,6 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 			goto fail;
 		}
 	}
-	nsfd = netns_open(c->netns);
-	if (nsfd < 0) {
-		err = nsfd;
-		why = "cannot open the container's network namespace";
-		goto fail;
-	}
-	cnl = rtnl_open(nsfd);
-	if (!cnl) {
-		err = -errno;
-		why = "cannot open netlink in the container's namespace";
-		goto fail;
-	}
-	if (!ifname) {
-		struct ifnames u = { 0 };
-		int k;
-
-		link_foreach(cnl, collect_eth, &u);
-		for (k = 0; k < 64 && u.used[k]; k++)
-			;
-		snprintf(tmp.ifname, sizeof(tmp.ifname), "eth%d", k);
-	} else {
-		snprintf(tmp.ifname, sizeof(tmp.ifname), "%s", ifname);
-	}
 	snprintf(tmp.host_ifname, sizeof(tmp.host_ifname), "vh%.8s%02x", c->id,
 		 n->index);
 	if (!mac) {
@@ -229,34 +300,14 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	/* A leftover guest-side veth of a previous attempt. */
 	if (link_index(ag->nl, tmp.host_ifname) > 0)
 		link_del(ag->nl, link_index(ag->nl, tmp.host_ifname));
-	err = link_veth_create(ag->nl, tmp.host_ifname, tmp.ifname, nsfd, mtu);
-	if (err) {
-		why = err == -EEXIST ? "the interface name is taken in the container" :
-				       "cannot create the veth pair";
+	if (host_mode)
+		err = ep_make_host_mode(ag, c, n, &tmp, mtu, &why);
+	else
+		err = ep_make_in_netns(ag, c, n, &tmp, ifname, mtu, &nsfd, &cnl,
+				       &why);
+	veth_made = tmp.host_ifindex > 0;
+	if (err)
 		goto fail;
-	}
-	veth_made = true;
-	tmp.host_ifindex = link_index(ag->nl, tmp.host_ifname);
-	cidx = link_index(cnl, tmp.ifname);
-	if (tmp.host_ifindex <= 0 || cidx <= 0) {
-		err = -ENODEV;
-		why = "the veth pair did not appear";
-		goto fail;
-	}
-	err = link_set(cnl, cidx, NULL, 0, tmp.mac, 1);
-	if (!err) {
-		int lo = link_index(cnl, "lo");
-
-		if (lo > 0)
-			link_set(cnl, lo, NULL, 0, NULL, 1);
-		err = addr_add(cnl, cidx, &tmp.ip4, n->subnet4.plen);
-	}
-	if (!err && tmp.ip6.family)
-		err = addr_add(cnl, cidx, &tmp.ip6, n->subnet6.plen);
-	if (err) {
-		why = "cannot configure the container's interface";
-		goto fail;
-	}
 	err = link_set(ag->nl, tmp.host_ifindex, NULL, 0, NULL, 1);
 	if (!err)
 		err = link_get_mac(ag->nl, tmp.host_ifindex, tmp.hmac);
@@ -292,11 +343,14 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		e = NULL;
 		goto fail;
 	}
-	ctr_default_route(ag, c->id, cnl, NULL);
+	if (cnl)
+		ctr_default_route(ag, c->id, cnl, NULL);
 	ag_dns_open(ag, c);
 	ag_state_save(ag);
-	rtnl_close(cnl);
-	close(nsfd);
+	if (cnl)
+		rtnl_close(cnl);
+	if (nsfd >= 0)
+		close(nsfd);
 	log_info("endpoint %s/%s %s of %s on %s", e->host_ifname, e->ifname, ip,
 		 c->name, n->name);
 	return proto_reply_ok(ep_result(e));
@@ -344,7 +398,7 @@ void ag_ep_remove(struct agent *ag, struct ag_ep *e)
 		ag_ctr_clear(c);
 		return;
 	}
-	if (had_default) {
+	if (had_default && !ag_ctr_host_mode(c)) {
 		int nsfd = netns_open(c->netns);
 		struct rtnl *cnl = nsfd >= 0 ? rtnl_open(nsfd) : NULL;
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "wgnet/docker_api.h"
+#include "wgnet/plugin.h"
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -54,7 +55,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
-		"                  [--docker-socket PATH]\n"
+		"                  [--docker-socket PATH] [--plugin-socket PATH\n"
+		"                   --plugin-guest NAME [--plugin-state FILE]]\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
@@ -63,8 +65,13 @@ static void usage(FILE *f)
 		"  -v, --debug          debug logging\n"
 		"  --log-file PATH      log there instead of stderr\n"
 		"  --docker-socket PATH Docker Engine API socket (default: docker.sock\n"
-		"                       next to --socket; \"none\" or \"\" disables)\n",
-		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
+		"                       next to --socket; \"none\" or \"\" disables)\n"
+		"  --plugin-socket PATH Docker network+IPAM plugin (off unless given;\n"
+		"                       Docker looks for %s)\n"
+		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
+		"  --plugin-state FILE  Docker ids -> wgnet ids (default %s)\n",
+		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, PLUGIN_DEFAULT_SOCK,
+		PLUGIN_DEFAULT_STATE);
 }
 
 static int make_dirs(const char *path)
@@ -218,6 +225,9 @@ int main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "docker-socket", required_argument, NULL, 'D' },
+		{ "plugin-socket", required_argument, NULL, 'P' },
+		{ "plugin-guest", required_argument, NULL, 'G' },
+		{ "plugin-state", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -225,6 +235,10 @@ int main(int argc, char **argv)
 	const char *id = NULL, *logfile = NULL, *dsock = NULL;
 	char dbuf[PATH_MAX];
 	struct docker_api *dapi = NULL;
+	const char *psock = NULL, *pguest = NULL;
+	const char *pstate = PLUGIN_DEFAULT_STATE;
+	struct plugin *plug = NULL;
+	struct plugin_srv *psrv = NULL;
 	char hostname[HOST_NAME_MAX + 1] = "";
 	struct sigaction sa = { 0 };
 	struct store *st = NULL;
@@ -276,6 +290,15 @@ int main(int argc, char **argv)
 		case 'D':
 			dsock = optarg;
 			break;
+		case 'P':
+			psock = optarg;
+			break;
+		case 'G':
+			pguest = optarg;
+			break;
+		case 'T':
+			pstate = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -286,6 +309,11 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (psock && (!pguest || !*pguest)) {
+		fprintf(stderr,
+			"wgnet-host: --plugin-socket needs --plugin-guest NAME (this machine's wgnet-guest)\n");
 		return 2;
 	}
 	if (logfile && !freopen(logfile, "a", stderr)) {
@@ -345,6 +373,12 @@ int main(int argc, char **argv)
 			strerror(-opt));
 		goto out;
 	}
+	if (psock && ((opt = plugin_new(h, pguest, pstate, &plug)) ||
+		      (opt = plugin_srv_start(plug, psock, &psrv)))) {
+		log_err("cannot serve the docker plugin on %s (state %s): %s",
+			psock, pstate, strerror(-opt));
+		goto out;
+	}
 	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
 		 sock, uri, id, timeout);
 	while (!stop_flag) {
@@ -364,6 +398,8 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	docker_api_stop(dapi);
 	dapi = NULL;
+	plugin_srv_stop(psrv);
+	psrv = NULL;
 	close(lfd);
 	lfd = -1;
 	unlink(sock);
@@ -373,6 +409,7 @@ int main(int argc, char **argv)
 	rc = stop_flag ? 0 : 1;
 out:
 	docker_api_stop(dapi);
+	plugin_srv_stop(psrv);
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(sock);
@@ -382,6 +419,7 @@ out:
 	if (h)
 		host_watch_stop(h);
 	if (!n_clients) {
+		plugin_free(plug);
 		host_free(h);
 		if (st)
 			st->ops->close(st);

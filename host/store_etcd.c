@@ -362,6 +362,7 @@ static const struct store_ops etcd_ops = {
 	.container_get = etcd_container_get,
 	.container_list = etcd_container_list,
 	.container_delete = etcd_container_delete,
+	.container_set_ports = etcd_container_set_ports,
 	.endpoint_create = etcd_endpoint_create,
 	.endpoint_delete = etcd_endpoint_delete,
 	.endpoint_get = etcd_endpoint_get,

@@ -123,6 +123,10 @@ struct store_ops {
 			      size_t *n);
 	/* Also deletes its endpoints (and so frees their addresses). */
 	int (*container_delete)(struct store *st, const char *id);
+	/* Replace a container's published ports (JSON array text); -ENOENT
+	 * if it is gone. */
+	int (*container_set_ports)(struct store *st, const char *id,
+				   const char *ports);
 
 	/* Allocate addresses and insert the endpoint in one transaction.
 	 * ip4/ip6 in ep: family 0 = pick the first free; set = static (must be
