@@ -75,7 +75,8 @@ static enum MHD_Result serve(struct plugin_srv *s, struct MHD_Connection *c,
 		log_info("docker plugin: %s: %s", url, err);
 		return send_body(c, 200, plugin_error_body(ipam, err));
 	}
-	log_debug("docker plugin: %s", url);
+	log_debug("docker plugin: %s %.*s", url, (int)(q->len > 2048 ? 2048 : q->len),
+		  q->buf ? q->buf : "");
 	res = plugin_handle(s->p, &r);
 	plugin_req_clear(&r);
 	return send_body(c, 200, res);
