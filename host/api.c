@@ -345,24 +345,21 @@ void host_serve_fd(struct host *h, int fd)
 {
 	struct timeval tv = { .tv_sec = 10 };
 	json_t *req = NULL, *rep = NULL;
-	uint16_t type = 0;
 	int rc;
 
 	/* A stuck client cannot pin this thread for long. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	rc = proto_recv(fd, &type, &req);
+	rc = proto_recv_request(fd, &req);
 	if (rc == -EMSGSIZE)
 		rep = proto_reply_err(EMSGSIZE,
 				      "request too large (max %u bytes)",
 				      PROTO_MAX_PAYLOAD);
 	else if (rc == -EPROTO || rc == -EPROTONOSUPPORT || rc == -EBADMSG)
-		rep = proto_reply_err(-rc, "bad request: %s", strerror(-rc));
+		rep = proto_reply_err(-rc, "bad request: %s (a request frame expected)",
+				      strerror(-rc));
 	else if (rc)
 		goto out; /* closed or timed out: nobody to answer */
-	else if (type != PROTO_T_REQUEST)
-		rep = proto_reply_err(EBADMSG,
-				      "bad request: not a request frame");
 	else
 		rep = host_handle(h, req);
 	if (rep)
