@@ -86,6 +86,7 @@ struct agent {
 	struct dns_server *dns;
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
 	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
+	json_t *dns_nets; /* networks whose gateway:53 we serve (dnsnet.c) */
 	struct ag_ctl_stats ctl;
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
@@ -131,5 +132,9 @@ json_t *ag_dispatch(struct agent *ag, const char *op, json_t *args);
 int ag_dns_open(struct agent *ag, struct ag_ctr *c);
 void ag_dns_close(struct agent *ag, struct ag_ctr *c);
 int ag_dns_records(struct agent *ag, struct ag_ctr *c);
+/* dnsnet.c: a resolver at each network's gateway:53 in the guest for the
+ * networks with host-mode containers (Docker's remote driver: Docker's own
+ * resolver in the container forwards names it does not know there). */
+void ag_dns_net_sync(struct agent *ag);
 
 #endif

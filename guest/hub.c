@@ -394,6 +394,7 @@ int ag_adopt(struct agent *ag)
 	for (int i = 0; i < AG_MAX_CTRS; i++)
 		if (ag->ctrs[i].used)
 			ag_dns_open(ag, &ag->ctrs[i]);
+	ag_dns_net_sync(ag);
 	ag_isolation_sync(ag);
 	log_info("adopted %d interfaces from the previous agent", adopted);
 	return 0;

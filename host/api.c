@@ -242,6 +242,8 @@ static const struct {
 	{ "ContainerAdd", api_op_container_add, true,
 	  "name guest netns ports host_mode" },
 	{ "ContainerPorts", api_op_container_ports, true, "container ports" },
+	{ "EndpointAliases", api_op_endpoint_aliases, true,
+	  "network container aliases" },
 	{ "ContainerRemove", api_op_container_remove, true, "container" },
 	{ "ContainerList", api_op_container_list, true, "" },
 	{ "Status", api_op_status, false, "" },

@@ -56,7 +56,8 @@ static void usage(FILE *f)
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
 		"                  [--docker-socket PATH] [--plugin-socket PATH\n"
-		"                   --plugin-guest NAME [--plugin-state FILE]]\n"
+		"                   --plugin-guest NAME [--plugin-state FILE]\n"
+		"                   [--plugin-docker PATH]]\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
@@ -69,9 +70,11 @@ static void usage(FILE *f)
 		"  --plugin-socket PATH Docker network+IPAM plugin (off unless given;\n"
 		"                       Docker looks for %s)\n"
 		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
-		"  --plugin-state FILE  Docker ids -> wgnet ids (default %s)\n",
+		"  --plugin-state FILE  Docker ids -> wgnet ids (default %s)\n"
+		"  --plugin-docker PATH dockerd's API socket, to learn container names\n"
+		"                       for wgnet's DNS (default %s; \"none\": no names)\n",
 		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, PLUGIN_DEFAULT_SOCK,
-		PLUGIN_DEFAULT_STATE);
+		PLUGIN_DEFAULT_STATE, PLUGIN_DEFAULT_DOCKER);
 }
 
 static int make_dirs(const char *path)
@@ -228,6 +231,7 @@ int main(int argc, char **argv)
 		{ "plugin-socket", required_argument, NULL, 'P' },
 		{ "plugin-guest", required_argument, NULL, 'G' },
 		{ "plugin-state", required_argument, NULL, 'T' },
+		{ "plugin-docker", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -237,6 +241,7 @@ int main(int argc, char **argv)
 	struct docker_api *dapi = NULL;
 	const char *psock = NULL, *pguest = NULL;
 	const char *pstate = PLUGIN_DEFAULT_STATE;
+	const char *pdocker = PLUGIN_DEFAULT_DOCKER;
 	struct plugin *plug = NULL;
 	struct plugin_srv *psrv = NULL;
 	char hostname[HOST_NAME_MAX + 1] = "";
@@ -298,6 +303,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			pstate = optarg;
+			break;
+		case 'K':
+			pdocker = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -373,7 +381,7 @@ int main(int argc, char **argv)
 			strerror(-opt));
 		goto out;
 	}
-	if (psock && ((opt = plugin_new(h, pguest, pstate, &plug)) ||
+	if (psock && ((opt = plugin_new(h, pguest, pstate, pdocker, &plug)) ||
 		      (opt = plugin_srv_start(plug, psock, &psrv)))) {
 		log_err("cannot serve the docker plugin on %s (state %s): %s",
 			psock, pstate, strerror(-opt));

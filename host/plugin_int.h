@@ -19,7 +19,19 @@ struct plugin {
 	 *  "endpoints": {docker id: {"container", "network"}}} */
 	json_t *state;
 	json_t *subpools; /* in memory: subnet text → --ip-range text */
+	char docker_sock[ST_PATH_LEN]; /* dockerd's API, for names ("" = none) */
+	pthread_mutex_t tmu; /* the name threads (plugin_names.c) */
+	pthread_cond_t tcv;
+	int nthreads;
+	bool stopping;
 };
+
+/* plugin_names.c: learn the endpoint's container name and aliases from
+ * dockerd in the background, then EndpointAliases. */
+void plugin_names_start(struct plugin *p, const char *dnid, const char *eid,
+			const char *wnid, const char *cid);
+/* Wait for the name threads to end (they stop polling at once). */
+void plugin_names_stop(struct plugin *p);
 
 int plugin_state_load(struct plugin *p);
 int plugin_state_net_put(struct plugin *p, const char *dnid, const char *wid);

@@ -411,6 +411,7 @@ static json_t *m_join(struct plugin *p, const struct plugin_req *r)
 	if (!n.internal)
 		json_object_set_new(res, "Gateway",
 				    json_string(ip_fmt(&n.gw4, gw)));
+	plugin_names_start(p, r->network_id, r->endpoint_id, n.id, cid);
 	return res;
 }
 

@@ -206,14 +206,15 @@ bool plugin_container_is_ours(struct plugin *p, const char *cid)
 }
 
 int plugin_new(struct host *h, const char *guest, const char *state_path,
-	       struct plugin **out)
+	       const char *docker_sock, struct plugin **out)
 {
 	struct plugin *p;
 	int rc;
 
 	*out = NULL;
 	if (!guest || !*guest || strlen(guest) >= ST_NAME_LEN || !state_path ||
-	    !*state_path || strlen(state_path) >= ST_PATH_LEN)
+	    !*state_path || strlen(state_path) >= ST_PATH_LEN ||
+	    (docker_sock && strlen(docker_sock) >= ST_PATH_LEN))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -222,6 +223,11 @@ int plugin_new(struct host *h, const char *guest, const char *state_path,
 	snprintf(p->guest, sizeof(p->guest), "%s", guest);
 	snprintf(p->path, sizeof(p->path), "%s", state_path);
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->tmu, NULL);
+	pthread_cond_init(&p->tcv, NULL);
+	if (docker_sock && strcmp(docker_sock, "none"))
+		snprintf(p->docker_sock, sizeof(p->docker_sock), "%s",
+			 docker_sock);
 	p->subpools = json_object();
 	rc = p->subpools ? plugin_state_load(p) : -ENOMEM;
 	if (rc) {
@@ -236,8 +242,11 @@ void plugin_free(struct plugin *p)
 {
 	if (!p)
 		return;
+	plugin_names_stop(p);
 	json_decref(p->state);
 	json_decref(p->subpools);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->tmu);
+	pthread_cond_destroy(&p->tcv);
 	free(p);
 }

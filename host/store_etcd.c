@@ -363,6 +363,7 @@ static const struct store_ops etcd_ops = {
 	.container_list = etcd_container_list,
 	.container_delete = etcd_container_delete,
 	.container_set_ports = etcd_container_set_ports,
+	.endpoint_set_aliases = etcd_endpoint_set_aliases,
 	.endpoint_create = etcd_endpoint_create,
 	.endpoint_delete = etcd_endpoint_delete,
 	.endpoint_get = etcd_endpoint_get,

@@ -346,6 +346,7 @@ static const struct store_ops sqlite_ops = {
 	.container_list = sqlite_container_list,
 	.container_delete = sqlite_container_delete,
 	.container_set_ports = sqlite_container_set_ports,
+	.endpoint_set_aliases = sqlite_endpoint_set_aliases,
 	.endpoint_create = sqlite_endpoint_create,
 	.endpoint_delete = sqlite_endpoint_delete,
 	.endpoint_get = sqlite_endpoint_get,

@@ -23,6 +23,7 @@ struct plugin;
 
 #define PLUGIN_DEFAULT_SOCK "/run/docker/plugins/wgnet.sock"
 #define PLUGIN_DEFAULT_STATE "/var/lib/wgnet/docker-plugin.json"
+#define PLUGIN_DEFAULT_DOCKER "/var/run/docker.sock"
 #define PLUGIN_CTYPE "application/vnd.docker.plugins.v1+json"
 #define PLUGIN_BODY_MAX (1024 * 1024)
 #define PLUGIN_ERR_MAX 512
@@ -105,7 +106,7 @@ json_t *plugin_error_body(bool ipam, const char *msg);
 json_t *plugin_handle(struct plugin *p, const struct plugin_req *r);
 /* plugin_ops.c: state file load and the guest the containers live on. */
 int plugin_new(struct host *h, const char *guest, const char *state_path,
-	       struct plugin **out);
+	       const char *docker_sock, struct plugin **out);
 void plugin_free(struct plugin *p);
 
 /* plugin.c: serve on sock_path (0660; a stale socket is replaced). */

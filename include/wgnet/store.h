@@ -136,6 +136,10 @@ struct store_ops {
 	int (*endpoint_create)(struct store *st, struct st_endpoint *ep);
 	int (*endpoint_delete)(struct store *st, const char *network_id,
 			       const char *container_id);
+	/* Replace an endpoint's aliases (JSON array text); -ENOENT if gone. */
+	int (*endpoint_set_aliases)(struct store *st, const char *network_id,
+				    const char *container_id,
+				    const char *aliases);
 	int (*endpoint_get)(struct store *st, const char *network_id,
 			    const char *container_id, struct st_endpoint *out);
 	/* Filter by network (NULL = all) and/or container (NULL = all). */

@@ -98,15 +98,17 @@ dk_image() {
 	tar -C "$r" -c . | dk "$m" import -c 'ENV PATH=/bin' - "$IMG" >/dev/null
 }
 
-# dk_host NAME [STORE] [EXTRA ARGS]: wgnet-host with the Docker plugin for
-# machine NAME's guest, the plugin socket in that machine's plugin dir
+# dk_host NAME [STORE] [EXTRA ARGS]: wgnet-host (in the machine's
+# namespace) with the Docker plugin for machine NAME's guest, the plugin
+# socket in that machine's plugin dir, names from that machine's dockerd
 dk_host() {
 	local m=$1 store=${2:-sqlite:$TMP/$1/state.db} d="$TMP/$1"
 	shift 2 || shift $#
-	setsid "$WGNET_BIN/wgnet-host" --socket "$d/host.sock" --store "$store" \
-		--id "$T-$m" --docker-socket none --plugin-socket "$d/plugins/wgnet.sock" \
-		--plugin-guest "$m" --plugin-state "$d/plugin.json" -v "$@" \
-		>>"$d/host.log" 2>&1 &
+	nsenter --net="/run/netns/$T-$m" -- setsid "$WGNET_BIN/wgnet-host" \
+		--socket "$d/host.sock" --store "$store" --id "$T-$m" \
+		--docker-socket none --plugin-socket "$d/plugins/wgnet.sock" \
+		--plugin-guest "$m" --plugin-state "$d/plugin.json" \
+		--plugin-docker "$d/docker.sock" -v "$@" >>"$d/host.log" 2>&1 &
 	echo $! >"$d/host.pid"
 	PIDS+=($!)
 	wait_for 10 test -S "$d/plugins/wgnet.sock" || { tail -20 "$d/host.log"; fail "wgnet-host of $m did not start"; }
