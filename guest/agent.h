@@ -29,6 +29,7 @@ struct ag_net {
 	struct ip_addr gw4, gw6;
 	bool internal;
 	uint16_t port;
+	unsigned int mtu; /* the network's MTU here (guest/mtu.c) */
 	uint8_t pub[WG_KEY_LEN];
 	json_t *peers; /* the last desired peer set (array), owned */
 };

@@ -21,6 +21,7 @@
 #include "wgnet/proto.h"
 
 #include "api_int.h"
+#include "metrics.h"
 
 int host_err(char **errmsg, int rc, const char *fmt, ...)
 {
@@ -278,6 +279,7 @@ int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
 {
 	json_t *empty = NULL;
 	int rc = -EOPNOTSUPP;
+	int64_t t0;
 
 	*result = NULL;
 	if (errmsg)
@@ -296,11 +298,14 @@ int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
 		rc = check_keys(op, ops[i].keys, args, errmsg);
 		if (rc)
 			goto out;
+		t0 = host_now_ms();
 		if (ops[i].locked)
 			pthread_mutex_lock(&h->mu);
 		rc = ops[i].fn(h, args, result, errmsg);
 		if (ops[i].locked)
 			pthread_mutex_unlock(&h->mu);
+		metrics_observe("op", ops[i].name,
+				(double)(host_now_ms() - t0) / 1000.0);
 		if (!rc && !*result)
 			*result = json_object();
 		if (rc && errmsg && !*errmsg)

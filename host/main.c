@@ -23,6 +23,7 @@
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
+#include "metrics.h"
 
 #define MAX_CLIENTS 64
 
@@ -55,9 +56,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
-		"                  [--docker-socket PATH] [--plugin-socket PATH\n"
-		"                   --plugin-guest NAME [--plugin-state FILE]\n"
-		"                   [--plugin-docker PATH]]\n"
+		"                  [--docker-socket PATH] [--metrics ADDR [--metrics-interval SEC]]\n"
+		"                  [--plugin-socket PATH --plugin-guest NAME\n"
+		"                   [--plugin-state FILE] [--plugin-docker PATH]]\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
@@ -67,6 +68,9 @@ static void usage(FILE *f)
 		"  --log-file PATH      log there instead of stderr\n"
 		"  --docker-socket PATH Docker Engine API socket (default: docker.sock\n"
 		"                       next to --socket; \"none\" or \"\" disables)\n"
+		"  --metrics ADDR       serve /metrics (Prometheus) on 127.0.0.1:PORT,\n"
+		"                       [::1]:PORT or unix:/path (default: off)\n"
+		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n"
 		"  --plugin-socket PATH Docker network+IPAM plugin (off unless given;\n"
 		"                       Docker looks for %s)\n"
 		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
@@ -232,6 +236,8 @@ int main(int argc, char **argv)
 		{ "plugin-guest", required_argument, NULL, 'G' },
 		{ "plugin-state", required_argument, NULL, 'T' },
 		{ "plugin-docker", required_argument, NULL, 'K' },
+		{ "metrics", required_argument, NULL, 'M' },
+		{ "metrics-interval", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -244,6 +250,9 @@ int main(int argc, char **argv)
 	const char *pdocker = PLUGIN_DEFAULT_DOCKER;
 	struct plugin *plug = NULL;
 	struct plugin_srv *psrv = NULL;
+	struct metrics *metrics = NULL;
+	const char *maddr = NULL;
+	int minterval = 10;
 	char hostname[HOST_NAME_MAX + 1] = "";
 	struct sigaction sa = { 0 };
 	struct store *st = NULL;
@@ -306,6 +315,19 @@ int main(int argc, char **argv)
 			break;
 		case 'K':
 			pdocker = optarg;
+			break;
+		case 'M':
+			maddr = optarg;
+			break;
+		case 'I':
+			errno = 0;
+			minterval = (int)strtol(optarg, &end, 10);
+			if (errno || *end || minterval < 1 || minterval > 3600) {
+				fprintf(stderr,
+					"wgnet-host: invalid --metrics-interval %s (1..3600)\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -387,6 +409,15 @@ int main(int argc, char **argv)
 			psock, pstate, strerror(-opt));
 		goto out;
 	}
+	if (maddr && (opt = metrics_start(h, maddr, minterval, &metrics))) {
+		log_err("cannot serve metrics on %s: %s%s", maddr,
+			opt == -EPERM ? "not a loopback address" :
+					strerror(-opt),
+			opt == -EINVAL ?
+				" (use 127.0.0.1:PORT, [::1]:PORT or unix:/path)" :
+				"");
+		goto out;
+	}
 	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
 		 sock, uri, id, timeout);
 	while (!stop_flag) {
@@ -404,6 +435,8 @@ int main(int argc, char **argv)
 			accept_one(h, lfd);
 	}
 	log_info("shutting down");
+	metrics_stop(metrics);
+	metrics = NULL;
 	docker_api_stop(dapi);
 	dapi = NULL;
 	plugin_srv_stop(psrv);
@@ -416,6 +449,7 @@ int main(int argc, char **argv)
 	wait_clients();
 	rc = stop_flag ? 0 : 1;
 out:
+	metrics_stop(metrics);
 	docker_api_stop(dapi);
 	plugin_srv_stop(psrv);
 	if (lfd >= 0) {
