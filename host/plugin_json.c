@@ -455,7 +455,8 @@ int plugin_parse(const char *path, const char *body, size_t len,
 	}
 	/* Docker sends "null" or nothing for calls without arguments. */
 	if (body && len) {
-		b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+		b = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			       &je);
 		if (!b)
 			return fail(err, errlen, "bad JSON: %s", je.text);
 		if (json_is_null(b)) {

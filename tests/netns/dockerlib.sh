@@ -22,6 +22,8 @@ dk_machine() {
 	mk_host "$ul" "$T-$m" "$addr" "$gw" "p${T:0:6}$m"
 	mkdir -p "$TMP/$m/plugins"
 	start_guest "$T-$m" "$m"
+	# last of all: the guest drops its WireGuard devices (wireguard-go)
+	at_exit "timeout 10 $WGNET_BIN/wgnet-guest call -s $(gsock "$m") DeleteHub"
 }
 
 # dk_mountns NAME: the machine's private mount namespace, held by a sleep

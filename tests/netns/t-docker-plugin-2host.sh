@@ -12,7 +12,7 @@ UL=$T-ul
 mk_underlay "$UL" 10.97.0.1/24
 # etcd in the underlay namespace (ours: no port can collide), one member
 mkdir -p "$TMP/etcd"
-n "$UL" setsid etcd --name e1 --data-dir "$TMP/etcd/data" \
+nsenter --net="/run/netns/$UL" -- setsid etcd --name e1 --data-dir "$TMP/etcd/data" \
 	--listen-client-urls http://10.97.0.1:2379 --advertise-client-urls http://10.97.0.1:2379 \
 	--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
 	--initial-cluster e1=http://127.0.0.1:2380 >"$TMP/etcd/log" 2>&1 &
@@ -50,7 +50,10 @@ SRV=$(dk_ip a srv) CLI=$(dk_ip b cli)
 [ "$SRV" != "$CLI" ] || fail "both hosts gave $SRV"
 log "srv on a: $SRV, cli on b: $CLI"
 
-n "$UL" tcpdump -n -l -i br0 "ip and host 10.97.0.11 and host 10.97.0.12" >"$TMP/ul.txt" 2>"$TMP/tcpdump.err" &
+# nsenter execs tcpdump: $! is tcpdump itself (a subshell running it would
+# wait for it before acting on the TERM trap lib.sh installs)
+nsenter --net="/run/netns/$UL" -- timeout 300 tcpdump -n -l -i br0 "ip and host 10.97.0.11 and host 10.97.0.12" \
+	>"$TMP/ul.txt" 2>"$TMP/tcpdump.err" &
 TD=$!
 PIDS+=($TD)
 wait_for 10 grep -q "listening on" "$TMP/tcpdump.err" || fail "tcpdump did not start"
