@@ -8,10 +8,9 @@
  * container's DNS server is the gateway (docker run --dns GATEWAY): Docker
  * forwards what it does not know, from the container's namespace.
  *
- * The records of network N: the union of the SetDNS records of N's
- * containers on this guest restricted to N's subnets — every container on N
- * is sent the names of all of N's containers on every host, so the union is
- * exactly N's names, and nothing of another network leaks through it.
+ * The records of network N: N's own records (UpdateNetwork/SyncNetwork)
+ * and the SetDNS records of N's containers on this guest, restricted to N's
+ * subnets: N's names on every host, and nothing of another network.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -77,52 +76,60 @@ static bool in_net(const struct ag_net *n, const struct ip_addr *a)
 	       (n->subnet6.addr.family && prefix_contains(&n->subnet6, a));
 }
 
+static int rec_push(struct dns_record **recs, size_t *k, size_t *cap,
+		    json_t *r, const struct ag_net *n)
+{
+	const char *name = json_str(r, "name"), *addr = json_str(r, "address");
+	struct dns_record rec = { 0 };
+
+	if (!name || !addr || strlen(name) >= sizeof(rec.name) ||
+	    ip_parse(addr, &rec.addr) || !in_net(n, &rec.addr))
+		return 0;
+	strcpy(rec.name, name);
+	for (size_t x = 0; x < *k; x++)
+		if (!strcmp((*recs)[x].name, rec.name) &&
+		    ip_equal(&(*recs)[x].addr, &rec.addr))
+			return 0;
+	if (*k == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct dns_record *t = realloc(*recs, nc * sizeof(**recs));
+
+		if (!t)
+			return -ENOMEM;
+		*recs = t;
+		*cap = nc;
+	}
+	(*recs)[(*k)++] = rec;
+	return 0;
+}
+
+/* The network's records (UpdateNetwork/SyncNetwork) and what SetDNS gave
+ * its containers here, restricted to its subnets. */
 static int set_records(struct agent *ag, const struct ag_net *n,
 		       const char *key)
 {
 	struct dns_record *recs = NULL;
 	size_t k = 0, cap = 0, i;
-	int err;
+	const char *rk;
+	json_t *r;
+	int err = 0;
 
-	for (int j = 0; j < AG_MAX_EPS; j++) {
+	json_object_foreach(n->dns, rk, r)
+		if (!err)
+			err = rec_push(&recs, &k, &cap, r, n);
+	for (int j = 0; j < AG_MAX_EPS && !err; j++) {
 		struct ag_ep *e = &ag->eps[j];
 		struct ag_ctr *c;
-		json_t *r;
 
 		if (!e->used || strcmp(e->net_id, n->id) ||
 		    !(c = ag_ctr_find(ag, e->cid)))
 			continue;
-		json_array_foreach(c->dns, i, r) {
-			const char *name = json_str(r, "name");
-			const char *addr = json_str(r, "address");
-			struct dns_record rec = { 0 };
-			bool dup = false;
-
-			if (!name || !addr || strlen(name) >= sizeof(rec.name) ||
-			    ip_parse(addr, &rec.addr) || !in_net(n, &rec.addr))
-				continue;
-			strcpy(rec.name, name);
-			for (size_t x = 0; x < k && !dup; x++)
-				dup = !strcmp(recs[x].name, rec.name) &&
-				      ip_equal(&recs[x].addr, &rec.addr);
-			if (dup)
-				continue;
-			if (k == cap) {
-				size_t nc = cap ? cap * 2 : 16;
-				struct dns_record *t =
-					realloc(recs, nc * sizeof(*recs));
-
-				if (!t) {
-					free(recs);
-					return -ENOMEM;
-				}
-				recs = t;
-				cap = nc;
-			}
-			recs[k++] = rec;
-		}
+		json_array_foreach(c->dns, i, r)
+			if (!err)
+				err = rec_push(&recs, &k, &cap, r, n);
 	}
-	err = dns_server_set_records(ag->dns, key, recs, k);
+	if (!err)
+		err = dns_server_set_records(ag->dns, key, recs, k);
 	free(recs);
 	return err;
 }
