@@ -76,8 +76,8 @@ static bool in_net(const struct ag_net *n, const struct ip_addr *a)
 	       (n->subnet6.addr.family && prefix_contains(&n->subnet6, a));
 }
 
-static int rec_push(struct dns_record **recs, size_t *k, size_t *cap,
-		    json_t *r, const struct ag_net *n)
+static int rec_push(struct dns_record **recs, size_t *k, size_t *cap, json_t *r,
+		    const struct ag_net *n)
 {
 	const char *name = json_str(r, "name"), *addr = json_str(r, "address");
 	struct dns_record rec = { 0 };
@@ -165,7 +165,8 @@ void ag_dns_net_sync(struct agent *ag)
 		return;
 	if (!ag->dns_nets && !(ag->dns_nets = json_object()))
 		return;
-	json_object_foreach_safe(ag->dns_nets, tmp, id, v) {
+	json_object_foreach_safe(ag->dns_nets, tmp, id, v)
+	{
 		struct ag_net *n = ag_net_find(ag, id);
 
 		if (n && wants_dns(ag, n))
@@ -184,7 +185,8 @@ void ag_dns_net_sync(struct agent *ag)
 			if (open_net(ag, n, key))
 				continue;
 			json_object_set_new(ag->dns_nets, n->id, json_true());
-			log_info("network %s: resolver at its gateway", n->name);
+			log_info("network %s: resolver at its gateway",
+				 n->name);
 		}
 		set_records(ag, n, key);
 	}

@@ -43,7 +43,8 @@ static enum MHD_Result send_body(struct MHD_Connection *c, unsigned int status,
 	json_decref(j);
 	if (!s)
 		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	r = MHD_create_response_from_buffer(strlen(s), s,
+					    MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(s);
 		return MHD_NO;
@@ -65,8 +66,7 @@ static enum MHD_Result serve(struct plugin_srv *s, struct MHD_Connection *c,
 	int rc;
 
 	if (strcmp(method, "POST"))
-		return send_body(c, 405,
-				 json_pack("{s:s}", "Err", "use POST"));
+		return send_body(c, 405, json_pack("{s:s}", "Err", "use POST"));
 	rc = plugin_parse(url, q->buf, q->len, &r, err, sizeof(err));
 	if (rc == -ENOENT)
 		return send_body(c, 404, json_pack("{s:s}", "Err", err));
@@ -75,8 +75,8 @@ static enum MHD_Result serve(struct plugin_srv *s, struct MHD_Connection *c,
 		log_info("docker plugin: %s: %s", url, err);
 		return send_body(c, 200, plugin_error_body(ipam, err));
 	}
-	log_debug("docker plugin: %s %.*s", url, (int)(q->len > 2048 ? 2048 : q->len),
-		  q->buf ? q->buf : "");
+	log_debug("docker plugin: %s %.*s", url,
+		  (int)(q->len > 2048 ? 2048 : q->len), q->buf ? q->buf : "");
 	res = plugin_handle(s->p, &r);
 	plugin_req_clear(&r);
 	return send_body(c, 200, res);
@@ -120,8 +120,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	if (q->too_big)
-		return send_body(c, 413,
-				 json_pack("{s:s}", "Err", "request too large"));
+		return send_body(
+			c, 413, json_pack("{s:s}", "Err", "request too large"));
 	return serve(cls, c, url, method, q);
 }
 

@@ -41,8 +41,8 @@ void plugin_state_net_del(struct plugin *p, const char *dnid);
 bool plugin_state_net_of_wgnet(struct plugin *p, const char *wid);
 int plugin_state_ep_put(struct plugin *p, const char *eid, const char *cid,
 			const char *dnid);
-int plugin_state_ep_get(struct plugin *p, const char *eid,
-			char cid[ST_ID_LEN], char dnid[ST_ID_LEN]);
+int plugin_state_ep_get(struct plugin *p, const char *eid, char cid[ST_ID_LEN],
+			char dnid[ST_ID_LEN]);
 void plugin_state_ep_del(struct plugin *p, const char *eid);
 bool plugin_state_ep_by_container(struct plugin *p, const char *cid);
 /* --ip-range of a pool between RequestPool and CreateNetwork. */

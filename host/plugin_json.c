@@ -86,8 +86,8 @@ static int get_id(json_t *o, const char *key, char out[65], char *err,
 	size_t n = s ? strlen(s) : 0;
 
 	if (n != 64 || strspn(s, "0123456789abcdef") != 64)
-		return fail(err, errlen, "%s must be 64 lowercase hex characters",
-			    key);
+		return fail(err, errlen,
+			    "%s must be 64 lowercase hex characters", key);
 	memcpy(out, s, 65);
 	return 0;
 }
@@ -136,21 +136,26 @@ static int parse_generic(json_t *g, struct plugin_req *r, char *err,
 	if (!g || json_is_null(g))
 		return 0;
 	if (!json_is_object(g))
-		return fail(err, errlen, "%s must be an object", PLUGIN_OPT_GENERIC);
+		return fail(err, errlen, "%s must be an object",
+			    PLUGIN_OPT_GENERIC);
 	json_object_foreach(g, k, v) {
 		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 
 		if (strcmp(k, PLUGIN_OPT_NAME))
-			return fail(err, errlen,
-				    "unknown option -o %.64s (wgnet takes -o %s=NAME)",
-				    k, PLUGIN_OPT_NAME);
+			return fail(
+				err, errlen,
+				"unknown option -o %.64s (wgnet takes -o %s=NAME)",
+				k, PLUGIN_OPT_NAME);
 		if (!s || !*s || strlen(s) > 64 ||
-		    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		    strspn(s,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
 			    strlen(s) ||
-		    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", s[0]))
-			return fail(err, errlen,
-				    "-o %s must be a name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters",
-				    PLUGIN_OPT_NAME);
+		    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+			    s[0]))
+			return fail(
+				err, errlen,
+				"-o %s must be a name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters",
+				PLUGIN_OPT_NAME);
 		snprintf(r->name, sizeof(r->name), "%s", s);
 	}
 	return 0;
@@ -182,7 +187,8 @@ static int parse_create_net(json_t *b, struct plugin_req *r, char *err,
 	v6 = json_object_get(b, "IPv6Data");
 	if ((v4 && !json_is_array(v4) && !json_is_null(v4)) ||
 	    (v6 && !json_is_array(v6) && !json_is_null(v6)))
-		return fail(err, errlen, "IPv4Data and IPv6Data must be arrays");
+		return fail(err, errlen,
+			    "IPv4Data and IPv6Data must be arrays");
 	r->has_v6 = json_array_size(v6) > 0 ||
 		    opt_true(json_object_get(opts, PLUGIN_OPT_IPV6));
 	if (json_array_size(v4) > 1)
@@ -204,8 +210,8 @@ static int parse_create_net(json_t *b, struct plugin_req *r, char *err,
 			return fail(err, errlen, "bad IPv4 pool %.64s", pool);
 		r->has_pool4 = true;
 	}
-	if (gw && (parse_cidr_addr(gw, &r->gw4, &plen) ||
-		   r->gw4.family != AF_INET))
+	if (gw &&
+	    (parse_cidr_addr(gw, &r->gw4, &plen) || r->gw4.family != AF_INET))
 		return fail(err, errlen, "bad IPv4 gateway %.64s", gw);
 	return 0;
 }
@@ -227,8 +233,9 @@ static int parse_binding(json_t *pb, json_t *out, char *err, size_t errlen)
 	cp = json_object_get(pb, "Port");
 	if (!json_is_integer(proto) || !json_is_integer(cp) ||
 	    (hp && !json_is_integer(hp)) || (hpe && !json_is_integer(hpe)))
-		return fail(err, errlen,
-			    "a port binding needs integer Proto, Port, HostPort");
+		return fail(
+			err, errlen,
+			"a port binding needs integer Proto, Port, HostPort");
 	p = json_integer_value(proto);
 	port = json_integer_value(cp);
 	hport = hp ? json_integer_value(hp) : 0;
@@ -242,24 +249,27 @@ static int parse_binding(json_t *pb, json_t *out, char *err, size_t errlen)
 		return fail(err, errlen, "bad container port %lld",
 			    (long long)port);
 	if (hport < 1 || hport > 65535)
-		return fail(err, errlen,
-			    "-p %lld/%s: wgnet needs an explicit host port (-p HOSTPORT:%lld)",
-			    (long long)port, name, (long long)port);
+		return fail(
+			err, errlen,
+			"-p %lld/%s: wgnet needs an explicit host port (-p HOSTPORT:%lld)",
+			(long long)port, name, (long long)port);
 	if (hend && hend != hport)
-		return fail(err, errlen,
-			    "-p %lld-%lld: host port ranges are not supported by wgnet",
-			    (long long)hport, (long long)hend);
+		return fail(
+			err, errlen,
+			"-p %lld-%lld: host port ranges are not supported by wgnet",
+			(long long)hport, (long long)hend);
 	if ((rc = opt_str(pb, "HostIP", &host_ip, err, errlen)))
 		return rc;
 	if (host_ip && (ip_parse(host_ip, &a) || a.family != AF_INET))
 		return fail(err, errlen, "bad host address %.64s (IPv4 only)",
 			    host_ip);
-	if (json_array_append_new(
-		    out, json_pack("{s:s,s:I,s:I}", "proto", name, "host_port",
-				   hport, "container_port", port)))
+	if (json_array_append_new(out, json_pack("{s:s,s:I,s:I}", "proto", name,
+						 "host_port", hport,
+						 "container_port", port)))
 		return fail(err, errlen, "out of memory");
 	if (host_ip && strcmp(host_ip, "0.0.0.0"))
-		json_object_set_new(json_array_get(out, json_array_size(out) - 1),
+		json_object_set_new(json_array_get(out,
+						   json_array_size(out) - 1),
 				    "host_ip", json_string(host_ip));
 	return 0;
 }
@@ -277,7 +287,8 @@ static int parse_ports(json_t *opts, struct plugin_req *r, char *err,
 	if (!pm || json_is_null(pm))
 		return 0;
 	if (!json_is_array(pm))
-		return fail(err, errlen, "%s must be an array", PLUGIN_OPT_PORTMAP);
+		return fail(err, errlen, "%s must be an array",
+			    PLUGIN_OPT_PORTMAP);
 	if (json_array_size(pm) > PLUGIN_MAX_PORTS)
 		return fail(err, errlen, "at most %d published ports",
 			    PLUGIN_MAX_PORTS);
@@ -300,63 +311,72 @@ static int parse_create_ep(json_t *b, struct plugin_req *r, char *err,
 	    (rc = get_id(b, "EndpointID", r->endpoint_id, err, errlen)))
 		return rc;
 	if (!json_is_object(iface))
-		return fail(err, errlen,
-			    "Interface with an Address is required (wgnet does not pick addresses in the driver)");
+		return fail(
+			err, errlen,
+			"Interface with an Address is required (wgnet does not pick addresses in the driver)");
 	if ((rc = opt_str(iface, "Address", &addr, err, errlen)) ||
 	    (rc = opt_str(iface, "AddressIPv6", &addr6, err, errlen)) ||
 	    (rc = opt_str(iface, "MacAddress", &mac, err, errlen)))
 		return rc;
 	if (!addr || parse_cidr_addr(addr, &r->addr4, &r->plen4) ||
 	    r->addr4.family != AF_INET)
-		return fail(err, errlen, "Interface.Address must be an IPv4 CIDR address");
+		return fail(err, errlen,
+			    "Interface.Address must be an IPv4 CIDR address");
 	if (addr6)
-		return fail(err, errlen, "IPv6 is not supported by the wgnet plugin");
+		return fail(err, errlen,
+			    "IPv6 is not supported by the wgnet plugin");
 	if (mac) {
 		unsigned int x[6];
 		char tail;
 
 		if (strlen(mac) != 17 ||
-		    sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &x[0], &x[1], &x[2],
-			   &x[3], &x[4], &x[5], &tail) != 6)
+		    sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &x[0], &x[1],
+			   &x[2], &x[3], &x[4], &x[5], &tail) != 6)
 			return fail(err, errlen, "bad MacAddress %.32s", mac);
-		snprintf(r->mac, sizeof(r->mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-			 x[0], x[1], x[2], x[3], x[4], x[5]);
+		snprintf(r->mac, sizeof(r->mac),
+			 "%02x:%02x:%02x:%02x:%02x:%02x", x[0], x[1], x[2],
+			 x[3], x[4], x[5]);
 	}
 	return 0;
 }
 
-static int parse_pool(json_t *b, struct plugin_req *r, char *err,
-		      size_t errlen)
+static int parse_pool(json_t *b, struct plugin_req *r, char *err, size_t errlen)
 {
 	const char *pool = NULL, *sub = NULL;
-	json_t *v6 = json_object_get(b, "V6"), *o = json_object_get(b, "Options");
+	json_t *v6 = json_object_get(b, "V6"),
+	       *o = json_object_get(b, "Options");
 	int rc;
 
 	if (v6 && !json_is_boolean(v6))
 		return fail(err, errlen, "V6 must be a boolean");
 	r->v6 = json_is_true(v6);
 	if (r->v6)
-		return fail(err, errlen, "IPv6 is not supported by the wgnet plugin");
+		return fail(err, errlen,
+			    "IPv6 is not supported by the wgnet plugin");
 	if (o && !json_is_null(o) && json_object_size(o))
-		return fail(err, errlen, "--ipam-opt is not supported by wgnet");
+		return fail(err, errlen,
+			    "--ipam-opt is not supported by wgnet");
 	if ((rc = opt_str(b, "Pool", &pool, err, errlen)) ||
 	    (rc = opt_str(b, "SubPool", &sub, err, errlen)))
 		return rc;
 	if (!pool)
-		return fail(err, errlen,
-			    "wgnet IPAM needs --subnet (the same one on every host)");
-	if (prefix_parse(pool, true, &r->pool4) || r->pool4.addr.family != AF_INET ||
-	    r->pool4.plen > 30 || r->pool4.plen < 8)
-		return fail(err, errlen,
-			    "bad subnet %.64s: want an IPv4 prefix of /8 to /30",
-			    pool);
+		return fail(
+			err, errlen,
+			"wgnet IPAM needs --subnet (the same one on every host)");
+	if (prefix_parse(pool, true, &r->pool4) ||
+	    r->pool4.addr.family != AF_INET || r->pool4.plen > 30 ||
+	    r->pool4.plen < 8)
+		return fail(
+			err, errlen,
+			"bad subnet %.64s: want an IPv4 prefix of /8 to /30",
+			pool);
 	r->has_pool4 = true;
 	if (sub && (prefix_parse(sub, true, &r->subpool4) ||
 		    r->subpool4.addr.family != AF_INET ||
 		    r->subpool4.plen < r->pool4.plen ||
 		    !prefix_contains(&r->pool4, &r->subpool4.addr)))
-		return fail(err, errlen, "bad --ip-range %.64s for subnet %.64s",
-			    sub, pool);
+		return fail(err, errlen,
+			    "bad --ip-range %.64s for subnet %.64s", sub, pool);
 	return 0;
 }
 
@@ -367,7 +387,8 @@ static int parse_pool_id(json_t *b, struct plugin_req *r, char *err,
 	const char *id = json_str(b, "PoolID");
 
 	if (!id || strlen(id) >= sizeof(r->pool_id) ||
-	    prefix_parse(id, true, &r->pool4) || r->pool4.addr.family != AF_INET)
+	    prefix_parse(id, true, &r->pool4) ||
+	    r->pool4.addr.family != AF_INET)
 		return fail(err, errlen, "unknown PoolID %.64s", id ? id : "");
 	snprintf(r->pool_id, sizeof(r->pool_id), "%s", id);
 	r->has_pool4 = true;
@@ -390,13 +411,12 @@ static int parse_addr_req(json_t *b, struct plugin_req *r, char *err,
 	r->gateway_req = type && !strcmp(type, PLUGIN_ADDR_GATEWAY);
 	if (addr && (ip_parse(addr, &r->addr4) || r->addr4.family != AF_INET ||
 		     !prefix_contains(&r->pool4, &r->addr4)))
-		return fail(err, errlen, "address %.64s is not in pool %s", addr,
-			    r->pool_id);
+		return fail(err, errlen, "address %.64s is not in pool %s",
+			    addr, r->pool_id);
 	return 0;
 }
 
-static int parse_body(json_t *b, struct plugin_req *r, char *err,
-		      size_t errlen)
+static int parse_body(json_t *b, struct plugin_req *r, char *err, size_t errlen)
 {
 	int rc;
 
@@ -455,8 +475,8 @@ int plugin_parse(const char *path, const char *body, size_t len,
 	}
 	/* Docker sends "null" or nothing for calls without arguments. */
 	if (body && len) {
-		b = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-			       &je);
+		b = json_loadb(body, len,
+			       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 		if (!b)
 			return fail(err, errlen, "bad JSON: %s", je.text);
 		if (json_is_null(b)) {
@@ -464,7 +484,8 @@ int plugin_parse(const char *path, const char *body, size_t len,
 			b = NULL;
 		} else if (!json_is_object(b)) {
 			json_decref(b);
-			return fail(err, errlen, "the request must be a JSON object");
+			return fail(err, errlen,
+				    "the request must be a JSON object");
 		}
 	}
 	if (!b && !(b = json_object()))

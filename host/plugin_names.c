@@ -124,9 +124,10 @@ static json_t *lookup(const char *sock, const struct name_job *j)
 		const char *name = json_str(ctr, "Name");
 
 		add_name(names, name && *name == '/' ? name + 1 : name);
-		json_object_foreach(json_object_get(json_object_get(ctr, "NetworkSettings"),
-						    "Networks"),
-				    k, v) {
+		json_object_foreach(
+			json_object_get(json_object_get(ctr, "NetworkSettings"),
+					"Networks"),
+			k, v) {
 			json_t *a;
 			size_t i;
 
@@ -156,7 +157,8 @@ static void *name_main(void *arg)
 	char *em = NULL;
 	int rc;
 
-	for (int t = 0; t < PLUGIN_NAME_WAIT_MS && !names; t += PLUGIN_NAME_POLL_MS) {
+	for (int t = 0; t < PLUGIN_NAME_WAIT_MS && !names;
+	     t += PLUGIN_NAME_POLL_MS) {
 		pthread_mutex_lock(&p->tmu);
 		if (p->stopping) {
 			pthread_mutex_unlock(&p->tmu);
@@ -180,10 +182,12 @@ static void *name_main(void *arg)
 				 j->eid, em ? em : strerror(-rc));
 		else
 			log_info("docker plugin: endpoint %.12s answers to %s",
-				 j->eid, json_string_value(json_array_get(names, 0)));
+				 j->eid,
+				 json_string_value(json_array_get(names, 0)));
 	} else {
-		log_info("docker plugin: dockerd at %s did not list endpoint %.12s: no wgnet DNS name",
-			 p->docker_sock, j->eid);
+		log_info(
+			"docker plugin: dockerd at %s did not list endpoint %.12s: no wgnet DNS name",
+			p->docker_sock, j->eid);
 	}
 	free(em);
 	json_decref(names);

@@ -130,8 +130,8 @@ static int ep_by_addr(struct plugin *p, const char *net,
 	return rc;
 }
 
-static int ep_of_container(struct plugin *p, const char *net,
-			   const char *cid, struct st_endpoint *out)
+static int ep_of_container(struct plugin *p, const char *net, const char *cid,
+			   struct st_endpoint *out)
 {
 	int rc;
 
@@ -165,7 +165,8 @@ static int net_mismatch(const struct st_network *n, const struct plugin_req *r,
 	if (!gw.family)
 		gateway_of(&r->pool4, &gw);
 	if (n->internal != r->internal)
-		return snprintf(why, len, "internal=%s, this create asks internal=%s",
+		return snprintf(why, len,
+				"internal=%s, this create asks internal=%s",
 				n->internal ? "true" : "false",
 				r->internal ? "true" : "false"),
 		       1;
@@ -177,8 +178,11 @@ static int net_mismatch(const struct st_network *n, const struct plugin_req *r,
 	    (range->addr.family && (n->range4.plen != range->plen ||
 				    !ip_equal(&n->range4.addr, &range->addr))))
 		return snprintf(why, len, "ip-range %s, this create asks %s",
-				n->range4.addr.family ? prefix_fmt(&n->range4, a) : "none",
-				range->addr.family ? prefix_fmt(range, b) : "none"),
+				n->range4.addr.family ?
+					prefix_fmt(&n->range4, a) :
+					"none",
+				range->addr.family ? prefix_fmt(range, b) :
+						     "none"),
 		       1;
 	if (r->name[0] && strcmp(n->name, r->name))
 		return snprintf(why, len, "name %s, this create asks -o %s=%s",
@@ -197,17 +201,22 @@ static json_t *m_create_net(struct plugin *p, const struct plugin_req *r)
 	int rc;
 
 	if (r->has_v6)
-		return err_reply(r, "IPv6 is not supported by the wgnet plugin");
+		return err_reply(r,
+				 "IPv6 is not supported by the wgnet plugin");
 	if (!r->has_pool4)
-		return err_reply(r, "wgnet needs an IPv4 subnet: use --ipam-driver wgnet --subnet CIDR");
+		return err_reply(
+			r,
+			"wgnet needs an IPv4 subnet: use --ipam-driver wgnet --subnet CIDR");
 	prefix_fmt(&r->pool4, sub);
 	plugin_state_subpool(p, sub, &range);
 	rc = net_by_pool(p, &r->pool4, &n, NULL);
 	if (!rc) {
 		/* Another host (or an earlier create here) made it. */
 		if (net_mismatch(&n, r, &range, why, sizeof(why)))
-			return err_reply(r, "wgnet network %s (%s) already exists with %s: use the same options on every host",
-					 n.name, sub, why);
+			return err_reply(
+				r,
+				"wgnet network %s (%s) already exists with %s: use the same options on every host",
+				n.name, sub, why);
 	} else if (rc == -ENOENT) {
 		if (r->name[0])
 			snprintf(name, sizeof(name), "%s", r->name);
@@ -224,16 +233,19 @@ static json_t *m_create_net(struct plugin *p, const struct plugin_req *r)
 			json_object_set_new(args, "gateway",
 					    json_string(ip_fmt(&r->gw4, buf)));
 		if (range.addr.family)
-			json_object_set_new(args, "ip_range",
-					    json_string(prefix_fmt(&range, buf)));
+			json_object_set_new(
+				args, "ip_range",
+				json_string(prefix_fmt(&range, buf)));
 		rc = op(p, "NetworkCreate", args, &res, &em);
 		if (rc == -EEXIST && !net_by_pool(p, &r->pool4, &n, NULL)) {
 			/* Lost a race with another host: compare. */
 			rc = 0;
 			if (net_mismatch(&n, r, &range, why, sizeof(why))) {
 				free(em);
-				return err_reply(r, "wgnet network %s (%s) already exists with %s: use the same options on every host",
-						 n.name, sub, why);
+				return err_reply(
+					r,
+					"wgnet network %s (%s) already exists with %s: use the same options on every host",
+					n.name, sub, why);
 			}
 		} else if (!rc) {
 			rc = net_by_id(p, json_str(res, "Id"), &n);
@@ -316,8 +328,8 @@ static int reserve(struct plugin *p, const struct st_network *n,
 	res = NULL;
 	rc = op(p, "NetworkConnect", args, &res, em);
 	if (!rc)
-		rc = ep_of_container(p, n->id, json_str(res, "ContainerID") ?: "",
-				     ep);
+		rc = ep_of_container(p, n->id,
+				     json_str(res, "ContainerID") ?: "", ep);
 	json_decref(res);
 	if (rc) {
 		char *em2 = NULL;
@@ -359,12 +371,15 @@ static json_t *m_create_ep(struct plugin *p, const struct plugin_req *r)
 		return err_reply(r, "store: %s", strerror(-rc));
 	} else if (plugin_state_ep_by_container(p, ep.container_id) ||
 		   !plugin_container_is_ours(p, ep.container_id)) {
-		return err_reply(r, "address %s is already used on wgnet network %s",
-				 ip_fmt(&r->addr4, cid), n.name);
+		return err_reply(
+			r, "address %s is already used on wgnet network %s",
+			ip_fmt(&r->addr4, cid), n.name);
 	}
 	if (r->mac[0] && strcasecmp(r->mac, ep.mac))
-		return err_reply(r, "wgnet gives this endpoint MAC %s: --mac-address is not supported",
-				 ep.mac);
+		return err_reply(
+			r,
+			"wgnet gives this endpoint MAC %s: --mac-address is not supported",
+			ep.mac);
 	rc = plugin_state_ep_put(p, r->endpoint_id, ep.container_id,
 				 r->network_id);
 	if (rc)
@@ -451,8 +466,10 @@ static json_t *m_req_pool(struct plugin *p, const struct plugin_req *r)
 	if (rc && rc != -ENOENT)
 		return err_reply(r, "store: %s", strerror(-rc));
 	if (!rc && plugin_state_net_of_wgnet(p, n.id))
-		return err_reply(r, "subnet %s is already used by a docker network on this host",
-				 sub);
+		return err_reply(
+			r,
+			"subnet %s is already used by a docker network on this host",
+			sub);
 	plugin_state_subpool_put(p, sub,
 				 r->subpool4.addr.family ? &r->subpool4 : NULL);
 	return json_pack("{s:s,s:s,s:{}}", "PoolID", sub, "Pool", sub, "Data");
@@ -477,14 +494,17 @@ static json_t *m_req_addr(struct plugin *p, const struct plugin_req *r)
 		else
 			gateway_of(&r->pool4, &gw);
 		if (!rc && r->addr4.family && !ip_equal(&r->addr4, &gw))
-			return err_reply(r, "wgnet network %s has gateway %s: use the same --gateway on every host",
-					 n.name, ip_fmt(&n.gw4, a));
+			return err_reply(
+				r,
+				"wgnet network %s has gateway %s: use the same --gateway on every host",
+				n.name, ip_fmt(&n.gw4, a));
 		snprintf(out, sizeof(out), "%s/%d", ip_fmt(&gw, a),
 			 r->pool4.plen);
 		return json_pack("{s:s,s:{}}", "Address", out, "Data");
 	}
 	if (rc)
-		return err_reply(r, "no wgnet network has subnet %s", r->pool_id);
+		return err_reply(r, "no wgnet network has subnet %s",
+				 r->pool_id);
 	rc = reserve(p, &n, &r->addr4, &ep, &em);
 	if (rc) {
 		json_t *e = err_reply(r, "%s", em ? em : strerror(-rc));
@@ -504,8 +524,7 @@ static json_t *m_rel_addr(struct plugin *p, const struct plugin_req *r)
 	int rc;
 
 	if (!r->addr4.family || net_by_pool(p, &r->pool4, &n, NULL) ||
-	    ip_equal(&n.gw4, &r->addr4) ||
-	    ep_by_addr(p, n.id, &r->addr4, &ep))
+	    ip_equal(&n.gw4, &r->addr4) || ep_by_addr(p, n.id, &r->addr4, &ep))
 		return json_object();
 	/* Bound to a Docker endpoint: DeleteEndpoint removes it (the address
 	 * may already be someone else's). Only a reservation that never got
@@ -546,7 +565,9 @@ json_t *plugin_handle(struct plugin *p, const struct plugin_req *r)
 		break;
 	case PM_ALLOC_NET:
 	case PM_FREE_NET:
-		res = err_reply(r, "wgnet does not take part in Swarm network allocation");
+		res = err_reply(
+			r,
+			"wgnet does not take part in Swarm network allocation");
 		break;
 	case PM_CREATE_EP:
 		res = m_create_ep(p, r);

@@ -140,8 +140,8 @@ int plugin_state_ep_put(struct plugin *p, const char *eid, const char *cid,
 	return state_save(p);
 }
 
-int plugin_state_ep_get(struct plugin *p, const char *eid,
-			char cid[ST_ID_LEN], char dnid[ST_ID_LEN])
+int plugin_state_ep_get(struct plugin *p, const char *eid, char cid[ST_ID_LEN],
+			char dnid[ST_ID_LEN])
 {
 	json_t *e = json_object_get(eps(p), eid);
 

@@ -80,9 +80,10 @@ static void check(const struct plugin_req *r)
 	if (r->mac[0] && strlen(r->mac) != 17)
 		abort();
 	json_array_foreach(r->ports, i, p) {
-		json_int_t hp = json_integer_value(json_object_get(p, "host_port"));
-		json_int_t cp =
-			json_integer_value(json_object_get(p, "container_port"));
+		json_int_t hp =
+			json_integer_value(json_object_get(p, "host_port"));
+		json_int_t cp = json_integer_value(
+			json_object_get(p, "container_port"));
 
 		if (hp < 1 || hp > 65535 || cp < 1 || cp > 65535)
 			abort();
