@@ -24,7 +24,7 @@
 
 #include "plugin_int.h"
 
-#define PLUGIN_NAME_WAIT_MS 20000
+#define PLUGIN_NAME_WAIT_MS 60000
 #define PLUGIN_NAME_POLL_MS 200
 #define PLUGIN_NAME_BODY_MAX (4 << 20)
 
@@ -73,7 +73,7 @@ static json_t *docker_get(const char *sock, const char *path)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (curl_easy_perform(c) == CURLE_OK &&
 	    !curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) && code == 200)
@@ -96,33 +96,41 @@ static void add_name(json_t *names, const char *s)
 	json_array_append_new(names, json_string(s));
 }
 
-/* The endpoint's container name and aliases, or NULL while dockerd does
- * not list it yet. */
-static json_t *lookup(const char *sock, const struct name_job *j)
+/*
+ * The endpoint's container name and aliases. NULL while dockerd does not
+ * list the endpoint yet. *partial: the name only (the container's inspect
+ * did not answer: dockerd holds the container's lock while it starts it,
+ * which includes our Join); the caller retries and keeps the name.
+ */
+static json_t *lookup(const char *sock, const struct name_job *j, bool *partial)
 {
 	char path[200];
 	json_t *net, *ctr, *cs, *v, *names = NULL;
-	const char *docker_cid = NULL, *k;
+	const char *docker_cid = NULL, *name = NULL, *k;
 
+	*partial = false;
 	snprintf(path, sizeof(path), "/v1.41/networks/%s", j->dnid);
 	net = docker_get(sock, path);
 	cs = json_object_get(net, "Containers");
 	json_object_foreach(cs, k, v) {
 		const char *eid = json_str(v, "EndpointID");
 
-		if (eid && !strcmp(eid, j->eid))
+		if (eid && !strcmp(eid, j->eid)) {
 			docker_cid = k;
+			name = json_str(v, "Name");
+		}
 	}
 	if (!docker_cid || strlen(docker_cid) > 64) {
 		json_decref(net);
 		return NULL;
 	}
+	names = json_array();
+	add_name(names, name);
 	snprintf(path, sizeof(path), "/v1.41/containers/%s/json", docker_cid);
 	ctr = docker_get(sock, path);
-	names = json_array();
+	*partial = !ctr;
 	if (ctr) {
-		const char *name = json_str(ctr, "Name");
-
+		name = json_str(ctr, "Name");
 		add_name(names, name && *name == '/' ? name + 1 : name);
 		json_object_foreach(
 			json_object_get(json_object_get(ctr, "NetworkSettings"),
@@ -157,17 +165,25 @@ static void *name_main(void *arg)
 	char *em = NULL;
 	int rc;
 
-	for (int t = 0; t < PLUGIN_NAME_WAIT_MS && !names;
-	     t += PLUGIN_NAME_POLL_MS) {
+	for (int64_t end = host_now_ms() + PLUGIN_NAME_WAIT_MS;
+	     host_now_ms() < end;) {
+		bool partial = false;
+		json_t *got;
+
 		pthread_mutex_lock(&p->tmu);
 		if (p->stopping) {
 			pthread_mutex_unlock(&p->tmu);
 			break;
 		}
 		pthread_mutex_unlock(&p->tmu);
-		names = lookup(p->docker_sock, j);
-		if (!names)
-			sleep_ms(PLUGIN_NAME_POLL_MS);
+		got = lookup(p->docker_sock, j, &partial);
+		if (got) {
+			json_decref(names);
+			names = got;
+			if (!partial)
+				break;
+		}
+		sleep_ms(PLUGIN_NAME_POLL_MS);
 	}
 	if (names && json_array_size(names)) {
 		json_t *args = json_pack("{s:s,s:s,s:O}", "network", j->wnid,

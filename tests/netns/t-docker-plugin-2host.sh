@@ -64,11 +64,11 @@ dk b exec cli ping -c 3 -W 2 "$SRV" | grep -q '3 packets received' || fail "ping
 dk b exec cli sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 $SRV 80" | grep -q "hello from wgnet" ||
 	fail "tcp from b to a by address"
 ok "b -> a by address: ping and tcp"
-wait_for 30 dk b exec cli nslookup srv 10.90.0.1 || fail "srv's name never reached wgnet's DNS"
+wait_for 60 dk b exec cli nslookup srv 10.90.0.1 || fail "srv's name never reached wgnet's DNS"
 dk b exec cli ping -c 3 -W 2 srv | grep -q "3 packets received" || fail "ping srv by name from b"
 dk b exec cli sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 srv 80" | grep -q "hello from wgnet" ||
 	fail "tcp to srv by name from b"
-wait_for 30 dk a exec srv ping -c 1 -W 1 cli || fail "a -> b by name"
+wait_for 60 dk a exec srv ping -c 1 -W 1 cli || fail "a -> b by name"
 ok "b -> a and a -> b by name (Docker's resolver forwards to wgnet's at the gateway)"
 sleep 1 # let tcpdump print what it saw
 kill "$TD"
