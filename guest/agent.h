@@ -36,6 +36,7 @@ struct ag_net {
 	json_t *peers;
 	json_t *dns;
 	uint64_t gen; /* the generation last applied (0: none yet) */
+	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
 };
 
 struct ag_ep {

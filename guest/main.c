@@ -60,7 +60,9 @@ static void usage(FILE *f)
 		"      --upstream-dns IP|none  resolver for other names (default: from\n"
 		"                           /etc/resolv.conf; none: no forwarding)\n"
 		"  -v, --verbose            debug logging\n"
-		"       wgnet-guest call [-s SOCK] [-t MS] OP [JSON-ARGS]\n");
+		"       wgnet-guest call [-s SOCK] [-t MS] OP [JSON-ARGS]\n"
+		"       wgnet-guest tune IFNAME   raise the socket buffers of the\n"
+		"                           wireguard-go of IFNAME, as the agent does\n");
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -79,6 +81,31 @@ static int mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/* wgnet-guest tune IFNAME: what the agent does to its own wireguard-go
+ * interfaces (src/wg_sockbuf.c), for one started by someone else (the
+ * bench's bare tunnel gets the same buffers as wgnet's). */
+static int cmd_tune(int argc, char **argv)
+{
+	int ret;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	ret = wg_userspace_backend.tune(argv[1]);
+	if (ret < 0) {
+		fprintf(stderr, "Error: %s: %s\n", argv[1], strerror(-ret));
+		return 1;
+	}
+	if (ret == 0) {
+		fprintf(stderr, "Error: %s: no wireguard-go socket found\n",
+			argv[1]);
+		return 1;
+	}
+	printf("%s: %d socket(s)\n", argv[1], ret);
 	return 0;
 }
 
@@ -350,6 +377,8 @@ int main(int argc, char **argv)
 	log_prog = "wgnet-guest";
 	if (argc > 1 && !strcmp(argv[1], "call"))
 		return cmd_call(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "tune"))
+		return cmd_tune(argc - 1, argv + 1);
 	snprintf(ag.state_dir, sizeof(ag.state_dir), "/var/lib/wgnet-guest");
 	snprintf(ag.pin_dir, sizeof(ag.pin_dir), "/sys/fs/bpf/wgnet");
 	snprintf(ag.wg_prefix, sizeof(ag.wg_prefix), "wg");

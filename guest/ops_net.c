@@ -17,6 +17,9 @@
 
 #include "ops.h"
 
+/* Transmit queue (TUN ring) of the WireGuard interfaces, in packets. */
+#define AG_WG_TXQLEN 2000
+
 /* ---- AddNetwork / RemoveNetwork ---------------------------------------- */
 
 json_t *ag_net_result(struct ag_net *n)
@@ -180,6 +183,13 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 		why = "the WireGuard interface did not appear";
 		goto fail;
 	}
+	/* wireguard-go's TUN drops what does not fit its ring (txqueuelen,
+	 * 500 by default) while the daemon waits for a CPU: give it room
+	 * for a burst (docs/perf.md, "cross-guest anatomy"). */
+	err = link_set_txqlen(ag->nl, n->ifindex, AG_WG_TXQLEN);
+	if (err)
+		log_warn("%s: txqueuelen %d: %s", n->ifname, AG_WG_TXQLEN,
+			 strerror(-err));
 	err = link_set(ag->nl, n->ifindex, NULL, n->mtu, NULL, 1);
 	if (err) {
 		why = "cannot bring the WireGuard interface up";
@@ -292,6 +302,36 @@ static int mtu_arg(struct agent *ag, struct ag_net *n, json_t *args,
 	return err;
 }
 
+/*
+ * The backend's data-path tuning (wireguard-go: its UDP socket buffers, see
+ * src/wg_sockbuf.c). Peers are pushed after the interface is up, so its
+ * sockets are bound by now or within moments: wait for the first one (up to
+ * a second), then tune again until both (IPv4 and IPv6) were seen, at the
+ * next peer updates. Best effort: only speed depends on it.
+ */
+static void net_tune(struct agent *ag, struct ag_net *n)
+{
+	struct timespec t = { 0, 10 * 1000 * 1000 };
+	int ret = 0, tries;
+
+	if (!ag->wg->tune || n->wg_tuned >= 2)
+		return;
+	for (tries = 0; tries < 100; tries++) {
+		ret = ag->wg->tune(n->ifname);
+		if (ret)
+			break;
+		nanosleep(&t, NULL);
+	}
+	if (ret > 0 && ret != n->wg_tuned)
+		log_info("%s: socket buffers of %d socket(s) raised", n->ifname,
+			 ret);
+	else if (ret <= 0)
+		log_warn("%s: socket buffers not raised: %s", n->ifname,
+			 ret ? strerror(-ret) : "no socket bound yet");
+	/* An error will not go away by itself: do not try again. */
+	n->wg_tuned = ret < 0 ? 2 : ret;
+}
+
 /* The full peer set, no generation (compatibility). */
 json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 {
@@ -308,6 +348,7 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 	err = ag_peers_full(ag, n, jpeers, why, sizeof(why));
 	if (err)
 		return proto_reply_err(err, "cannot update peers: %s", why);
+	net_tune(ag, n);
 	ag_mtu_apply(ag, n, mtu);
 	ag_state_touch(ag);
 	return proto_reply_ok(NULL);
@@ -347,6 +388,7 @@ json_t *ag_op_sync_network(struct agent *ag, json_t *args)
 	json_decref(dns);
 	if (err)
 		return proto_reply_err(err, "SyncNetwork %.12s: %s", n->id, why);
+	net_tune(ag, n);
 	ag_mtu_apply(ag, n, mtu);
 	n->gen = gen;
 	ag_state_touch(ag);
@@ -403,6 +445,7 @@ json_t *ag_op_update_network(struct agent *ag, json_t *args)
 	json_decref(empty);
 	if (err)
 		return proto_reply_err(err, "UpdateNetwork %.12s: %s", n->id, why);
+	net_tune(ag, n);
 	ag_mtu_apply(ag, n, mtu);
 	n->gen = gen;
 	ag_state_touch(ag);

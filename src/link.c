@@ -670,6 +670,23 @@ int link_set(struct rtnl *nl, int ifindex, const char *name, unsigned int mtu,
 	return ret;
 }
 
+int link_set_txqlen(struct rtnl *nl, int ifindex, unsigned int qlen)
+{
+	char buf[128];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (ifindex <= 0 || !qlen)
+		return -EINVAL;
+	nlh = msg_start(buf, sizeof(buf), RTM_NEWLINK, NLM_F_ACK, next_seq(nl),
+			(void **)&ifi, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	if (!mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_TXQLEN, qlen))
+		return -EMSGSIZE;
+	return rtnl_talk(nl, nlh, NULL, NULL);
+}
+
 int link_del(struct rtnl *nl, int ifindex)
 {
 	char buf[128];

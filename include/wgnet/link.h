@@ -29,6 +29,8 @@ int link_get_peer_index(struct rtnl *nl, int ifindex);
  * 0 down, -1 keep). */
 int link_set(struct rtnl *nl, int ifindex, const char *name, unsigned int mtu,
 	     const uint8_t *mac, int up);
+/* Transmit queue length (for a TUN: the size of its packet ring). */
+int link_set_txqlen(struct rtnl *nl, int ifindex, unsigned int qlen);
 int link_del(struct rtnl *nl, int ifindex);
 /* Call cb for each link: ifindex, name, kind ("veth", "wireguard", "" …). */
 int link_foreach(struct rtnl *nl,
