@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -60,6 +61,8 @@ static void usage(FILE *f)
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
 		"  --guest-timeout SEC  silence before a guest is dead (default 30)\n"
+		"  --call-timeout MS    deadline of one guest call, the whole exchange\n"
+		"                       (default 2000; device-building ops get 3x)\n"
 		"  --lease-ttl SEC      etcd store: this host's lease (default 10)\n"
 		"  -v, --debug          debug logging\n"
 		"  --log-file PATH      log there instead of stderr\n"
@@ -211,6 +214,22 @@ static void wait_clients(void)
 	pthread_mutex_unlock(&clients_mu);
 }
 
+/* One worker connection per guest plus the clients': take every
+ * descriptor the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			log_warn("cannot raise the file descriptor limit: %s",
+				 strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -218,6 +237,7 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'S' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "guest-timeout", required_argument, NULL, 't' },
+		{ "call-timeout", required_argument, NULL, 'C' },
 		{ "lease-ttl", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
@@ -239,6 +259,7 @@ int main(int argc, char **argv)
 	struct store *st = NULL;
 	struct host *h = NULL;
 	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
+	int call_ms = HOST_CALL_TIMEOUT_MS;
 	char *end;
 
 	log_prog = "wgnet-host";
@@ -261,6 +282,17 @@ int main(int argc, char **argv)
 			if (errno || *end || timeout < 1 || timeout > 86400) {
 				fprintf(stderr,
 					"wgnet-host: invalid --guest-timeout %s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'C':
+			errno = 0;
+			call_ms = (int)strtol(optarg, &end, 10);
+			if (errno || *end || call_ms < 100 ||
+			    call_ms > 600000) {
+				fprintf(stderr,
+					"wgnet-host: invalid --call-timeout %s (100..600000 ms)\n",
 					optarg);
 				return 2;
 			}
@@ -291,7 +323,8 @@ int main(int argc, char **argv)
 		case 'I':
 			errno = 0;
 			minterval = (int)strtol(optarg, &end, 10);
-			if (errno || *end || minterval < 1 || minterval > 3600) {
+			if (errno || *end || minterval < 1 ||
+			    minterval > 3600) {
 				fprintf(stderr,
 					"wgnet-host: invalid --metrics-interval %s (1..3600)\n",
 					optarg);
@@ -325,6 +358,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -343,6 +377,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
+	h->call_timeout_ms = call_ms;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));
