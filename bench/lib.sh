@@ -100,10 +100,11 @@ bench_cleanup() {
 	fi
 	for n in ${BENCH_NS[@]+"${BENCH_NS[@]}"}; do ip netns del "$n" 2>/dev/null; done
 	for s in ${BENCH_SOCKS[@]+"${BENCH_SOCKS[@]}"}; do rm -f "$s"; done
+	wgnet_release_prefix
 	log "cleaned up"
 	if [ "${KEEP:-0}" = 1 ]; then
 		log "raw results kept in $BW"
-	else
+	elif [ -n "$BW" ]; then
 		rm -rf "$BW"
 	fi
 }
