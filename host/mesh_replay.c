@@ -322,6 +322,8 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 	if (!rc)
 		remove_vanished(h, g, status);
 	rc = rc == -EHOSTUNREACH ? rc : 0;
+	if (!rc)
+		log_info("guest %s: desired state replayed", g->name);
 out:
 	if (rc)
 		log_warn("replay of guest %s stopped: %s", g->name,
