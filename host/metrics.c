@@ -397,8 +397,9 @@ static int listen_on(struct metrics *m, const char *addr)
 			rc = -errno;
 			goto fail;
 		}
-		snprintf(m->unix_path, sizeof(m->unix_path), "%s",
-			 su->sun_path);
+		/* parse_addr NUL-terminated it within sun_path. */
+		snprintf(m->unix_path, sizeof(m->unix_path), "%.*s",
+			 (int)sizeof(m->unix_path) - 1, su->sun_path);
 	} else {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
