@@ -31,7 +31,12 @@ struct ag_net {
 	uint16_t port;
 	unsigned int mtu; /* the network's MTU here (guest/mtu.c) */
 	uint8_t pub[WG_KEY_LEN];
-	json_t *peers; /* the last desired peer set (array), owned */
+	/* What the guest holds for the network, owned: peers by public key
+	 * (base64) -> peer object; DNS records by "name\taddress" -> record. */
+	json_t *peers;
+	json_t *dns;
+	uint64_t gen; /* the generation last applied (0: none yet) */
+	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
 };
 
 struct ag_ep {
@@ -91,10 +96,23 @@ struct agent {
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
 	struct ag_ctr ctrs[AG_MAX_CTRS];
+	char boot[33]; /* random id chosen at start (Hello) */
+	bool dirty; /* state changed since the last save */
+	uint64_t nft_digest; /* inputs of the table last applied (0: none) */
+	uint64_t saved_ms; /* monotonic time of the last save */
 };
 
 /* state.c */
+/* Write state.json now (fsync + rename). */
 int ag_state_save(struct agent *ag);
+/* Mark the state changed; ag_state_flush() writes it when the agent is idle
+ * or ~200 ms after the last save, whichever comes first. What is on disk may
+ * lag what is applied, never lead it. */
+void ag_state_touch(struct agent *ag);
+void ag_state_flush(struct agent *ag, bool idle);
+/* ms until a pending save is due, -1 if none (0 asks the loop to check for
+ * idleness right away). */
+int ag_state_flush_ms(struct agent *ag);
 int ag_state_load(struct agent *ag);
 struct ag_net *ag_net_find(struct agent *ag, const char *id);
 struct ag_ctr *ag_ctr_find(struct agent *ag, const char *id);
@@ -122,9 +140,26 @@ void ag_check_endpoints(struct agent *ag);
 /* Dispatch one request; returns a reply object (new reference). */
 json_t *ag_dispatch(struct agent *ag, const char *op, json_t *args);
 
+/* peers.c: what a network's peers and records are, applied by difference. */
+int ag_peers_full(struct agent *ag, struct ag_net *n, json_t *jpeers,
+		  char *why, size_t wlen);
+int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
+		   json_t *remove, char *why, size_t wlen);
+int ag_dns_check(json_t *recs, char *why, size_t wlen);
+void ag_net_dns_set(struct agent *ag, struct ag_net *n, json_t *recs);
+void ag_net_dns_delta(struct agent *ag, struct ag_net *n, json_t *add,
+		      json_t *remove);
+/* Remote destinations of the held peers, for a network brought back. */
+void ag_net_dests_sync(struct agent *ag, struct ag_net *n);
+void ag_net_dests_clear(struct agent *ag, struct ag_net *n);
+
 /* dnsglue.c */
 int ag_dns_open(struct agent *ag, struct ag_ctr *c);
 void ag_dns_close(struct agent *ag, struct ag_ctr *c);
+/* The container's records: its own (SetDNS) and those of every network it
+ * has an endpoint on. */
 int ag_dns_records(struct agent *ag, struct ag_ctr *c);
+/* Refresh the records of every container with an endpoint on @n. */
+void ag_dns_net_changed(struct agent *ag, struct ag_net *n);
 
 #endif

@@ -51,12 +51,14 @@ int ag_hub_setup(struct agent *ag)
 	err = ag_isolation_sync(ag);
 	if (err)
 		return err;
+	ag->nft_digest = 0; /* set-up (CreateHub) re-applies the table */
 	return ag_nft_sync(ag);
 }
 
 static bool prefix_same(const struct ip_prefix *a, const struct ip_prefix *b)
 {
-	return a->addr.family && a->plen == b->plen && ip_equal(&a->addr, &b->addr);
+	return a->addr.family && a->plen == b->plen &&
+	       ip_equal(&a->addr, &b->addr);
 }
 
 bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p)
@@ -64,8 +66,8 @@ bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p)
 	for (int i = 0; i < AG_MAX_NETS; i++) {
 		struct ag_net *n = &ag->nets[i];
 
-		if (n->used &&
-		    (prefix_same(&n->subnet4, p) || prefix_same(&n->subnet6, p)))
+		if (n->used && (prefix_same(&n->subnet4, p) ||
+				prefix_same(&n->subnet6, p)))
 			return true;
 	}
 	return false;
@@ -86,8 +88,7 @@ int ag_isolation_sync(struct agent *ag)
 
 	if (!ag->dp)
 		return 0;
-	json_array_foreach(ag->isolate, i, v)
-	{
+	json_array_foreach(ag->isolate, i, v) {
 		if (!json_is_string(v) ||
 		    prefix_parse(json_string_value(v), false, &p))
 			continue;
@@ -115,8 +116,7 @@ static int ctrl_list(struct agent *ag, struct ip_prefix *out, size_t max)
 		prefix_normalize(&out[n]);
 		n++;
 	}
-	json_array_foreach(ag->ctrl, i, v)
-	{
+	json_array_foreach(ag->ctrl, i, v) {
 		if (n < max && json_is_string(v) &&
 		    !prefix_parse(json_string_value(v), false, &out[n])) {
 			prefix_normalize(&out[n]);
@@ -176,9 +176,64 @@ static int pubports_sync(struct agent *ag, const struct nft_port *ports,
 	return err;
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t pfx_hash(uint64_t h, const struct ip_prefix *p)
+{
+	h = fnv(h, &p->addr.family, sizeof(p->addr.family));
+	h = fnv(h, p->addr.a, sizeof(p->addr.a));
+	return fnv(h, &p->plen, sizeof(p->plen));
+}
+
+/* What the table is made from, field by field (never padding). */
+static uint64_t nft_inputs_digest(struct agent *ag,
+				  const struct ip_prefix *ctrl, size_t nc,
+				  const struct nft_net *nets, size_t nn,
+				  const struct nft_port *ports, size_t np)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv(h, ag->nft_table, strlen(ag->nft_table) + 1);
+	h = fnv(h, ag->underlay_if, strlen(ag->underlay_if) + 1);
+	h = fnv(h, &nc, sizeof(nc));
+	for (size_t i = 0; i < nc; i++)
+		h = pfx_hash(h, &ctrl[i]);
+	h = fnv(h, &nn, sizeof(nn));
+	for (size_t i = 0; i < nn; i++) {
+		h = pfx_hash(h, &nets[i].subnet4);
+		h = pfx_hash(h, &nets[i].subnet6);
+		h = fnv(h, &nets[i].internal, sizeof(nets[i].internal));
+	}
+	h = fnv(h, &np, sizeof(np));
+	for (size_t i = 0; i < np; i++) {
+		h = fnv(h, &ports[i].proto, sizeof(ports[i].proto));
+		h = fnv(h, &ports[i].host_ip.family, sizeof(int));
+		h = fnv(h, ports[i].host_ip.a, 16);
+		h = fnv(h, &ports[i].dst.family, sizeof(int));
+		h = fnv(h, ports[i].dst.a, 16);
+		h = fnv(h, &ports[i].host_port, sizeof(ports[i].host_port));
+		h = fnv(h, &ports[i].dst_port, sizeof(ports[i].dst_port));
+	}
+	return h | 1; /* 0 means "apply" */
+}
+
+/*
+ * The nftables table from the agent's state: networks, control prefixes,
+ * published ports. Applied only when one of those changed since the last
+ * successful apply (ag->nft_digest; 0 forces it, as CreateHub does).
+ */
 int ag_nft_sync(struct agent *ag)
 {
 	struct ip_prefix ctrl[64];
+	size_t n_ctrl;
+	uint64_t digest;
 	struct nft_net nets[AG_MAX_NETS];
 	struct nft_port *ports = NULL;
 	size_t nn = 0, np = 0, cap = 0;
@@ -203,8 +258,7 @@ int ag_nft_sync(struct agent *ag)
 
 		if (!c->used)
 			continue;
-		json_array_foreach(c->ports, j, v)
-		{
+		json_array_foreach(c->ports, j, v) {
 			struct nft_port p = { 0 };
 			const char *proto = json_str(v, "proto");
 			const char *hip = json_str(v, "host_ip");
@@ -221,7 +275,8 @@ int ag_nft_sync(struct agent *ag)
 			 * one bad mapping does not fail the whole table). */
 			if (ip_is_unspec(&p.host_ip))
 				memset(&p.host_ip, 0, sizeof(p.host_ip));
-			if (p.host_ip.family && p.host_ip.family != p.dst.family)
+			if (p.host_ip.family &&
+			    p.host_ip.family != p.dst.family)
 				continue;
 			p.host_port = (uint16_t)json_integer_value(
 				json_object_get(v, "host_port"));
@@ -241,12 +296,18 @@ int ag_nft_sync(struct agent *ag)
 			ports[np++] = p;
 		}
 	}
+	n_ctrl = (size_t)ctrl_list(ag, ctrl, 64);
+	digest = nft_inputs_digest(ag, ctrl, n_ctrl, nets, nn, ports, np);
+	if (digest == ag->nft_digest) {
+		free(ports); /* nothing it depends on changed */
+		return 0;
+	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.table = ag->nft_table;
 	cfg.underlay_if = ag->underlay_if;
 	cfg.veth_prefix = "vh";
 	cfg.ctrl = ctrl;
-	cfg.n_ctrl = (size_t)ctrl_list(ag, ctrl, 64);
+	cfg.n_ctrl = n_ctrl;
 	cfg.nets = nets;
 	cfg.n_nets = nn;
 	cfg.ports = ports;
@@ -257,6 +318,7 @@ int ag_nft_sync(struct agent *ag)
 			strerror(-err));
 	else
 		err = pubports_sync(ag, ports, np);
+	ag->nft_digest = err ? 0 : digest;
 	free(ports);
 	return err;
 }
@@ -350,6 +412,27 @@ int ag_hub_teardown(struct agent *ag)
 }
 
 /*
+ * The device and the destination map back to the saved peers: a save lags
+ * what was applied, and the saved generation says what the host resends.
+ */
+static void adopt_peers(struct agent *ag, struct ag_net *n)
+{
+	json_t *arr = json_array(), *p;
+	const char *k;
+	char why[200];
+
+	json_object_foreach(n->peers, k, p)
+		json_array_append(arr, p);
+	if (ag_peers_full(ag, n, arr, why, sizeof(why))) {
+		log_warn(
+			"%s: saved peers not applied (%s); a full resync follows",
+			n->ifname, why);
+		n->gen = 0;
+	}
+	json_decref(arr);
+}
+
+/*
  * After a restart: every network and endpoint in the saved state whose
  * interface still exists is taken over as it is (maps re-put with the same
  * values, programs replaced atomically), so traffic never stops. What has
@@ -370,13 +453,15 @@ int ag_adopt(struct agent *ag)
 		r = ag->wg->exists(n->ifname);
 		n->ifindex = link_index(ag->nl, n->ifname);
 		if (r <= 0 || n->ifindex <= 0) {
-			log_warn("%s: WireGuard interface of network %s is gone; "
-				 "it will be recreated by the host's replay",
-				 n->ifname, n->name);
+			log_warn(
+				"%s: WireGuard interface of network %s is gone; "
+				"it will be recreated by the host's replay",
+				n->ifname, n->name);
 			n->ifindex = 0;
 			continue;
 		}
 		ag_net_dp_sync(ag, n);
+		adopt_peers(ag, n);
 		adopted++;
 	}
 	for (int i = 0; i < AG_MAX_EPS; i++) {
@@ -398,7 +483,6 @@ int ag_adopt(struct agent *ag)
 	log_info("adopted %d interfaces from the previous agent", adopted);
 	return 0;
 }
-
 
 /* A container namespace deleted behind our back takes its veth with it:
  * forget the map entries of its endpoints and report them as not present. */
@@ -484,8 +568,8 @@ void ag_check_endpoints(struct agent *ag)
 			       cmp_int);
 		if (here && !ctr_ns_gone(c))
 			continue;
-		log_warn("endpoint %s of container %.12s vanished", e->host_ifname,
-			 e->cid);
+		log_warn("endpoint %s of container %.12s vanished",
+			 e->host_ifname, e->cid);
 		e->present = false;
 		changed = true;
 		n = ag_net_find(ag, e->net_id);
@@ -495,7 +579,8 @@ void ag_check_endpoints(struct agent *ag)
 		if (n && e->ip6.family)
 			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
 		if (here)
-			link_del(ag->nl, e->host_ifindex); /* and the peer end */
+			link_del(ag->nl,
+				 e->host_ifindex); /* and the peer end */
 		e->host_ifindex = 0;
 		if (c)
 			ag_dns_close(ag, c);

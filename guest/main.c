@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,7 +60,9 @@ static void usage(FILE *f)
 		"      --upstream-dns IP|none  resolver for other names (default: from\n"
 		"                           /etc/resolv.conf; none: no forwarding)\n"
 		"  -v, --verbose            debug logging\n"
-		"       wgnet-guest call [-s SOCK] [-t MS] OP [JSON-ARGS]\n");
+		"       wgnet-guest call [-s SOCK] [-t MS] OP [JSON-ARGS]\n"
+		"       wgnet-guest tune IFNAME   raise the socket buffers of the\n"
+		"                           wireguard-go of IFNAME, as the agent does\n");
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -78,6 +81,31 @@ static int mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/* wgnet-guest tune IFNAME: what the agent does to its own wireguard-go
+ * interfaces (src/wg_sockbuf.c), for one started by someone else (the
+ * bench's bare tunnel gets the same buffers as wgnet's). */
+static int cmd_tune(int argc, char **argv)
+{
+	int ret;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	ret = wg_userspace_backend.tune(argv[1]);
+	if (ret < 0) {
+		fprintf(stderr, "Error: %s: %s\n", argv[1], strerror(-ret));
+		return 1;
+	}
+	if (ret == 0) {
+		fprintf(stderr, "Error: %s: no wireguard-go socket found\n",
+			argv[1]);
+		return 1;
+	}
+	printf("%s: %d socket(s)\n", argv[1], ret);
 	return 0;
 }
 
@@ -172,6 +200,18 @@ static int underlay_init(struct agent *ag)
 	return 0;
 }
 
+/* A random id for this run of the agent: the host tells a restart by it. */
+static int boot_id(char out[33])
+{
+	uint8_t b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -errno;
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
 /* The poll set grows with what is watched: no fixed number of slots. */
 static struct pollfd *poll_room(struct pollfd **fds, size_t *cap, size_t need)
 {
@@ -200,6 +240,9 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	int lfd = -1, vfd = -1, sidx = -1, err;
 	time_t last_check = 0;
 
+	err = boot_id(ag->boot);
+	if (err)
+		return err;
 	err = ag_state_load(ag);
 	if (err && err != -ENOENT)
 		return err;
@@ -232,8 +275,9 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 			close(vfd);
 		return -ENOMEM;
 	}
-	log_info("guest %s ready on %s%s (backend %s, underlay %s)", ag->name,
-		 sock, vfd >= 0 ? " and vsock" : "", ag->wg->name, ag->underlay_if);
+	log_info("guest %s ready on %s%s (backend %s, underlay %s, boot %s)",
+		 ag->name, sock, vfd >= 0 ? " and vsock" : "", ag->wg->name,
+		 ag->underlay_if, ag->boot);
 	while (!stop) {
 		size_t n = 0, nsrv, need;
 		int timeout = 1000, t, r;
@@ -263,26 +307,33 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
+		t = ag_state_flush_ms(ag);
+		if (t >= 0 && t < timeout)
+			timeout = t;
 		r = poll(fds, n, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
 		if (r > 0) {
+			/* DNS first: queries never wait behind control work. */
+			if (ag->dns)
+				dns_server_handle(ag->dns, fds + nsrv, n - nsrv);
 			srv_handle(srv, fds, nsrv);
 			if (ser && fds[sidx].revents)
 				serial_handle(ag, ser);
-			if (ag->dns)
-				dns_server_handle(ag->dns, fds + nsrv, n - nsrv);
 		}
 		srv_tick(srv);
 		if (ag->dns)
 			dns_server_tick(ag->dns);
+		/* Debounced persistence: when idle, or ~200 ms after the last. */
+		ag_state_flush(ag, r == 0);
 		if (time(NULL) != last_check) {
 			last_check = time(NULL);
 			ag_check_endpoints(ag);
 		}
 	}
+	ag_state_flush(ag, true);
 	log_info("guest %s stopping; the data path stays in place", ag->name);
 	srv_free(srv);
 	free(fds);
@@ -326,6 +377,8 @@ int main(int argc, char **argv)
 	log_prog = "wgnet-guest";
 	if (argc > 1 && !strcmp(argv[1], "call"))
 		return cmd_call(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "tune"))
+		return cmd_tune(argc - 1, argv + 1);
 	snprintf(ag.state_dir, sizeof(ag.state_dir), "/var/lib/wgnet-guest");
 	snprintf(ag.pin_dir, sizeof(ag.pin_dir), "/sys/fs/bpf/wgnet");
 	snprintf(ag.wg_prefix, sizeof(ag.wg_prefix), "wg");

@@ -82,32 +82,26 @@ void ag_key_path(struct agent *ag, const char *net_id, char *buf, size_t n)
 
 /* ---- SetDNS / PublishPorts / Reconcile -------------------------------- */
 
+/* SetDNS: a container's own records (compatibility); it also resolves the
+ * records of the networks it is on. */
 static json_t *ag_op_set_dns(struct agent *ag, json_t *args)
 {
 	const char *cid = json_str(args, "container_id");
-	json_t *recs = json_object_get(args, "records"), *r;
+	json_t *recs = json_object_get(args, "records");
 	struct ag_ctr *c;
-	size_t i;
+	char why[128];
 
 	if (!ag_valid_id(cid))
 		return proto_reply_err(-EINVAL, "container_id must be 12-64 lowercase hex characters");
-	if (!json_is_array(recs) || json_array_size(recs) > 65536)
-		return proto_reply_err(-EINVAL, "records must be an array");
-	json_array_foreach(recs, i, r)
-	{
-		const char *name = json_str(r, "name"), *addr = json_str(r, "address");
-		struct ip_addr ip;
-
-		if (!name || !*name || strlen(name) > 253 || !addr || ip_parse(addr, &ip))
-			return proto_reply_err(-EINVAL, "record %zu must have a name and an address", i);
-	}
+	if (ag_dns_check(recs, why, sizeof(why)))
+		return proto_reply_err(-EINVAL, "%s", why);
 	c = ag_ctr_find(ag, cid);
 	if (!c)
 		return proto_reply_err(-ENOENT, "container %.12s has no endpoint on this guest", cid);
 	json_decref(c->dns);
 	c->dns = json_deep_copy(recs);
 	ag_dns_records(ag, c);
-	ag_state_save(ag);
+	ag_state_touch(ag);
 	return proto_reply_ok(NULL);
 }
 
@@ -471,11 +465,19 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 	return proto_reply_ok(res);
 }
 
+/* Hello: who we are, and the generation of every network held. */
 static json_t *ag_op_hello(struct agent *ag, json_t *args)
 {
+	json_t *nets = json_object();
+
 	(void)args;
-	return proto_reply_ok(json_pack("{s:i,s:s,s:s}", "version", PROTO_VERSION,
-					"guest", ag->name, "backend", ag->wg->name));
+	for (int i = 0; i < AG_MAX_NETS; i++)
+		if (ag->nets[i].used)
+			json_object_set_new(nets, ag->nets[i].id,
+					    json_integer((json_int_t)ag->nets[i].gen));
+	return proto_reply_ok(json_pack("{s:i,s:s,s:s,s:o,s:s}", "version",
+					PROTO_VERSION, "guest", ag->name, "backend",
+					ag->wg->name, "nets", nets, "boot", ag->boot));
 }
 
 static json_t *ag_op_underlay(struct agent *ag, json_t *args)
@@ -498,6 +500,8 @@ static const struct {
 	{ "AddEndpoint", ag_op_add_endpoint, true },
 	{ "RemoveEndpoint", ag_op_remove_endpoint, true },
 	{ "UpdatePeers", ag_op_update_peers, true },
+	{ "SyncNetwork", ag_op_sync_network, true },
+	{ "UpdateNetwork", ag_op_update_network, true },
 	{ "SetDNS", ag_op_set_dns, false },
 	{ "PublishPorts", ag_op_publish_ports, true },
 	{ "Reconcile", ag_op_reconcile, true },

@@ -65,12 +65,29 @@ static void ctr_default_route(struct agent *ag, const char *cid, struct rtnl *cn
 		struct ag_net *n = ag_net_find(ag, best->net_id);
 		int idx = link_index(cnl, best->ifname);
 
-		if (idx > 0 && !route_replace(cnl, idx, &def4, &n->gw4)) {
+		if (idx > 0 && !route_replace_onlink(cnl, idx, &def4, &n->gw4)) {
 			best->default_route = true;
 			if (n->gw6.family && best->ip6.family)
-				route_replace(cnl, idx, &def6, &n->gw6);
+				route_replace_onlink(cnl, idx, &def6, &n->gw6);
 		}
 	}
+}
+
+/*
+ * The container's address shows the network's prefix as Docker's does, but
+ * without the on-link prefix route: the subnet is routed via the gateway
+ * (onlink), so the container resolves one neighbour, the gateway (answered
+ * by the BPF proxy-ARP/NDP, which rewrites the MACs on redirect), however
+ * many peers it talks to.
+ */
+static int ctr_addr(struct rtnl *cnl, int idx, const struct ip_addr *ip,
+		    const struct ip_prefix *subnet, const struct ip_addr *gw)
+{
+	int err = addr_add_noprefixroute(cnl, idx, ip, subnet->plen);
+
+	if (!err && gw->family)
+		err = route_replace_onlink(cnl, idx, subnet, gw);
+	return err;
 }
 
 static int ctr_get(struct agent *ag, json_t *jc, struct ag_ctr **out,
@@ -251,10 +268,10 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 
 		if (lo > 0)
 			link_set(cnl, lo, NULL, 0, NULL, 1);
-		err = addr_add(cnl, cidx, &tmp.ip4, n->subnet4.plen);
+		err = ctr_addr(cnl, cidx, &tmp.ip4, &n->subnet4, &n->gw4);
 	}
 	if (!err && tmp.ip6.family)
-		err = addr_add(cnl, cidx, &tmp.ip6, n->subnet6.plen);
+		err = ctr_addr(cnl, cidx, &tmp.ip6, &n->subnet6, &n->gw6);
 	if (err) {
 		why = "cannot configure the container's interface";
 		goto fail;
@@ -295,7 +312,8 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		goto fail;
 	}
 	ctr_default_route(ag, c->id, cnl, NULL);
-	ag_dns_open(ag, c);
+	if (ag_dns_open(ag, c) == 0)
+		ag_dns_records(ag, c); /* now with this network's records */
 	ag_state_save(ag);
 	rtnl_close(cnl);
 	close(nsfd);
@@ -346,6 +364,7 @@ void ag_ep_remove(struct agent *ag, struct ag_ep *e)
 		ag_ctr_clear(c);
 		return;
 	}
+	ag_dns_records(ag, c); /* without this network's records */
 	if (had_default) {
 		int nsfd = netns_open(c->netns);
 		struct rtnl *cnl = nsfd >= 0 ? rtnl_open(nsfd) : NULL;
