@@ -72,6 +72,7 @@ struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 	h->guest_timeout_ms =
 		(guest_timeout_s > 0 ? guest_timeout_s : 30) * 1000;
 	h->call_timeout_ms = HOST_CALL_TIMEOUT_MS;
+	h->net_call_timeout_ms = HOST_NET_CALL_TIMEOUT_MS;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->rt_mu, NULL);
 	pthread_mutex_init(&h->stop_mu, NULL);

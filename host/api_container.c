@@ -102,7 +102,7 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	/* A fresh start: nothing from an earlier life stays. */
 	rc = gc_call(h, &g, "Reconcile",
 		     json_pack("{s:[],s:[]}", "networks", "containers"),
-		     h->call_timeout_ms, NULL, em);
+		     h->net_call_timeout_ms, NULL, em);
 	if (rc)
 		goto out;
 	g.state = ST_GUEST_UP;
@@ -152,7 +152,7 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 			"guest %s has %zu container(s): remove them first",
 			name, mine);
 	if (host_grt_state(h, name) == ST_GUEST_UP)
-		gc_call(h, &g, "DeleteHub", NULL, h->call_timeout_ms, NULL,
+		gc_call(h, &g, "DeleteHub", NULL, h->net_call_timeout_ms, NULL,
 			NULL);
 	if (!h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn)) {
 		for (size_t i = 0; i < ngn; i++)

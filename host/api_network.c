@@ -294,7 +294,7 @@ static int network_delete(struct host *h, const struct st_network *n, char **em)
 			    host_grt_state(h, g.name) == ST_GUEST_UP)
 				gc_call(h, &g, "RemoveNetwork",
 					json_pack("{s:s}", "network_id", n->id),
-					HOST_PUSH_TIMEOUT_MS, NULL, NULL);
+					h->net_call_timeout_ms, NULL, NULL);
 			h->st->ops->guest_net_delete(h->st, gns[i].guest,
 						     n->id);
 		}

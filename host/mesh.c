@@ -427,7 +427,7 @@ static void drop_guest_net(struct host *h, const struct st_guest *g,
 		char *em = NULL;
 		int rc = gc_call(h, g, "RemoveNetwork",
 				 json_pack("{s:s}", "network_id", network_id),
-				 h->call_timeout_ms, NULL, &em);
+				 h->net_call_timeout_ms, NULL, &em);
 
 		if (rc)
 			log_warn(
@@ -488,7 +488,7 @@ int mesh_guest_add_network(struct host *h, const struct st_guest *g,
 	*key_changed = false;
 	mesh_network_args(n, &args);
 	mtu_add_network_args(h->st, n, args);
-	rc = gc_call(h, g, "AddNetwork", args, h->call_timeout_ms, &res,
+	rc = gc_call(h, g, "AddNetwork", args, h->net_call_timeout_ms, &res,
 		     errmsg);
 	if (rc)
 		return rc;
@@ -642,7 +642,7 @@ undo:
 			/* AddNetwork may have half-built it. */
 			gc_call(h, &g, "RemoveNetwork",
 				json_pack("{s:s}", "network_id", n->id),
-				HOST_PUSH_TIMEOUT_MS, NULL, NULL);
+				h->net_call_timeout_ms, NULL, NULL);
 		}
 	}
 	return rc;

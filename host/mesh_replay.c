@@ -308,7 +308,7 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 	rc = gc_call(h, g, "Reconcile",
 		     json_pack("{s:O,s:O}", "networks", nets, "containers",
 			       ctrs),
-		     h->call_timeout_ms, NULL, &em);
+		     h->net_call_timeout_ms, NULL, &em);
 	if (rc == -EHOSTUNREACH)
 		goto out;
 	free(em);

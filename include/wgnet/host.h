@@ -20,12 +20,18 @@
 #include <stdio.h>
 
 #include "wgnet/store.h"
+#include "wgnet/wg.h"
 
 #define HOST_DEFAULT_SOCK "/run/wgnet/host.sock"
 #define HOST_DEFAULT_STORE "sqlite:/var/lib/wgnet/state.db"
 #define HOST_CALL_TIMEOUT_MS 3000 /* one guest call: connect+send+recv */
 #define HOST_PUSH_TIMEOUT_MS 2000 /* fan-out pushes to other guests */
 #define HOST_PROBE_TIMEOUT_MS 2000 /* liveness Hello */
+/* Calls that start or stop WireGuard interfaces (AddNetwork, RemoveNetwork,
+ * Reconcile, DeleteHub): the guest may need up to WG_START_TIMEOUT_MS for a
+ * wireguard-go interface, so waiting less would give up on a guest that is
+ * still doing what it was asked (and mark it down). */
+#define HOST_NET_CALL_TIMEOUT_MS (WG_START_TIMEOUT_MS + HOST_CALL_TIMEOUT_MS)
 #define HOST_TICK_MS 1000
 #define HOST_BACKOFF_MIN_MS 500
 #define HOST_BACKOFF_MAX_MS 10000
@@ -51,6 +57,7 @@ struct host {
 	char id[ST_NAME_LEN];
 	int guest_timeout_ms;
 	int call_timeout_ms;
+	int net_call_timeout_ms; /* HOST_NET_CALL_TIMEOUT_MS */
 	pthread_mutex_t mu;
 	pthread_mutex_t rt_mu;
 	struct host_grt *grt;

@@ -370,15 +370,18 @@ static int ping_ok(const char *dst)
 	char cmd[160];
 
 	snprintf(cmd, sizeof(cmd),
-		 "ip netns exec $WGT_G-c ping -c1 -W1 %s >/dev/null 2>&1", dst);
+		 "ip netns exec $WGT_G-c ping -c1 -W5 %s >/dev/null 2>&1", dst);
 	return sh_env(cmd) == 0;
 }
 
 static int dnat_ok(void)
 {
-	/* The server is ours: stopped by its pid whatever happened. */
-	return sh_env("exec 2>/dev/null; echo ok-dnat | ip netns exec $WGT_G-c timeout 4 "
-		      "nc -q 0 -l -p 80 >/dev/null & p=$!; sleep 0.3; "
+	/* The server is ours: stopped by its pid whatever happened. The
+	 * client connects once the server listens (polled, not a pause). */
+	return sh_env("exec 2>/dev/null; echo ok-dnat | ip netns exec $WGT_G-c timeout 30 "
+		      "nc -q 0 -l -p 80 >/dev/null & p=$!; "
+		      "for i in $(seq 200); do ip netns exec $WGT_G-c ss -Hltn 'sport = :80' "
+		      "| grep -q . && break; sleep 0.05; done; "
 		      "ip netns exec $WGT_G-x nc -w 2 203.0.113.1 8080 "
 		      "</dev/null | grep -q ok-dnat; r=$?; "
 		      "kill $p 2>/dev/null; wait $p; exit $r") == 0;
