@@ -6,7 +6,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "wgnet/dp.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/proto.h"
 #include "wgnet/wg.h"
@@ -17,6 +22,7 @@
 #define AG_ID_LEN 65
 #define AG_NAME_LEN 128
 #define AG_PATH_LEN 256
+#define AG_MAX_ISOLATE 8192 /* SetIsolation subnets (the map may be smaller) */
 
 struct ag_net {
 	bool used;
@@ -36,6 +42,9 @@ struct ag_net {
 	json_t *peers;
 	json_t *dns;
 	uint64_t gen; /* the generation last applied (0: none yet) */
+	/* Remote addresses the BPF destination map could not take (a full
+	 * map): address text -> true, owned, NULL when none. */
+	json_t *dmiss;
 	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
 };
 
@@ -72,6 +81,17 @@ struct ag_ctl_stats {
 	uint64_t conns_full;
 };
 
+/* Map updates that failed (a full map, mostly). total and last are
+ * history; the _missing counts (and each network's dmiss) are what is
+ * missing now: while any is
+ * non-zero, GetStatus reports it and `wgnet status` exits non-zero. */
+struct ag_dp_errors {
+	uint64_t total;
+	char last[200];
+	unsigned int iso_missing; /* isolated subnets not in wgn_subnets */
+	unsigned int ctrl_missing; /* control-plane prefixes not in wgn_ctrl */
+};
+
 struct dp;
 struct rtnl;
 struct dns_server;
@@ -93,6 +113,9 @@ struct agent {
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
 	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
 	struct ag_ctl_stats ctl;
+	struct dp_limits lim; /* map sizes (--map-*) */
+	struct ag_dp_errors dperr;
+	uint64_t orphans_removed; /* vh… links no record owned, at start */
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
 	struct ag_ctr ctrs[AG_MAX_CTRS];
@@ -125,6 +148,9 @@ int ag_hub_setup(struct agent *ag);
 int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
+/* Count and log a failed map update (the agent's "dp_errors"). */
+void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* wgn_subnets entries (net_id AG_NET_ISOLATED) for the subnets of networks
  * this guest has not joined: traffic to them is dropped as isolation. */
 #define AG_NET_ISOLATED 0xffffffffu
@@ -132,15 +158,42 @@ int ag_isolation_sync(struct agent *ag);
 bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p);
 int ag_net_dp_sync(struct agent *ag, struct ag_net *n);
 int ag_net_load_key(struct agent *ag, struct ag_net *n);
+/* Map entries and program of an endpoint; on failure nothing it wrote
+ * stays. _unsync removes them (what is not there is no error). */
 int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e);
+void ag_ep_dp_unsync(struct agent *ag, struct ag_ep *e);
+/* ops_ep.c: both veth ends up, then the guest's route/neighbour to it. */
+int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl);
+/* At start, after adoption: delete guest-side veths ("vh…") that no
+ * endpoint record owns (a set-up cut short by a crash). The number removed. */
+int ag_remove_orphans(struct agent *ag);
 int ag_adopt(struct agent *ag);
 void ag_check_endpoints(struct agent *ag);
+
+/*
+ * Test hook (docs/reliability.md): with WGNET_GUEST_FAULT=<step> in its
+ * environment the agent _exit()s at that step, as a crash would, so tests
+ * can check what a crash at each step leaves behind. Steps: ep_after_veth,
+ * ep_after_attach, ep_after_save.
+ */
+static inline void ag_fault_point(const char *step)
+{
+	const char *f = getenv("WGNET_GUEST_FAULT");
+
+	if (f && !strcmp(f, step)) {
+		fprintf(stderr, "wgnet-guest: WGNET_GUEST_FAULT=%s: exiting here\n", step);
+		_exit(99);
+	}
+}
 
 /* ops.c */
 /* Dispatch one request; returns a reply object (new reference). */
 json_t *ag_dispatch(struct agent *ag, const char *op, json_t *args);
 
-/* peers.c: what a network's peers and records are, applied by difference. */
+/* peers.c: what a network's peers and records are, applied by difference.
+ * _full and _delta return -errno (nothing changed), 0, or N > 0: applied,
+ * but N remote addresses did not fit in the BPF destination map (why set;
+ * the caller answers an error after finishing the change). */
 int ag_peers_full(struct agent *ag, struct ag_net *n, json_t *jpeers,
 		  char *why, size_t wlen);
 int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
@@ -150,7 +203,7 @@ void ag_net_dns_set(struct agent *ag, struct ag_net *n, json_t *recs);
 void ag_net_dns_delta(struct agent *ag, struct ag_net *n, json_t *add,
 		      json_t *remove);
 /* Remote destinations of the held peers, for a network brought back. */
-void ag_net_dests_sync(struct agent *ag, struct ag_net *n);
+int ag_net_dests_sync(struct agent *ag, struct ag_net *n);
 void ag_net_dests_clear(struct agent *ag, struct ag_net *n);
 
 /* dnsglue.c */

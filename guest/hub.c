@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +28,23 @@ static void addr16(uint8_t *dst, const struct ip_addr *ip)
 		memset(dst, 0, 16);
 }
 
+void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	ag->dperr.total++;
+	snprintf(ag->dperr.last, sizeof(ag->dperr.last), "%s: %s", what,
+		 strerror(-err));
+	log_err("data plane: %s", ag->dperr.last);
+}
+
 int ag_hub_setup(struct agent *ag)
 {
-	int err;
+	int err, first;
 
 	sysctl_write("net/ipv4/ip_forward", "1");
 	sysctl_write("net/ipv6/conf/all/forwarding", "1");
@@ -38,21 +53,23 @@ int ag_hub_setup(struct agent *ag)
 	sysctl_write("net/ipv4/conf/all/rp_filter", "0");
 	sysctl_write("net/ipv4/conf/default/rp_filter", "0");
 	if (!ag->dp) {
-		err = dp_open(ag->pin_dir, &ag->dp);
+		err = dp_open_limits(ag->pin_dir, &ag->lim, &ag->dp);
 		if (err) {
 			log_err("cannot load the BPF data plane (pins in %s): %s",
 				ag->pin_dir, strerror(-err));
 			return err;
 		}
 	}
+	/* Every step runs even if one failed (what fits is programmed; the
+	 * nftables backstop holds isolation and the control plane for the
+	 * rest); the first error is the answer. */
 	err = ag_ctrl_sync(ag);
-	if (err)
-		return err;
+	first = err;
 	err = ag_isolation_sync(ag);
-	if (err)
-		return err;
+	first = first ? first : err;
 	ag->nft_digest = 0; /* set-up (CreateHub) re-applies the table */
-	return ag_nft_sync(ag);
+	err = ag_nft_sync(ag);
+	return first ? first : err;
 }
 
 static bool prefix_same(const struct ip_prefix *a, const struct ip_prefix *b)
@@ -82,12 +99,15 @@ bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p)
 int ag_isolation_sync(struct agent *ag)
 {
 	struct ip_prefix p;
+	unsigned int missing = 0;
 	size_t i;
 	json_t *v;
-	int err;
+	int err, first = 0;
 
 	if (!ag->dp)
 		return 0;
+	/* All of them, not up to the first failure: what fits is dropped in
+	 * BPF, the rest by the nftables backstop (ag_nft_sync). */
 	json_array_foreach(ag->isolate, i, v) {
 		if (!json_is_string(v) ||
 		    prefix_parse(json_string_value(v), false, &p))
@@ -97,12 +117,38 @@ int ag_isolation_sync(struct agent *ag)
 			continue;
 		err = dp_subnet_set(ag->dp, &p, AG_NET_ISOLATED);
 		if (err) {
-			log_err("cannot add isolated subnet %s: %s",
-				json_string_value(v), strerror(-err));
-			return err;
+			ag_dp_error(ag, err, "isolated subnet %s",
+				    json_string_value(v));
+			missing++;
+			first = first ? first : err;
 		}
 	}
-	return 0;
+	ag->dperr.iso_missing = missing;
+	return first;
+}
+
+/* The isolated subnets (not joined here) for the nftables backstop. */
+static struct ip_prefix *isolated_list(struct agent *ag, size_t *n)
+{
+	struct ip_prefix *out;
+	size_t i, k = 0;
+	json_t *v;
+
+	*n = 0;
+	out = calloc(json_array_size(ag->isolate) + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	json_array_foreach(ag->isolate, i, v)
+	{
+		if (!json_is_string(v) ||
+		    prefix_parse(json_string_value(v), false, &out[k]))
+			continue;
+		prefix_normalize(&out[k]);
+		if (!ag_subnet_joined(ag, &out[k]))
+			k++;
+	}
+	*n = k;
+	return out;
 }
 
 /* The control-plane set: the underlay prefix, plus what the host asked for. */
@@ -129,17 +175,21 @@ static int ctrl_list(struct agent *ag, struct ip_prefix *out, size_t max)
 int ag_ctrl_sync(struct agent *ag)
 {
 	struct ip_prefix p[64];
-	int n = ctrl_list(ag, p, 64), err;
+	int n = ctrl_list(ag, p, 64), err, first = 0;
+	unsigned int missing = 0;
+	char buf[IPNET_STRLEN];
 
 	for (int i = 0; i < n; i++) {
 		err = dp_ctrl_set(ag->dp, &p[i]);
 		if (err) {
-			log_err("cannot add control-plane prefix: %s",
-				strerror(-err));
-			return err;
+			ag_dp_error(ag, err, "control-plane prefix %s",
+				    prefix_fmt(&p[i], buf));
+			missing++;
+			first = first ? first : err;
 		}
 	}
-	return 0;
+	ag->dperr.ctrl_missing = missing;
+	return first;
 }
 
 static bool ip_is_unspec(const struct ip_addr *a)
@@ -196,10 +246,14 @@ static uint64_t pfx_hash(uint64_t h, const struct ip_prefix *p)
 static uint64_t nft_inputs_digest(struct agent *ag,
 				  const struct ip_prefix *ctrl, size_t nc,
 				  const struct nft_net *nets, size_t nn,
-				  const struct nft_port *ports, size_t np)
+				  const struct nft_port *ports, size_t np,
+				  const struct ip_prefix *iso, size_t ni)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
+	h = fnv(h, &ni, sizeof(ni));
+	for (size_t i = 0; i < ni; i++)
+		h = pfx_hash(h, &iso[i]);
 	h = fnv(h, ag->nft_table, strlen(ag->nft_table) + 1);
 	h = fnv(h, ag->underlay_if, strlen(ag->underlay_if) + 1);
 	h = fnv(h, &nc, sizeof(nc));
@@ -226,7 +280,7 @@ static uint64_t nft_inputs_digest(struct agent *ag,
 
 /*
  * The nftables table from the agent's state: networks, control prefixes,
- * published ports. Applied only when one of those changed since the last
+ * published ports, isolated subnets. Applied only when one of those changed since the last
  * successful apply (ag->nft_digest; 0 forces it, as CreateHub does).
  */
 int ag_nft_sync(struct agent *ag)
@@ -236,7 +290,8 @@ int ag_nft_sync(struct agent *ag)
 	uint64_t digest;
 	struct nft_net nets[AG_MAX_NETS];
 	struct nft_port *ports = NULL;
-	size_t nn = 0, np = 0, cap = 0;
+	struct ip_prefix *iso;
+	size_t nn = 0, np = 0, cap = 0, niso = 0;
 	struct nft_cfg cfg;
 	int err;
 
@@ -297,9 +352,16 @@ int ag_nft_sync(struct agent *ag)
 		}
 	}
 	n_ctrl = (size_t)ctrl_list(ag, ctrl, 64);
-	digest = nft_inputs_digest(ag, ctrl, n_ctrl, nets, nn, ports, np);
+	iso = isolated_list(ag, &niso);
+	if (!iso) {
+		free(ports);
+		return -ENOMEM;
+	}
+	digest = nft_inputs_digest(ag, ctrl, n_ctrl, nets, nn, ports, np, iso,
+				   niso);
 	if (digest == ag->nft_digest) {
 		free(ports); /* nothing it depends on changed */
+		free(iso);
 		return 0;
 	}
 	memset(&cfg, 0, sizeof(cfg));
@@ -312,7 +374,10 @@ int ag_nft_sync(struct agent *ag)
 	cfg.n_nets = nn;
 	cfg.ports = ports;
 	cfg.n_ports = np;
+	cfg.isolated = iso;
+	cfg.n_isolated = niso;
 	err = nft_apply(&cfg);
+	free(iso);
 	if (err)
 		log_err("cannot apply nftables table %s: %s", ag->nft_table,
 			strerror(-err));
@@ -392,10 +457,72 @@ int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e)
 		err = dp_dest_set(ag->dp, (uint32_t)n->index, &e->ip6, &d);
 	if (!err)
 		err = dp_attach(ag->dp, e->host_ifindex, WGN_IF_ENDPOINT);
-	if (err)
+	if (err) {
 		log_err("%s: cannot program the data plane: %s", e->host_ifname,
 			strerror(-err));
+		ag_ep_dp_unsync(ag, e);
+	}
 	return err;
+}
+
+void ag_ep_dp_unsync(struct agent *ag, struct ag_ep *e)
+{
+	struct ag_net *n = ag_net_find(ag, e->net_id);
+
+	if (!ag->dp)
+		return;
+	if (n && e->ip4.family)
+		dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip4);
+	if (n && e->ip6.family)
+		dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
+	if (e->host_ifindex > 0)
+		dp_iface_del(ag->dp, (uint32_t)e->host_ifindex);
+}
+
+struct orphans {
+	struct agent *ag;
+	int idx[256];
+	size_t n;
+};
+
+static int collect_orphan(int ifindex, const char *name, const char *kind,
+			  void *data)
+{
+	struct orphans *o = data;
+	struct agent *ag = o->ag;
+
+	if (strncmp(name, "vh", 2) || strcmp(kind, "veth"))
+		return 0;
+	for (int i = 0; i < AG_MAX_EPS; i++)
+		if (ag->eps[i].used && !strcmp(ag->eps[i].host_ifname, name))
+			return 0;
+	if (o->n < sizeof(o->idx) / sizeof(o->idx[0]))
+		o->idx[o->n++] = ifindex;
+	log_warn("%s: no endpoint owns this interface (a set-up cut short): removing it",
+		 name);
+	return 0;
+}
+
+int ag_remove_orphans(struct agent *ag)
+{
+	struct orphans o = { .ag = ag };
+	int removed = 0, batch;
+
+	/* Batches of 256: deleting while dumping is not safe. */
+	do {
+		o.n = 0;
+		batch = 0;
+		link_foreach(ag->nl, collect_orphan, &o);
+		for (size_t i = 0; i < o.n; i++) {
+			if (ag->dp)
+				dp_iface_del(ag->dp, (uint32_t)o.idx[i]);
+			if (!link_del(ag->nl, o.idx[i]))
+				batch++;
+		}
+		removed += batch;
+		ag->orphans_removed += (uint64_t)batch;
+	} while (o.n == sizeof(o.idx) / sizeof(o.idx[0]) && batch);
+	return removed;
 }
 
 int ag_hub_teardown(struct agent *ag)
@@ -420,14 +547,18 @@ static void adopt_peers(struct agent *ag, struct ag_net *n)
 	json_t *arr = json_array(), *p;
 	const char *k;
 	char why[200];
+	int r;
 
 	json_object_foreach(n->peers, k, p)
 		json_array_append(arr, p);
-	if (ag_peers_full(ag, n, arr, why, sizeof(why))) {
+	r = ag_peers_full(ag, n, arr, why, sizeof(why));
+	if (r < 0) {
 		log_warn(
 			"%s: saved peers not applied (%s); a full resync follows",
 			n->ifname, why);
 		n->gen = 0;
+	} else if (r > 0) {
+		log_warn("%s: %s", n->ifname, why);
 	}
 	json_decref(arr);
 }
@@ -471,10 +602,17 @@ int ag_adopt(struct agent *ag)
 			continue;
 		e->host_ifindex = link_index(ag->nl, e->host_ifname);
 		e->present = e->host_ifindex > 0;
-		if (e->present) {
-			ag_ep_dp_sync(ag, e);
-			adopted++;
+		if (!e->present)
+			continue;
+		/* Filtered first, then up (a crash after the state was
+		 * saved may have left it down); if the program cannot be
+		 * attached, the interface goes down: fail closed. */
+		if (ag_ep_dp_sync(ag, e)) {
+			link_set(ag->nl, e->host_ifindex, NULL, 0, NULL, 0);
+			continue;
 		}
+		ag_ep_bring_up(ag, e, NULL);
+		adopted++;
 	}
 	for (int i = 0; i < AG_MAX_CTRS; i++)
 		if (ag->ctrs[i].used)

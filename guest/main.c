@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -51,6 +52,11 @@ static void usage(FILE *f)
 		"                           the host); others are refused before a byte is read\n"
 		"      --control-uid UIDS   unix-socket peers allowed besides uid 0 (SO_PEERCRED)\n"
 		"      --serial PATH        also serve a virtio-serial port\n"
+		"      --map-dests N        BPF map sizes (max entries): addresses (default 65536),\n"
+		"      --map-subnets N      subnets (1024), control-plane prefixes (1024),\n"
+		"      --map-ctrl N         interfaces (4096), published ports (4096);\n"
+		"      --map-ifaces N       pinned maps of another size are not reused\n"
+		"      --map-ports N\n"
 		"      --state-dir DIR      state and keys (default /var/lib/wgnet-guest)\n"
 		"      --pin-dir DIR        BPF pin directory (default /sys/fs/bpf/wgnet)\n"
 		"      --wg-backend B       auto | kernel | userspace (default auto)\n"
@@ -230,6 +236,19 @@ static struct pollfd *poll_room(struct pollfd **fds, size_t *cap, size_t need)
 	return p;
 }
 
+/* Two DNS sockets per container, forwards and TCP connections on top: the
+ * default soft limit of 1024 descriptors ends near 400 containers. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+}
+
 static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	       const struct srv_opts *so, const struct ip_addr *upstream,
 	       struct serial *ser)
@@ -247,12 +266,22 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	if (err && err != -ENOENT)
 		return err;
 	err = ag_hub_setup(ag);
-	if (err)
+	/* A full map is not a reason to stop serving: what did not fit is
+	 * dropped by the nftables backstop, counted in dp_errors and shown
+	 * by `wgnet status`. Anything else (no data plane) is. */
+	if (err && ag->dp && (err == -ENOSPC || err == -E2BIG))
+		log_warn("hub set-up: %s; serving anyway (see GetStatus dp_errors)",
+			 strerror(-err));
+	else if (err)
 		return err;
 	ag->dns = dns_server_new(upstream, 53);
 	if (!ag->dns)
 		log_warn("no DNS server: %s", strerror(errno));
 	ag_adopt(ag);
+	err = ag_remove_orphans(ag);
+	if (err)
+		log_warn("removed %d guest-side interfaces no endpoint owned", err);
+	err = 0;
 	ag_nft_sync(ag);
 	ag_state_save(ag);
 
@@ -360,6 +389,11 @@ int main(int argc, char **argv)
 		{ "serial", required_argument, NULL, 9 },
 		{ "vsock-allow", required_argument, NULL, 10 },
 		{ "control-uid", required_argument, NULL, 11 },
+		{ "map-dests", required_argument, NULL, 12 },
+		{ "map-subnets", required_argument, NULL, 13 },
+		{ "map-ifaces", required_argument, NULL, 14 },
+		{ "map-ports", required_argument, NULL, 15 },
+		{ "map-ctrl", required_argument, NULL, 16 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -437,6 +471,29 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 12:
+		case 13:
+		case 14:
+		case 15:
+		case 16: {
+			uint32_t *dst[] = { &ag.lim.dests, &ag.lim.subnets,
+					    &ag.lim.ifaces, &ag.lim.ports, &ag.lim.ctrl };
+			static const char *const what[] = { "--map-dests", "--map-subnets",
+							    "--map-ifaces", "--map-ports",
+							    "--map-ctrl" };
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || v < 1 || v > (1UL << 24)) {
+				fprintf(stderr, "Error: %s: a map size is 1 to 16777216: %s\n",
+					what[opt - 12], optarg);
+				return 2;
+			}
+			*dst[opt - 12] = (uint32_t)v;
+			break;
+		}
 		case 11:
 			if (srv_parse_uids(&so, optarg)) {
 				fprintf(stderr, "Error: --control-uid: not a list of uids: %s\n", optarg);
@@ -461,6 +518,7 @@ int main(int argc, char **argv)
 	if (!upstream_set)
 		upstream_from_resolv(&upstream);
 	log_libbpf_init();
+	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

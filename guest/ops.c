@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "wgnet/dns.h"
 #include "wgnet/dp.h"
 #include "wgnet/link.h"
 #include "wgnet/log.h"
@@ -291,10 +292,11 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_t *subs = json_object_get(args, "subnets"), *v;
 	struct ip_prefix p;
 	size_t i;
-	int err;
+	int err, nerr;
 
-	if (!json_is_array(subs) || json_array_size(subs) > 1024)
-		return proto_reply_err(-EINVAL, "subnets must be an array of at most 1024 CIDRs");
+	if (!json_is_array(subs) || json_array_size(subs) > AG_MAX_ISOLATE)
+		return proto_reply_err(-EINVAL, "subnets must be an array of at most %d CIDRs",
+				       AG_MAX_ISOLATE);
 	json_array_foreach(subs, i, v)
 		if (!json_is_string(v) ||
 		    prefix_parse(json_string_value(v), false, &p))
@@ -324,10 +326,21 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_decref(ag->isolate);
 	ag->isolate = json_deep_copy(subs);
 	err = ag_isolation_sync(ag);
+	/* The nftables backstop drops the subnets the BPF map could not
+	 * take: isolation holds, and the error still goes back. */
+	nerr = ag_nft_sync(ag);
 	ag_state_save(ag);
 	if (err)
-		return proto_reply_err(err, "cannot program the isolated subnets: %s",
-				       strerror(-err));
+		return proto_reply_err(err, "%u of the isolated subnets do not fit in the BPF subnet map (size %u%s): %s; %s",
+				       ag->dperr.iso_missing,
+				       ag->lim.subnets ? ag->lim.subnets : WGN_MAX_PREFIXES,
+				       ag->lim.subnets ? ", --map-subnets" : "",
+				       strerror(-err),
+				       nerr ? "the nftables backstop failed too" :
+					      "they are dropped by nftables instead");
+	if (nerr)
+		return proto_reply_err(nerr, "cannot apply the nftables table: %s",
+				       strerror(-nerr));
 	return proto_reply_ok(NULL);
 }
 
@@ -454,6 +467,39 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 			"endpoints", eps, "pin_dir", ag->pin_dir);
 	json_object_set_new(res, "drops", counters_json(ag, true));
 	json_object_set_new(res, "stats", counters_json(ag, false));
+	if (ag->dns) {
+		struct dns_server_stats ds;
+
+		dns_server_get_stats(ag->dns, &ds);
+		json_object_set_new(
+			res, "dns",
+			json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "clients",
+				  (json_int_t)ds.clients, "forwarded",
+				  (json_int_t)ds.forwarded, "fwd_inflight",
+				  (json_int_t)ds.fwd_inflight, "fwd_refused_ctr",
+				  (json_int_t)ds.fwd_refused_ctr, "fwd_refused_total",
+				  (json_int_t)ds.fwd_refused_total, "tcp_conns",
+				  (json_int_t)ds.tcp_conns, "tcp_refused_ctr",
+				  (json_int_t)ds.tcp_refused_ctr, "tcp_refused_total",
+				  (json_int_t)ds.tcp_refused_total));
+	}
+	{
+		unsigned int dm = 0;
+
+		for (int i = 0; i < AG_MAX_NETS; i++)
+			if (ag->nets[i].used)
+				dm += (unsigned int)json_object_size(ag->nets[i].dmiss);
+		json_object_set_new(
+			res, "dp_errors",
+			json_pack("{s:I,s:s,s:i,s:i,s:i}", "total",
+				  (json_int_t)ag->dperr.total, "last",
+				  ag->dperr.last, "isolation_missing",
+				  (int)ag->dperr.iso_missing, "ctrl_missing",
+				  (int)ag->dperr.ctrl_missing, "dests_missing",
+				  (int)dm));
+	}
+	json_object_set_new(res, "orphans_removed",
+			    json_integer((json_int_t)ag->orphans_removed));
 	json_object_set_new(res, "control",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "accepted",
 				      (json_int_t)ag->ctl.accepted, "refused_vsock",

@@ -346,17 +346,29 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 	if (mtu_arg(ag, n, args, &mtu, &rep))
 		return rep;
 	err = ag_peers_full(ag, n, jpeers, why, sizeof(why));
-	if (err)
+	if (err < 0)
 		return proto_reply_err(err, "cannot update peers: %s", why);
 	net_tune(ag, n);
 	ag_mtu_apply(ag, n, mtu);
 	ag_state_touch(ag);
+	if (err > 0)
+		return proto_reply_err(-ENOSPC, "%s", why);
 	return proto_reply_ok(NULL);
 }
 
 static json_t *gen_reply(struct ag_net *n)
 {
 	return proto_reply_ok(json_pack("{s:I}", "gen", (json_int_t)n->gen));
+}
+
+/* Applied at the new gen, but some remote addresses did not fit in the
+ * BPF destination map: an error (ENOSPC) that still carries the gen. */
+static json_t *map_full_reply(struct ag_net *n, const char *why)
+{
+	json_t *rep = proto_reply_err(-ENOSPC, "%.12s: %s", n->id, why);
+
+	json_object_set_new(rep, "gen", json_integer((json_int_t)n->gen));
+	return rep;
 }
 
 /* SyncNetwork: the full peer and record sets at a generation. */
@@ -383,15 +395,17 @@ json_t *ag_op_sync_network(struct agent *ag, json_t *args)
 	err = ag_dns_check(dns, why, sizeof(why));
 	if (!err)
 		err = ag_peers_full(ag, n, jpeers, why, sizeof(why));
-	if (!err)
+	if (err >= 0)
 		ag_net_dns_set(ag, n, dns);
 	json_decref(dns);
-	if (err)
+	if (err < 0)
 		return proto_reply_err(err, "SyncNetwork %.12s: %s", n->id, why);
 	net_tune(ag, n);
 	ag_mtu_apply(ag, n, mtu);
 	n->gen = gen;
 	ag_state_touch(ag);
+	if (err > 0)
+		return map_full_reply(n, why);
 	return gen_reply(n);
 }
 
@@ -440,14 +454,16 @@ json_t *ag_op_update_network(struct agent *ag, json_t *args)
 		err = ag_dns_check(drem, why, sizeof(why));
 	if (!err)
 		err = ag_peers_delta(ag, n, set, remove, why, sizeof(why));
-	if (!err)
+	if (err >= 0)
 		ag_net_dns_delta(ag, n, dadd, drem);
 	json_decref(empty);
-	if (err)
+	if (err < 0)
 		return proto_reply_err(err, "UpdateNetwork %.12s: %s", n->id, why);
 	net_tune(ag, n);
 	ag_mtu_apply(ag, n, mtu);
 	n->gen = gen;
 	ag_state_touch(ag);
+	if (err > 0)
+		return map_full_reply(n, why);
 	return gen_reply(n);
 }

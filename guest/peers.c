@@ -186,11 +186,30 @@ static bool addr_is_local(struct agent *ag, struct ag_net *n,
 	return false;
 }
 
-/* The remote destinations of one peer object: set (or delete) each one,
- * skipping those in @except (an object keyed by address text, may be NULL). */
-static void peer_dests(struct agent *ag, struct ag_net *n, json_t *peer,
-		       bool set, json_t *except)
+/* Note an address the map took or could not take (n->dmiss). */
+static void dmiss_note(struct agent *ag, struct ag_net *n, const char *addr,
+		       int err)
 {
+	if (!err) {
+		json_object_del(n->dmiss, addr);
+		return;
+	}
+	ag_dp_error(ag, err, "%s: remote address %s", n->ifname, addr);
+	if (!n->dmiss)
+		n->dmiss = json_object();
+	json_object_set_new(n->dmiss, addr, json_true());
+}
+
+/* The remote destinations of one peer object: set (or delete) each one,
+ * skipping those in @except (an object keyed by address text, may be NULL).
+ * The number of addresses the map could not take: a missing entry is a
+ * black hole for that address (dropped as no_dest), never a leak; it is
+ * counted (n->dmiss) and the call answers an error. */
+static int peer_dests(struct agent *ag, struct ag_net *n, json_t *peer,
+		      bool set, json_t *except)
+{
+	int failed = 0;
+
 	struct wgn_dest d = { .kind = WGN_DEST_REMOTE,
 			      .ifindex = (__u32)n->ifindex };
 	size_t j;
@@ -204,11 +223,18 @@ static void peer_dests(struct agent *ag, struct ag_net *n, json_t *peer,
 		    (except && json_object_get(except, buf)))
 			continue;
 		prefix_parse(json_string_value(a), false, &pf);
-		if (!set)
+		if (!set) {
 			dp_dest_del(ag->dp, (uint32_t)n->index, &pf.addr);
-		else if (!addr_is_local(ag, n, &pf.addr))
-			dp_dest_set(ag->dp, (uint32_t)n->index, &pf.addr, &d);
+			dmiss_note(ag, n, buf, 0);
+		} else if (!addr_is_local(ag, n, &pf.addr)) {
+			int err = dp_dest_set(ag->dp, (uint32_t)n->index,
+					      &pf.addr, &d);
+
+			dmiss_note(ag, n, buf, err);
+			failed += !!err;
+		}
 	}
+	return failed;
 }
 
 static json_t *addr_set(json_t *peer)
@@ -260,12 +286,14 @@ static int dest_collect(const struct wgn_dest_key *k, const struct wgn_dest *v,
 }
 
 /* All remote destinations of the network to what the held peers say: one
- * map walk, for full sets and for adoption only. */
-void ag_net_dests_sync(struct agent *ag, struct ag_net *n)
+ * map walk, for full sets and for adoption only. Stale entries go first, so
+ * their room serves the new ones. The number the map could not take. */
+int ag_net_dests_sync(struct agent *ag, struct ag_net *n)
 {
 	struct dest_gc gc = { .net_id = (uint32_t)n->index };
 	const char *k;
 	json_t *p;
+	int failed = 0;
 
 	gc.want = json_object();
 	json_object_foreach(n->peers, k, p) {
@@ -273,13 +301,18 @@ void ag_net_dests_sync(struct agent *ag, struct ag_net *n)
 
 		json_object_update(gc.want, addrs);
 		json_decref(addrs);
-		peer_dests(ag, n, p, true, NULL);
 	}
-	dp_dest_foreach(ag->dp, dest_collect, &gc);
+	if (dp_dest_foreach(ag->dp, dest_collect, &gc) < 0)
+		ag_dp_error(ag, -ENOMEM, "%s: stale remote addresses", n->ifname);
 	for (size_t i = 0; i < gc.n_del; i++)
 		dp_dest_del(ag->dp, gc.net_id, &gc.del[i]);
 	free(gc.del);
+	json_decref(n->dmiss);
+	n->dmiss = NULL;
+	json_object_foreach(n->peers, k, p)
+		failed += peer_dests(ag, n, p, true, NULL);
 	json_decref(gc.want);
+	return failed;
 }
 
 void ag_net_dests_clear(struct agent *ag, struct ag_net *n)
@@ -407,7 +440,7 @@ int ag_peers_full(struct agent *ag, struct ag_net *n, json_t *jpeers, char *why,
 	struct wg_peer *peers = NULL;
 	size_t np = json_array_size(jpeers), i;
 	json_t *held, *p;
-	int err;
+	int err, failed;
 
 	err = peers_parse(n, jpeers, &peers, &keys, why, wlen);
 	if (err)
@@ -422,8 +455,15 @@ int ag_peers_full(struct agent *ag, struct ag_net *n, json_t *jpeers, char *why,
 		json_object_set_new(held, keys[i], json_deep_copy(p));
 	json_decref(n->peers);
 	n->peers = held;
-	ag_net_dests_sync(ag, n);
+	failed = ag_net_dests_sync(ag, n);
 	log_info("%s: %zu peers", n->ifname, np);
+	if (failed) {
+		err = failed; /* applied; that many addresses missing */
+		snprintf(why, wlen,
+			 "%d remote addresses do not fit in the BPF destination map (size %u%s); traffic to them is dropped",
+			 failed, ag->lim.dests ? ag->lim.dests : WGN_MAX_DESTS,
+			 ag->lim.dests ? ", --map-dests" : "");
+	}
 out:
 	free_peers(peers, np);
 	free(keys);
@@ -440,7 +480,7 @@ int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
 	struct wg_device dev = { 0 };
 	char(*rkeys)[WG_KEY_B64_LEN] = NULL;
 	json_t *p;
-	int err;
+	int err, failed = 0;
 
 	if (!json_is_array(remove) || nr > AG_MAX_PEERS)
 		return snprintf(why, wlen,
@@ -511,11 +551,18 @@ int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
 		json_object_del(n->peers, rkeys[i]);
 	for (i = 0; i < ns; i++) {
 		p = json_array_get(set, i);
-		peer_dests(ag, n, p, true, NULL);
+		failed += peer_dests(ag, n, p, true, NULL);
 		json_object_set_new(n->peers, keys[i], json_deep_copy(p));
 	}
 	log_debug("%s: delta +%zu -%zu (%zu device changes)", n->ifname, ns, nr,
 		  nops);
+	if (failed) {
+		err = failed; /* applied; that many addresses missing */
+		snprintf(why, wlen,
+			 "%d remote addresses do not fit in the BPF destination map (size %u%s); traffic to them is dropped",
+			 failed, ag->lim.dests ? ag->lim.dests : WGN_MAX_DESTS,
+			 ag->lim.dests ? ", --map-dests" : "");
+	}
 out:
 	free(ops); /* allowed-ip arrays belong to peers[] */
 	free(rkeys);
