@@ -53,11 +53,56 @@ static bool control_valid(const char *s)
 	       !strncmp(s, "serial:/", 8) || s[0] == '/';
 }
 
+/* Hello, underlay, hub, a clean slate: the guest's side of GuestAdd,
+ * without any lock. */
+static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
+			 char **em)
+{
+	json_t *ul = NULL;
+	const char *s;
+	int rc;
+
+	rc = gc_call(h, g, "Hello", NULL, h->call_timeout_ms, hello, em);
+	if (rc)
+		return rc;
+	s = json_str(*hello, "guest");
+	if (s && strcmp(s, g->name))
+		log_warn("guest %s calls itself %s", g->name, s);
+	snprintf(g->backend, sizeof(g->backend), "%s",
+		 json_str(*hello, "backend") ? json_str(*hello, "backend") :
+					       "");
+	rc = gc_call(h, g, "GetUnderlayEndpoint", NULL, h->call_timeout_ms, &ul,
+		     em);
+	if (rc)
+		goto out;
+	s = json_str(ul, "address");
+	if (!s || ip_parse(s, &g->underlay)) {
+		rc = host_err(em, -EPROTO,
+			      "guest %s: GetUnderlayEndpoint gave no address",
+			      g->name);
+		goto out;
+	}
+	/* ctrl_prefixes: none; the guest adds its underlay prefix itself. */
+	rc = gc_call(h, g, "CreateHub", json_object(), 3 * h->call_timeout_ms,
+		     NULL, em);
+	if (rc)
+		goto out;
+	/* A fresh start: nothing from an earlier life stays. */
+	rc = gc_call(h, g, "Reconcile",
+		     json_pack("{s:[],s:[]}", "networks", "containers"),
+		     3 * h->call_timeout_ms, NULL, em);
+out:
+	json_decref(ul);
+	return rc;
+}
+
 int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_guest g, old;
-	json_t *hello = NULL, *ul = NULL;
-	const char *name, *control, *s;
+	struct host_grt *r;
+	json_t *hello = NULL, *nets;
+	const char *name, *control, *boot;
+	char ul[IPNET_STRLEN];
 	int rc;
 
 	if ((rc = api_arg_str(args, "name", true, &name, em)) ||
@@ -75,52 +120,40 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	snprintf(g.name, sizeof(g.name), "%s", name);
 	snprintf(g.control, sizeof(g.control), "%s", control);
 	snprintf(g.host_id, sizeof(g.host_id), "%s", h->id);
-	rc = gc_call(h, &g, "Hello", NULL, h->call_timeout_ms, &hello, em);
-	if (rc)
-		goto out;
-	s = json_str(hello, "guest");
-	if (s && strcmp(s, name))
-		log_warn("guest %s calls itself %s", name, s);
-	snprintf(g.backend, sizeof(g.backend), "%s",
-		 json_str(hello, "backend") ? json_str(hello, "backend") : "");
-	rc = gc_call(h, &g, "GetUnderlayEndpoint", NULL, h->call_timeout_ms,
-		     &ul, em);
-	if (rc)
-		goto out;
-	s = json_str(ul, "address");
-	if (!s || ip_parse(s, &g.underlay)) {
-		rc = host_err(em, -EPROTO,
-			      "guest %s: GetUnderlayEndpoint gave no address",
-			      name);
-		goto out;
-	}
-	/* ctrl_prefixes: none; the guest adds its underlay prefix itself. */
-	rc = gc_call(h, &g, "CreateHub", json_object(), h->call_timeout_ms,
-		     NULL, em);
-	if (rc)
-		goto out;
-	/* A fresh start: nothing from an earlier life stays. */
-	rc = gc_call(h, &g, "Reconcile",
-		     json_pack("{s:[],s:[]}", "networks", "containers"),
-		     h->net_call_timeout_ms, NULL, em);
+	rc = guest_prepare(h, &g, &hello, em);
 	if (rc)
 		goto out;
 	g.state = ST_GUEST_UP;
 	g.last_seen = time(NULL);
-	rc = h->st->ops->guest_put(h->st, &g);
-	if (rc) {
+	pthread_mutex_lock(&h->mu);
+	if (!h->st->ops->guest_get(h->st, name, &old))
+		rc = host_err(em, -EEXIST, "guest %s already exists", name);
+	else if ((rc = h->st->ops->guest_put(h->st, &g)))
 		host_err(em, rc, "store: %s", strerror(-rc));
+	pthread_mutex_unlock(&h->mu);
+	if (rc)
 		goto out;
+	r = host_grt_get(h, name);
+	if (r) {
+		/* What its Hello said: generations, boot id. */
+		nets = json_object_get(hello, "nets");
+		boot = json_str(hello, "boot");
+		pthread_mutex_lock(&h->rt_mu);
+		r->gens = json_is_object(nets);
+		r->nacks = 0;
+		snprintf(r->boot, sizeof(r->boot), "%s", boot ? boot : "");
+		pthread_mutex_unlock(&h->rt_mu);
 	}
 	host_grt_set_state(h, name, ST_GUEST_UP);
-	mesh_push_isolation(h, name);
-	log_info("guest %s added (%s, underlay %s)", name, g.backend, s);
+	cp_worker_ensure(h, &g);
+	mesh_push_isolation(h, name, true);
+	log_info("guest %s added (%s, underlay %s)", name, g.backend,
+		 ip_fmt(&g.underlay, ul));
 	*res = guest_json(h, &g);
 out:
-	if (rc)
+	if (rc && rc != -EEXIST)
 		host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
 	json_decref(hello);
-	json_decref(ul);
 	return rc;
 }
 
@@ -129,39 +162,46 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 	struct st_guest g;
 	struct st_container *cs = NULL;
 	struct st_guest_net *gns = NULL;
-	size_t n = 0, ngn = 0, mine = 0;
+	size_t n = 0, ngn = 0;
 	const char *name;
 	int rc;
 
 	if ((rc = api_arg_str(args, "name", true, &name, em)))
 		return rc;
+	pthread_mutex_lock(&h->mu);
 	if (h->st->ops->guest_get(h->st, name, &g))
-		return host_err(em, -ENOENT, "no such guest: %s", name);
-	rc = host_check_owner(h, name, em);
-	if (rc)
-		return rc;
-	rc = h->st->ops->container_list(h->st, &cs, &n);
-	if (rc)
-		return host_err(em, rc, "store: %s", strerror(-rc));
-	for (size_t i = 0; i < n; i++)
-		mine += !strcmp(cs[i].guest, name);
+		rc = host_err(em, -ENOENT, "no such guest: %s", name);
+	else
+		rc = host_check_owner(h, name, em);
+	if (!rc && (rc = mesh_guest_containers(h->st, name, &cs, &n)))
+		host_err(em, rc, "store: %s", strerror(-rc));
 	free(cs);
-	if (mine)
-		return host_err(
+	if (!rc && n)
+		rc = host_err(
 			em, -EBUSY,
 			"guest %s has %zu container(s): remove them first",
-			name, mine);
-	if (host_grt_state(h, name) == ST_GUEST_UP)
-		gc_call(h, &g, "DeleteHub", NULL, h->net_call_timeout_ms, NULL,
-			NULL);
-	if (!h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn)) {
-		for (size_t i = 0; i < ngn; i++)
-			if (!strcmp(gns[i].guest, name))
-				h->st->ops->guest_net_delete(h->st, name,
-							     gns[i].network_id);
-		free(gns);
+			name, n);
+	pthread_mutex_unlock(&h->mu);
+	if (rc)
+		return rc;
+	if (host_grt_state(h, name) == ST_GUEST_UP) {
+		struct cp_ticket *t = cp_ticket_new();
+
+		cp_worker_ensure(h, &g);
+		cp_enqueue(h, name, CP_CALL, "DeleteHub", NULL, NULL, NULL, t);
+		cp_ticket_wait(h, t, h->call_timeout_ms * 4, NULL);
 	}
+	cp_worker_stop(h, name);
+	pthread_mutex_lock(&h->mu);
+	if (h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn))
+		ngn = 0;
+	/* Its WireGuard interfaces go with it. */
 	rc = h->st->ops->guest_delete(h->st, name);
+	pthread_mutex_unlock(&h->mu);
+	for (size_t i = 0; i < ngn; i++)
+		if (!strcmp(gns[i].guest, name))
+			cp_net_refresh(h, gns[i].network_id);
+	free(gns);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
@@ -282,7 +322,7 @@ static int check_ports(json_t *ports, char **em)
 
 /* Host ports already taken by another container of the same guest. */
 static int check_port_conflicts(struct host *h, const char *guest,
-				json_t *ports, char **em)
+				const char *skip_id, json_t *ports, char **em)
 {
 	struct st_container *cs = NULL;
 	size_t n = 0;
@@ -295,7 +335,8 @@ static int check_port_conflicts(struct host *h, const char *guest,
 		json_t *theirs, *p, *q;
 		size_t a, b;
 
-		if (strcmp(cs[i].guest, guest))
+		if (strcmp(cs[i].guest, guest) ||
+		    (skip_id && !strcmp(cs[i].id, skip_id)))
 			continue;
 		theirs = json_loads(cs[i].ports, 0, NULL);
 		json_array_foreach(ports, a, p) {
@@ -361,8 +402,9 @@ int api_op_container_add(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_container c, *cs = NULL;
 	struct st_guest g;
-	const char *name, *guest, *netns;
+	const char *name, *guest, *netns = NULL;
 	json_t *ports, *copy = NULL;
+	bool host_mode = false;
 	size_t n = 0;
 	char *text = NULL;
 	int rc;
@@ -370,10 +412,18 @@ int api_op_container_add(struct host *h, json_t *args, json_t **res, char **em)
 	if ((rc = api_arg_str(args, "name", true, &name, em)) ||
 	    (rc = api_check_name("container", name, em)) ||
 	    (rc = api_arg_str(args, "guest", true, &guest, em)) ||
-	    (rc = api_arg_str(args, "netns", true, &netns, em)) ||
+	    (rc = api_arg_bool(args, "host_mode", &host_mode, em)) ||
+	    (rc = api_arg_str(args, "netns", !host_mode, &netns, em)) ||
 	    (rc = api_arg_typed(args, "ports", JSON_ARRAY, &ports, em)))
 		return rc;
-	if (netns[0] != '/' || strlen(netns) >= ST_PATH_LEN)
+	/* Host mode (Docker's remote driver): no namespace of ours, the veth
+	 * end stays in the guest for the runtime to move; stored as "". */
+	if (host_mode && netns)
+		return host_err(em, -EINVAL,
+				"netns cannot be given with host_mode");
+	if (host_mode)
+		netns = "";
+	else if (netns[0] != '/' || strlen(netns) >= ST_PATH_LEN)
 		return host_err(em, -EINVAL,
 				"invalid netns %s: want an absolute path",
 				netns);
@@ -395,7 +445,7 @@ int api_op_container_add(struct host *h, json_t *args, json_t **res, char **em)
 		return rc;
 	copy = ports ? json_deep_copy(ports) : json_array();
 	if ((rc = check_ports(copy, em)) ||
-	    (rc = check_port_conflicts(h, guest, copy, em)))
+	    (rc = check_port_conflicts(h, guest, NULL, copy, em)))
 		goto out;
 	memset(&c, 0, sizeof(c));
 	text = json_dumps(copy, JSON_COMPACT);
@@ -429,6 +479,55 @@ out:
 	return rc;
 }
 
+/* ContainerPorts {container, ports}: replace a container's published ports
+ * (Docker's ProgramExternalConnectivity comes after the attach). */
+int api_op_container_ports(struct host *h, json_t *args, json_t **res,
+			   char **em)
+{
+	struct st_container c;
+	struct st_guest g;
+	const char *ref;
+	json_t *ports, *copy = NULL, *push = NULL;
+	char *text = NULL;
+	int rc;
+
+	if ((rc = api_arg_str(args, "container", true, &ref, em)) ||
+	    (rc = api_arg_typed(args, "ports", JSON_ARRAY, &ports, em)) ||
+	    (rc = api_get_container(h, ref, &c, em)) ||
+	    (rc = host_check_owner(h, c.guest, em)))
+		return rc;
+	copy = ports ? json_deep_copy(ports) : json_array();
+	if ((rc = check_ports(copy, em)) ||
+	    (rc = check_port_conflicts(h, c.guest, c.id, copy, em)))
+		goto out;
+	text = json_dumps(copy, JSON_COMPACT);
+	if (!text || strlen(text) >= sizeof(c.ports)) {
+		rc = host_err(em, -EINVAL, "too many published ports");
+		goto out;
+	}
+	rc = h->st->ops->container_set_ports(h->st, c.id, text);
+	if (rc) {
+		host_err(em, rc, "store: %s", strerror(-rc));
+		goto out;
+	}
+	snprintf(c.ports, sizeof(c.ports), "%s", text);
+	if (!h->st->ops->guest_get(h->st, c.guest, &g) &&
+	    host_grt_state(h, g.name) == ST_GUEST_UP &&
+	    !mesh_ports(h->st, &c, &push)) {
+		rc = gc_call(h, &g, "PublishPorts",
+			     json_pack("{s:s,s:o}", "container_id", c.id,
+				       "ports", push),
+			     h->call_timeout_ms, NULL, em);
+		if (rc)
+			goto out;
+	}
+	*res = json_object();
+out:
+	free(text);
+	json_decref(copy);
+	return rc;
+}
+
 int api_op_container_remove(struct host *h, json_t *args, json_t **res,
 			    char **em)
 {
@@ -438,7 +537,7 @@ int api_op_container_remove(struct host *h, json_t *args, json_t **res,
 
 	if ((rc = api_arg_str(args, "container", true, &ref, em)) ||
 	    (rc = api_get_container(h, ref, &c, em)) ||
-	    (rc = host_container_remove_locked(h, &c, em)))
+	    (rc = host_container_remove(h, &c, true, em)))
 		return rc;
 	*res = json_object();
 	return 0;
@@ -461,7 +560,13 @@ int api_op_container_list(struct host *h, json_t *args, json_t **res, char **em)
 	return 0;
 }
 
-/* --- Status: guests are asked in parallel, without h->mu --- */
+/* --- Status: guests are asked in parallel (at most STATUS_PARALLEL at
+ * once), on connections of their own: never behind a worker's queue. --- */
+
+#define STATUS_PARALLEL 32
+/* The reply must fit the client's limit: past this budget the guests'
+ * own status objects are left out (and counted), never silently. */
+#define STATUS_BUDGET (PROTO_MAX_REPLY / 2)
 
 struct status_job {
 	struct host *h;
@@ -481,20 +586,63 @@ static void *status_main(void *arg)
 	return NULL;
 }
 
+static void status_run(struct status_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i += STATUS_PARALLEL) {
+		size_t end = i + STATUS_PARALLEL < n ? i + STATUS_PARALLEL : n;
+
+		for (size_t k = i; k < end; k++) {
+			if (host_grt_state(jobs[k].h, jobs[k].g.name) !=
+			    ST_GUEST_UP)
+				continue;
+			jobs[k].started = !pthread_create(
+				&jobs[k].th, NULL, status_main, &jobs[k]);
+			if (!jobs[k].started)
+				status_main(&jobs[k]);
+		}
+		for (size_t k = i; k < end; k++)
+			if (jobs[k].started)
+				pthread_join(jobs[k].th, NULL);
+	}
+}
+
+/* The control plane's view of a guest: acknowledged generations, queue
+ * depth, age of the last acknowledgement. */
+static void status_cplane(struct host *h, json_t *gj, const char *name)
+{
+	struct host_grt *r = host_grt_get(h, name);
+	int64_t last;
+	size_t depth;
+	bool gens;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&h->rt_mu);
+	last = r->last_ack_ms;
+	depth = r->depth;
+	gens = r->gens;
+	pthread_mutex_unlock(&h->rt_mu);
+	json_object_set_new(gj, "generations", cp_guest_acks_json(h, r));
+	json_object_set_new(gj, "queue", json_integer((json_int_t)depth));
+	json_object_set_new(gj, "last_ack_ms",
+			    last ? json_integer(host_now_ms() - last) :
+				   json_null());
+	json_object_set_new(gj, "protocol",
+			    json_string(gens ? "generations" : "full-sets"));
+}
+
 int api_op_status(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_guest *gs = NULL;
 	struct status_job *jobs = NULL;
 	json_t *arr, *list = NULL;
-	size_t n = 0;
+	size_t n = 0, budget = STATUS_BUDGET, omitted = 0;
 	int rc;
 
 	(void)args;
-	pthread_mutex_lock(&h->mu);
 	rc = h->st->ops->guest_list(h->st, &gs, &n);
 	if (!rc)
 		rc = api_op_guest_list(h, NULL, &list, em);
-	pthread_mutex_unlock(&h->mu);
 	if (rc) {
 		free(gs);
 		return host_err(em, rc, "store: %s", strerror(-rc));
@@ -508,29 +656,44 @@ int api_op_status(struct host *h, json_t *args, json_t **res, char **em)
 	for (size_t i = 0; i < n; i++) {
 		jobs[i].h = h;
 		jobs[i].g = gs[i];
-		if (host_grt_state(h, gs[i].name) != ST_GUEST_UP)
-			continue;
-		jobs[i].started = !pthread_create(&jobs[i].th, NULL,
-						  status_main, &jobs[i]);
-		if (!jobs[i].started)
-			status_main(&jobs[i]);
 	}
+	status_run(jobs, n);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *gj = json_array_get(list, i);
+		size_t sz = 0;
 
-		if (jobs[i].started)
-			pthread_join(jobs[i].th, NULL);
-		if (!gj)
+		if (!gj) {
+			json_decref(jobs[i].status);
 			continue;
+		}
+		if (jobs[i].status) {
+			char *t = json_dumps(jobs[i].status, JSON_COMPACT);
+
+			sz = t ? strlen(t) : 0;
+			free(t);
+		}
+		if (jobs[i].status && sz > budget) {
+			json_decref(jobs[i].status);
+			jobs[i].status = NULL;
+			json_object_set_new(gj, "status_omitted",
+					    json_string("reply size limit"));
+			omitted++;
+		} else {
+			budget -= sz;
+		}
 		json_object_set_new(gj, "status",
 				    jobs[i].status ? jobs[i].status :
 						     json_null());
+		status_cplane(h, gj, gs[i].name);
 		json_array_append(arr, gj);
 	}
 	json_decref(list);
 	free(jobs);
 	free(gs);
 	*res = json_pack("{s:o}", "guests", arr);
+	if (omitted)
+		json_object_set_new(*res, "status_omitted",
+				    json_integer((json_int_t)omitted));
 	return 0;
 }

@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "wgnet/docker_api.h"
+#include "wgnet/plugin.h"
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -56,10 +58,14 @@ static void usage(FILE *f)
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
 		"                  [--docker-socket PATH] [--metrics ADDR [--metrics-interval SEC]]\n"
+		"                  [--plugin-socket PATH --plugin-guest NAME\n"
+		"                   [--plugin-state FILE] [--plugin-docker PATH]]\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
 		"  --guest-timeout SEC  silence before a guest is dead (default 30)\n"
+		"  --call-timeout MS    deadline of one guest call, the whole exchange\n"
+		"                       (default 2000; device-building ops get 3x)\n"
 		"  --lease-ttl SEC      etcd store: this host's lease (default 10)\n"
 		"  -v, --debug          debug logging\n"
 		"  --log-file PATH      log there instead of stderr\n"
@@ -67,8 +73,15 @@ static void usage(FILE *f)
 		"                       next to --socket; \"none\" or \"\" disables)\n"
 		"  --metrics ADDR       serve /metrics (Prometheus) on 127.0.0.1:PORT,\n"
 		"                       [::1]:PORT or unix:/path (default: off)\n"
-		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n",
-		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
+		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n"
+		"  --plugin-socket PATH Docker network+IPAM plugin (off unless given;\n"
+		"                       Docker looks for %s)\n"
+		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
+		"  --plugin-state FILE  Docker ids -> wgnet ids (default %s)\n"
+		"  --plugin-docker PATH dockerd's API socket, to learn container names\n"
+		"                       for wgnet's DNS (default %s; \"none\": no names)\n",
+		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, PLUGIN_DEFAULT_SOCK,
+		PLUGIN_DEFAULT_STATE, PLUGIN_DEFAULT_DOCKER);
 }
 
 static int make_dirs(const char *path)
@@ -211,6 +224,22 @@ static void wait_clients(void)
 	pthread_mutex_unlock(&clients_mu);
 }
 
+/* One worker connection per guest plus the clients': take every
+ * descriptor the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			log_warn("cannot raise the file descriptor limit: %s",
+				 strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -218,10 +247,15 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'S' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "guest-timeout", required_argument, NULL, 't' },
+		{ "call-timeout", required_argument, NULL, 'C' },
 		{ "lease-ttl", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "docker-socket", required_argument, NULL, 'D' },
+		{ "plugin-socket", required_argument, NULL, 'P' },
+		{ "plugin-guest", required_argument, NULL, 'G' },
+		{ "plugin-state", required_argument, NULL, 'T' },
+		{ "plugin-docker", required_argument, NULL, 'K' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-interval", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
@@ -231,6 +265,11 @@ int main(int argc, char **argv)
 	const char *id = NULL, *logfile = NULL, *dsock = NULL;
 	char dbuf[PATH_MAX];
 	struct docker_api *dapi = NULL;
+	const char *psock = NULL, *pguest = NULL;
+	const char *pstate = PLUGIN_DEFAULT_STATE;
+	const char *pdocker = PLUGIN_DEFAULT_DOCKER;
+	struct plugin *plug = NULL;
+	struct plugin_srv *psrv = NULL;
 	struct metrics *metrics = NULL;
 	const char *maddr = NULL;
 	int minterval = 10;
@@ -239,6 +278,7 @@ int main(int argc, char **argv)
 	struct store *st = NULL;
 	struct host *h = NULL;
 	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
+	int call_ms = HOST_CALL_TIMEOUT_MS;
 	char *end;
 
 	log_prog = "wgnet-host";
@@ -265,6 +305,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'C':
+			errno = 0;
+			call_ms = (int)strtol(optarg, &end, 10);
+			if (errno || *end || call_ms < 100 ||
+			    call_ms > 600000) {
+				fprintf(stderr,
+					"wgnet-host: invalid --call-timeout %s (100..600000 ms)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'L':
 			errno = 0;
 			lease_ttl = (int)strtol(optarg, &end, 10);
@@ -285,13 +336,26 @@ int main(int argc, char **argv)
 		case 'D':
 			dsock = optarg;
 			break;
+		case 'P':
+			psock = optarg;
+			break;
+		case 'G':
+			pguest = optarg;
+			break;
+		case 'T':
+			pstate = optarg;
+			break;
+		case 'K':
+			pdocker = optarg;
+			break;
 		case 'M':
 			maddr = optarg;
 			break;
 		case 'I':
 			errno = 0;
 			minterval = (int)strtol(optarg, &end, 10);
-			if (errno || *end || minterval < 1 || minterval > 3600) {
+			if (errno || *end || minterval < 1 ||
+			    minterval > 3600) {
 				fprintf(stderr,
 					"wgnet-host: invalid --metrics-interval %s (1..3600)\n",
 					optarg);
@@ -310,6 +374,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (psock && (!pguest || !*pguest)) {
+		fprintf(stderr,
+			"wgnet-host: --plugin-socket needs --plugin-guest NAME (this machine's wgnet-guest)\n");
+		return 2;
+	}
 	if (logfile && !freopen(logfile, "a", stderr)) {
 		fprintf(stdout, "wgnet-host: cannot open %s: %s\n", logfile,
 			strerror(errno));
@@ -325,6 +394,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -343,6 +413,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
+	h->call_timeout_ms = call_ms;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));
@@ -365,6 +436,12 @@ int main(int argc, char **argv)
 		   (opt = docker_api_start(h, dsock, &dapi))) {
 		log_err("cannot serve the docker api on %s: %s", dsock,
 			strerror(-opt));
+		goto out;
+	}
+	if (psock && ((opt = plugin_new(h, pguest, pstate, pdocker, &plug)) ||
+		      (opt = plugin_srv_start(plug, psock, &psrv)))) {
+		log_err("cannot serve the docker plugin on %s (state %s): %s",
+			psock, pstate, strerror(-opt));
 		goto out;
 	}
 	if (maddr && (opt = metrics_start(h, maddr, minterval, &metrics))) {
@@ -397,6 +474,8 @@ int main(int argc, char **argv)
 	metrics = NULL;
 	docker_api_stop(dapi);
 	dapi = NULL;
+	plugin_srv_stop(psrv);
+	psrv = NULL;
 	close(lfd);
 	lfd = -1;
 	unlink(sock);
@@ -407,6 +486,7 @@ int main(int argc, char **argv)
 out:
 	metrics_stop(metrics);
 	docker_api_stop(dapi);
+	plugin_srv_stop(psrv);
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(sock);
@@ -416,6 +496,7 @@ out:
 	if (h)
 		host_watch_stop(h);
 	if (!n_clients) {
+		plugin_free(plug);
 		host_free(h);
 		if (st)
 			st->ops->close(st);

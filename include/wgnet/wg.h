@@ -24,8 +24,7 @@
  * machine that takes ~0.1 s, on a 2-core machine running twenty other things
  * several seconds (3 s was too short: the churn benchmark's failed cycles and
  * test_wg's "UAPI socket never answered"). These bound a process that hangs;
- * they are not an expected duration. wgnet-host waits longer than these for
- * the calls that start or stop interfaces (HOST_NET_CALL_TIMEOUT_MS). */
+ * they are not an expected duration. */
 #define WG_START_TIMEOUT_MS 15000
 #define WG_STOP_TIMEOUT_MS 10000
 
