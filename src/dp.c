@@ -46,6 +46,12 @@ static const char *const drop_names[WGN_DROP__MAX] = {
 	[WGN_DROP_INTERNAL] = "internal",
 	[WGN_DROP_MALFORMED] = "malformed",
 	[WGN_DROP_WG_SPOOF] = "wg_spoof",
+	[WGN_DROP_VLAN] = "vlan",
+	[WGN_DROP_ETHERTYPE] = "ethertype",
+	[WGN_DROP_GUEST] = "guest",
+	[WGN_DROP_ND] = "nd",
+	[WGN_DROP_MCAST] = "mcast",
+	[WGN_DROP_IP_OPTIONS] = "ip_options",
 };
 
 static const char *const stat_names[WGN_STAT__MAX] = {
