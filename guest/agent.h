@@ -95,6 +95,7 @@ int ag_hub_setup(struct agent *ag);
 int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
+int ag_ctrl_list(struct agent *ag, struct ip_prefix **out);
 /* wgn_subnets entries (net_id AG_NET_ISOLATED) for the subnets of networks
  * this guest has not joined: traffic to them is dropped as isolation. */
 #define AG_NET_ISOLATED 0xffffffffu

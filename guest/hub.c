@@ -104,42 +104,94 @@ int ag_isolation_sync(struct agent *ag)
 	return 0;
 }
 
-/* The control-plane set: the underlay prefix, plus what the host asked for. */
-static int ctrl_list(struct agent *ag, struct ip_prefix *out, size_t max)
+/* In every guest's control-plane set: link-local/metadata (169.254.0.0/16,
+ * cloud metadata at 169.254.169.254) and IPv6 link-local. */
+static const char *const ctrl_builtin[] = { "169.254.0.0/16", "fe80::/10" };
+
+static int ctrl_add(struct ip_prefix *out, size_t *n, size_t max,
+		    const struct ip_prefix *p)
 {
-	size_t n = 0, i;
+	struct ip_prefix q = *p;
+
+	prefix_normalize(&q);
+	for (size_t i = 0; i < *n; i++)
+		if (out[i].plen == q.plen && ip_equal(&out[i].addr, &q.addr))
+			return 0;
+	if (*n >= max)
+		return -ENOSPC;
+	out[(*n)++] = q;
+	return 0;
+}
+
+/*
+ * The control-plane set (docs/bpf.md, "Control-plane set"): the built-in
+ * ranges; every prefix on the underlay interface, IPv4 and IPv6 (read at
+ * each sync; its link-local one is in fe80::/10 already); and what the
+ * host pushed (CreateHub / SetIsolation ctrl_prefixes: the host's own
+ * addresses, every guest's underlay address, configured prefixes such as
+ * other machines' underlays). *out is malloc'd; returns the count or
+ * -errno (never a partial set).
+ */
+int ag_ctrl_list(struct agent *ag, struct ip_prefix **out)
+{
+	size_t max = WGN_MAX_PREFIXES, n = 0, i;
+	struct ip_prefix *p, ul[32], q;
+	int nul = 0, err = 0;
 	json_t *v;
 
-	if (ag->underlay.addr.family && n < max) {
-		out[n] = ag->underlay;
-		prefix_normalize(&out[n]);
-		n++;
+	p = calloc(max, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(ctrl_builtin) / sizeof(ctrl_builtin[0]); i++)
+		if (!prefix_parse(ctrl_builtin[i], false, &q))
+			ctrl_add(p, &n, max, &q);
+	if (ag->nl && ag->underlay_ifindex > 0)
+		nul = addr_list(ag->nl, ag->underlay_ifindex, ul, 32);
+	if (nul < 0) {
+		log_warn("cannot list the underlay's addresses: %s",
+			 strerror(-nul));
+		nul = 0;
 	}
-	json_array_foreach(ag->ctrl, i, v)
-	{
-		if (n < max && json_is_string(v) &&
-		    !prefix_parse(json_string_value(v), false, &out[n])) {
-			prefix_normalize(&out[n]);
-			n++;
-		}
+	/* The one found at start, should the dump have failed. */
+	if (ag->underlay.addr.family)
+		err = ctrl_add(p, &n, max, &ag->underlay);
+	for (int k = 0; k < nul && !err; k++) {
+		q = ul[k];
+		prefix_normalize(&q);
+		if (q.addr.family == AF_INET6 && q.addr.a[0] == 0xfe &&
+		    (q.addr.a[1] & 0xc0) == 0x80)
+			continue;
+		err = ctrl_add(p, &n, max, &ul[k]);
 	}
+	json_array_foreach(ag->ctrl, i, v) {
+		if (err)
+			break;
+		if (json_is_string(v) &&
+		    !prefix_parse(json_string_value(v), false, &q))
+			err = ctrl_add(p, &n, max, &q);
+	}
+	if (err) {
+		log_err("control-plane set: more than %zu prefixes", max);
+		free(p);
+		return err;
+	}
+	*out = p;
 	return (int)n;
 }
 
 int ag_ctrl_sync(struct agent *ag)
 {
-	struct ip_prefix p[64];
-	int n = ctrl_list(ag, p, 64), err;
+	struct ip_prefix *p = NULL;
+	int n = ag_ctrl_list(ag, &p), err;
 
-	for (int i = 0; i < n; i++) {
-		err = dp_ctrl_set(ag->dp, &p[i]);
-		if (err) {
-			log_err("cannot add control-plane prefix: %s",
-				strerror(-err));
-			return err;
-		}
-	}
-	return 0;
+	if (n < 0)
+		return n;
+	err = dp_ctrl_sync(ag->dp, p, (size_t)n);
+	if (err)
+		log_err("cannot program the control-plane set: %s",
+			strerror(-err));
+	free(p);
+	return err;
 }
 
 static bool ip_is_unspec(const struct ip_addr *a)
@@ -178,7 +230,7 @@ static int pubports_sync(struct agent *ag, const struct nft_port *ports,
 
 int ag_nft_sync(struct agent *ag)
 {
-	struct ip_prefix ctrl[64];
+	struct ip_prefix *ctrl = NULL;
 	struct nft_net nets[AG_MAX_NETS];
 	struct nft_port *ports = NULL;
 	size_t nn = 0, np = 0, cap = 0;
@@ -245,8 +297,13 @@ int ag_nft_sync(struct agent *ag)
 	cfg.table = ag->nft_table;
 	cfg.underlay_if = ag->underlay_if;
 	cfg.veth_prefix = "vh";
+	err = ag_ctrl_list(ag, &ctrl);
+	if (err < 0) {
+		free(ports);
+		return err;
+	}
 	cfg.ctrl = ctrl;
-	cfg.n_ctrl = (size_t)ctrl_list(ag, ctrl, 64);
+	cfg.n_ctrl = (size_t)err;
 	cfg.nets = nets;
 	cfg.n_nets = nn;
 	cfg.ports = ports;
@@ -258,6 +315,7 @@ int ag_nft_sync(struct agent *ag)
 	else
 		err = pubports_sync(ag, ports, np);
 	free(ports);
+	free(ctrl);
 	return err;
 }
 

@@ -263,23 +263,37 @@ static json_t *underlay_json(struct agent *ag)
 			 "mtu", (int)ag->underlay_mtu);
 }
 
+/* The host's part of the control-plane set (CreateHub, SetIsolation):
+ * NULL if ctrl is valid, else the error reply. */
+#define AG_MAX_HOST_CTRL (WGN_MAX_PREFIXES / 2)
+static json_t *ctrl_args_check(json_t *ctrl)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(ctrl) || json_array_size(ctrl) > AG_MAX_HOST_CTRL)
+		return proto_reply_err(-EINVAL, "ctrl_prefixes must be an array of at most %d CIDRs",
+				       AG_MAX_HOST_CTRL);
+	json_array_foreach(ctrl, i, v)
+	{
+		struct ip_prefix p;
+
+		if (!json_is_string(v) ||
+		    prefix_parse(json_string_value(v), false, &p))
+			return proto_reply_err(-EINVAL, "ctrl_prefixes[%zu] is not a CIDR", i);
+	}
+	return NULL;
+}
+
 static json_t *ag_op_create_hub(struct agent *ag, json_t *args)
 {
-	json_t *ctrl = json_object_get(args, "ctrl_prefixes"), *v;
-	size_t i;
+	json_t *ctrl = json_object_get(args, "ctrl_prefixes"), *bad;
 	int err;
 
 	if (ctrl) {
-		if (!json_is_array(ctrl) || json_array_size(ctrl) > 32)
-			return proto_reply_err(-EINVAL, "ctrl_prefixes must be an array of at most 32 CIDRs");
-		json_array_foreach(ctrl, i, v)
-		{
-			struct ip_prefix p;
-
-			if (!json_is_string(v) ||
-			    prefix_parse(json_string_value(v), false, &p))
-				return proto_reply_err(-EINVAL, "ctrl_prefixes[%zu] is not a CIDR", i);
-		}
+		bad = ctrl_args_check(ctrl);
+		if (bad)
+			return bad;
 		json_decref(ag->ctrl);
 		ag->ctrl = json_deep_copy(ctrl);
 	}
@@ -290,15 +304,20 @@ static json_t *ag_op_create_hub(struct agent *ag, json_t *args)
 	return proto_reply_ok(NULL);
 }
 
-/* SetIsolation {"subnets":[CIDR…]}: the subnets of all wgnet networks, the
- * full set. Those of networks not joined here are dropped as isolation. */
+/* SetIsolation {"subnets":[CIDR…], "ctrl_prefixes":[CIDR…] (optional)}:
+ * the subnets of all wgnet networks, the full set. Those of networks not
+ * joined here are dropped as isolation. ctrl_prefixes, when given,
+ * replaces the host's part of the control-plane set (as CreateHub's). */
 static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 {
 	json_t *subs = json_object_get(args, "subnets"), *v;
+	json_t *ctrl = json_object_get(args, "ctrl_prefixes"), *bad;
 	struct ip_prefix p;
 	size_t i;
 	int err;
 
+	if (ctrl && (bad = ctrl_args_check(ctrl)))
+		return bad;
 	if (!json_is_array(subs) || json_array_size(subs) > 1024)
 		return proto_reply_err(-EINVAL, "subnets must be an array of at most 1024 CIDRs");
 	json_array_foreach(subs, i, v)
@@ -330,6 +349,14 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_decref(ag->isolate);
 	ag->isolate = json_deep_copy(subs);
 	err = ag_isolation_sync(ag);
+	if (ctrl && !json_equal(ctrl, ag->ctrl)) {
+		json_decref(ag->ctrl);
+		ag->ctrl = json_deep_copy(ctrl);
+		if (!err && ag->dp)
+			err = ag_ctrl_sync(ag);
+		if (!err)
+			err = ag_nft_sync(ag);
+	}
 	ag_state_save(ag);
 	if (err)
 		return proto_reply_err(err, "cannot program the isolated subnets: %s",

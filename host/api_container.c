@@ -56,7 +56,7 @@ static bool control_valid(const char *s)
 int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_guest g, old;
-	json_t *hello = NULL, *ul = NULL;
+	json_t *hello = NULL, *ul = NULL, *ctrl;
 	const char *name, *control, *s;
 	int rc;
 
@@ -94,9 +94,20 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 			      name);
 		goto out;
 	}
-	/* ctrl_prefixes: none; the guest adds its underlay prefix itself. */
-	rc = gc_call(h, &g, "CreateHub", json_object(), h->call_timeout_ms,
-		     NULL, em);
+	/* The host's part of the control-plane set; the guest adds its
+	 * underlay prefixes and link-local/metadata itself. */
+	ctrl = mesh_ctrl_prefixes(h);
+	if (ctrl && g.underlay.family) {
+		struct ip_prefix p = { .addr = g.underlay,
+				       .plen = ip_max_plen(g.underlay.family) };
+		char buf[IPNET_STRLEN];
+
+		json_array_append_new(ctrl, json_string(prefix_fmt(&p, buf)));
+	}
+	rc = gc_call(h, &g, "CreateHub",
+		     ctrl ? json_pack("{s:o}", "ctrl_prefixes", ctrl) :
+			    json_object(),
+		     h->call_timeout_ms, NULL, em);
 	if (rc)
 		goto out;
 	/* A fresh start: nothing from an earlier life stays. */
@@ -113,7 +124,9 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 		goto out;
 	}
 	host_grt_set_state(h, name, ST_GUEST_UP);
-	mesh_push_isolation(h, name);
+	/* Every guest: the new one its isolation set, all of them the new
+	 * guest's underlay address in their control-plane set. */
+	mesh_push_isolation(h, NULL);
 	log_info("guest %s added (%s, underlay %s)", name, g.backend, s);
 	*res = guest_json(h, &g);
 out:
@@ -165,6 +178,8 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
+	/* Its underlay address leaves the others' control-plane set. */
+	mesh_push_isolation(h, NULL);
 	log_info("guest %s removed", name);
 	*res = json_object();
 	return 0;

@@ -20,6 +20,7 @@
 
 #include "wgnet/docker_api.h"
 #include "wgnet/host.h"
+#include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 
@@ -49,12 +50,14 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+#define HOST_MAX_CTRL_CFG 64
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
-		"                  [--docker-socket PATH]\n"
+		"                  [--docker-socket PATH] [--ctrl-prefix CIDR]...\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
@@ -63,7 +66,9 @@ static void usage(FILE *f)
 		"  -v, --debug          debug logging\n"
 		"  --log-file PATH      log there instead of stderr\n"
 		"  --docker-socket PATH Docker Engine API socket (default: docker.sock\n"
-		"                       next to --socket; \"none\" or \"\" disables)\n",
+		"                       next to --socket; \"none\" or \"\" disables)\n"
+		"  --ctrl-prefix CIDR   containers may never reach CIDR (repeatable; e.g.\n"
+		"                       the underlays of other machines, docs/bpf.md)\n",
 		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
 }
 
@@ -218,6 +223,7 @@ int main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "docker-socket", required_argument, NULL, 'D' },
+		{ "ctrl-prefix", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -230,6 +236,9 @@ int main(int argc, char **argv)
 	struct store *st = NULL;
 	struct host *h = NULL;
 	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
+	const char *ctrl[HOST_MAX_CTRL_CFG];
+	size_t n_ctrl = 0;
+	struct ip_prefix cp;
 	char *end;
 
 	log_prog = "wgnet-host";
@@ -276,6 +285,16 @@ int main(int argc, char **argv)
 		case 'D':
 			dsock = optarg;
 			break;
+		case 'C':
+			if (prefix_parse(optarg, false, &cp) ||
+			    n_ctrl >= HOST_MAX_CTRL_CFG) {
+				fprintf(stderr,
+					"wgnet-host: invalid --ctrl-prefix %s (a CIDR; at most %d)\n",
+					optarg, HOST_MAX_CTRL_CFG);
+				return 2;
+			}
+			ctrl[n_ctrl++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -321,6 +340,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
+	h->ctrl_cfg = ctrl;
+	h->n_ctrl_cfg = n_ctrl;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));

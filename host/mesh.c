@@ -7,6 +7,8 @@
  * Every function here runs with h->mu held.
  */
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -329,28 +331,114 @@ out:
 	return rc;
 }
 
-/* SetIsolation args: the IPv4 and IPv6 subnets of every network (NULL if
- * the store cannot list them: then nothing is pushed). */
-json_t *mesh_isolation_args(struct store *st)
+/* Append p (normalised) as text unless it is there already. */
+static void ctrl_append(json_t *arr, struct ip_prefix p)
+{
+	char buf[IPNET_STRLEN];
+	size_t i;
+	json_t *v;
+
+	prefix_normalize(&p);
+	prefix_fmt(&p, buf);
+	json_array_foreach(arr, i, v)
+		if (!strcmp(json_string_value(v), buf))
+			return;
+	json_array_append_new(arr, json_string(buf));
+}
+
+/* This machine's own addresses (loopback and link-local aside: a guest
+ * has those in its built-in set), each as a /32 or /128. */
+static void ctrl_host_addrs(json_t *arr)
+{
+	struct ifaddrs *ifa0 = NULL, *ifa;
+	struct ip_prefix p;
+
+	if (getifaddrs(&ifa0)) {
+		log_warn("cannot list this machine's addresses: %s",
+			 strerror(errno));
+		return;
+	}
+	for (ifa = ifa0; ifa; ifa = ifa->ifa_next) {
+		if (!ifa->ifa_addr || (ifa->ifa_flags & IFF_LOOPBACK) ||
+		    (ifa->ifa_addr->sa_family != AF_INET &&
+		     ifa->ifa_addr->sa_family != AF_INET6))
+			continue;
+		memset(&p, 0, sizeof(p));
+		if (ip_from_sockaddr(ifa->ifa_addr, &p.addr, NULL))
+			continue;
+		if (p.addr.family == AF_INET6 && p.addr.a[0] == 0xfe &&
+		    (p.addr.a[1] & 0xc0) == 0x80)
+			continue;
+		if (p.addr.family == AF_INET && p.addr.a[12] == 169 &&
+		    p.addr.a[13] == 254)
+			continue;
+		p.plen = ip_max_plen(p.addr.family);
+		ctrl_append(arr, p);
+	}
+	freeifaddrs(ifa0);
+}
+
+/*
+ * The host's part of a guest's control-plane set (CreateHub and
+ * SetIsolation "ctrl_prefixes"; the guest adds its own underlay prefixes
+ * and the link-local/metadata ranges, docs/bpf.md): the --ctrl-prefix
+ * prefixes, this machine's addresses, and the underlay address of every
+ * guest in the store (other hosts' guests too, in multi-host mode).
+ */
+json_t *mesh_ctrl_prefixes(struct host *h)
+{
+	struct st_guest *gs = NULL;
+	json_t *arr = json_array();
+	struct ip_prefix p;
+	size_t n = 0;
+
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; i < h->n_ctrl_cfg; i++)
+		if (!prefix_parse(h->ctrl_cfg[i], false, &p))
+			ctrl_append(arr, p);
+	ctrl_host_addrs(arr);
+	if (!h->st->ops->guest_list(h->st, &gs, &n)) {
+		for (size_t i = 0; i < n; i++) {
+			if (!gs[i].underlay.family)
+				continue;
+			p.addr = gs[i].underlay;
+			p.plen = ip_max_plen(p.addr.family);
+			ctrl_append(arr, p);
+		}
+		free(gs);
+	}
+	return arr;
+}
+
+/* SetIsolation args: the IPv4 and IPv6 subnets of every network, and the
+ * control-plane prefixes (NULL if the store cannot list the networks:
+ * then nothing is pushed). */
+json_t *mesh_isolation_args(struct host *h)
 {
 	struct st_network *ns = NULL;
 	char buf[IPNET_STRLEN];
-	json_t *subs;
+	json_t *subs, *ctrl;
 	size_t n = 0;
 
-	if (st->ops->network_list(st, &ns, &n))
+	if (h->st->ops->network_list(h->st, &ns, &n))
 		return NULL;
 	subs = json_array();
 	for (size_t i = 0; i < n; i++) {
 		if (ns[i].subnet4.addr.family)
 			json_array_append_new(
-				subs, json_string(prefix_fmt(&ns[i].subnet4, buf)));
+				subs,
+				json_string(prefix_fmt(&ns[i].subnet4, buf)));
 		if (ns[i].subnet6.addr.family)
 			json_array_append_new(
-				subs, json_string(prefix_fmt(&ns[i].subnet6, buf)));
+				subs,
+				json_string(prefix_fmt(&ns[i].subnet6, buf)));
 	}
 	free(ns);
-	return json_pack("{s:o}", "subnets", subs);
+	ctrl = mesh_ctrl_prefixes(h);
+	if (!ctrl)
+		return json_pack("{s:o}", "subnets", subs);
+	return json_pack("{s:o,s:o}", "subnets", subs, "ctrl_prefixes", ctrl);
 }
 
 int mesh_push_isolation(struct host *h, const char *only)
@@ -365,7 +453,7 @@ int mesh_push_isolation(struct host *h, const char *only)
 	if (rc)
 		return rc;
 	b = gc_batch_new(h);
-	args = mesh_isolation_args(h->st);
+	args = mesh_isolation_args(h);
 	if (b && args) {
 		for (size_t i = 0; i < n; i++)
 			if (!only || !strcmp(only, gs[i].name))

@@ -15,8 +15,10 @@
  * endpoint left). */
 void mesh_queue_container(struct host *h, struct gc_batch *b,
 			  const struct st_container *c);
-/* SetIsolation args, or NULL if the store cannot list the networks. */
-json_t *mesh_isolation_args(struct store *st);
+/* SetIsolation args (subnets, ctrl_prefixes), or NULL if the store cannot
+ * list the networks. */
+json_t *mesh_isolation_args(struct host *h);
+
 /* Push the network's peer sets (and also's DNS and ports) to its guests. */
 int mesh_push_network(struct host *h, const char *network_id,
 		      const struct st_container *also);

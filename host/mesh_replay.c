@@ -231,11 +231,13 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 	int rc;
 
 	log_info("replaying the desired state of guest %s", g->name);
-	rc = gc_call(h, g, "CreateHub", json_object(), h->call_timeout_ms, NULL,
-		     &em);
+	x = mesh_ctrl_prefixes(h);
+	rc = gc_call(h, g, "CreateHub",
+		     x ? json_pack("{s:o}", "ctrl_prefixes", x) : json_object(),
+		     h->call_timeout_ms, NULL, &em);
 	if (rc)
 		goto out;
-	x = mesh_isolation_args(st);
+	x = mesh_isolation_args(h);
 	if (x) {
 		rc = gc_call(h, g, "SetIsolation", x, h->call_timeout_ms, NULL,
 			     &em);

@@ -60,6 +60,10 @@ struct host {
 	bool started;
 	pthread_t reconciler;
 	char store_uri[ST_PATH_LEN]; /* for "store unreachable: …" */
+	/* --ctrl-prefix: more control-plane prefixes for every guest (e.g.
+	 * other machines' underlays), text CIDRs; owned by the caller. */
+	const char *const *ctrl_cfg;
+	size_t n_ctrl_cfg;
 };
 
 /* api.c */
@@ -137,6 +141,9 @@ int mesh_replay(struct host *h, const struct st_guest *g);
 /* SetIsolation (every network's subnets) to every UP guest, or only to the
  * guest named only. */
 int mesh_push_isolation(struct host *h, const char *only);
+/* The host's part of a guest's control-plane set (CreateHub/SetIsolation
+ * "ctrl_prefixes"): a JSON array of CIDRs, or NULL. */
+json_t *mesh_ctrl_prefixes(struct host *h);
 /* Compare a guest's GetStatus with the desired state: 1 = differs. */
 int mesh_audit(struct host *h, const struct st_guest *g, json_t *status);
 int mesh_guest_dead(struct host *h, const struct st_guest *g);
