@@ -185,10 +185,12 @@ static __always_inline int nd_dest_ok(const struct wgn_net *net,
  *     Router Advertisements and Redirects are spoofs whatever the source;
  *  b. a plain NS for another address of the network is answered here;
  *  c. other ND (RS, NS, NA) may only go to nd_dest_ok() — else `nd`;
- *  d. MLD from the endpoint's own address takes the normal path like any
- *     packet; from link-local or :: it may not leave the link: to a
- *     multicast group it is `mcast` (what the normal path says about a
- *     multicast destination), to anything else `spoof`.
+ *  d. MLD is link-scoped (RFC 3810): to a group it is `mcast`, what the
+ *     destination policy says of any multicast destination (the guest
+ *     serves none); to a unicast address — another container, another or
+ *     an internal network, out through the masquerade — it is `nd` (from
+ *     the own address) or `spoof` (from link-local or ::, which may not
+ *     leave the link).
  */
 static __always_inline int
 handle_nd(struct __sk_buff *skb, const struct ipv6hdr *ip6, const struct l4 *l4,
@@ -216,11 +218,9 @@ handle_nd(struct __sk_buff *skb, const struct ipv6hdr *ip6, const struct l4 *l4,
 		return drop(WGN_DROP_SPOOF);
 
 	if (!is_nd(ns.type)) {
-		if (own)
-			return WGN_ND_CONTINUE;
 		if (v6_is_multicast(&daddr))
 			return drop(WGN_DROP_MCAST);
-		return drop(WGN_DROP_SPOOF);
+		return drop(own ? WGN_DROP_ND : WGN_DROP_SPOOF);
 	}
 
 	/* Proxy only a plain, valid NS (RFC 4861 7.1.1) from a real source

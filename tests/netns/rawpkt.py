@@ -17,6 +17,7 @@ payload, packets to the guest itself).
       --totlen N          IPv4 total length / IPv6 payload length override
       --hbh N             IPv6: N Hop-by-Hop headers (Router Alert)
       --routing           IPv6: a Routing header (type 4) first
+      --hlim N            IPv6 hop limit (default 255 for ND, else 64)
       --truncate N        send only the first N bytes
       --count N           (default 1)
   rawpkt.py udp-recv ADDR PORT FILE  count datagrams per marker into FILE
@@ -27,6 +28,7 @@ The receivers write "ready" and then, after every packet, one line per
 marker ("MARKER COUNT") to FILE (replaced atomically), until killed.
 """
 import argparse
+import ipaddress
 import os
 import socket
 import struct
@@ -56,15 +58,19 @@ def neigh_mac(iface):
 
 
 def guest_mac(iface):
-    """The guest-side MAC: what the container's neighbour table holds for
-    its gateway (answered by the BPF proxy-ARP)."""
+    """The guest-side MAC of the veth: the BPF proxy-ARP answers any other
+    address of the subnet with it, so ask for one if none is known yet."""
     mac = neigh_mac(iface)
     if not mac:
-        gw = subprocess.run(["ip", "-4", "route", "show", "default"],
-                            capture_output=True, text=True).stdout.split()
-        if "via" in gw:
-            subprocess.run(["ping", "-c", "1", "-W", "1",
-                            gw[gw.index("via") + 1]], capture_output=True)
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", iface],
+                             capture_output=True, text=True).stdout.split()
+        if "inet" in out:
+            me = ipaddress.ip_interface(out[out.index("inet") + 1])
+            for h in me.network.hosts():
+                if h != me.ip:
+                    subprocess.run(["ping", "-c", "1", "-W", "1", str(h)],
+                                   capture_output=True)
+                    break
         mac = neigh_mac(iface)
     if not mac:
         raise SystemExit("no neighbour on %s: cannot learn the guest's MAC"
@@ -122,8 +128,8 @@ def ip6(a):
         ext = struct.pack("!BBBBI", nh, 2, 4, 0, 0) + dst + ext
         nh = 43
     pl = a.totlen if a.totlen is not None else len(ext) + len(seg)
-    hlim = 255 if a.icmp6 is not None and 133 <= a.icmp6 <= 137 else 1 \
-        if a.icmp6 is not None else 64
+    hlim = a.hlim if a.hlim is not None else 255 \
+        if a.icmp6 is not None and 133 <= a.icmp6 <= 137 else 64
     h = struct.pack("!IHBB16s16s", 0x60000000, pl, nh, hlim, src, dst)
     return ETH_P_IPV6, h + ext + seg
 
@@ -234,6 +240,7 @@ def main():
     p.add_argument("--totlen", type=int)
     p.add_argument("--hbh", type=int, default=0)
     p.add_argument("--routing", action="store_true")
+    p.add_argument("--hlim", type=int)
     p.add_argument("--truncate", type=int)
     p.add_argument("--count", type=int, default=1)
     a = p.parse_args()
