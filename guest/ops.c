@@ -349,12 +349,16 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_decref(ag->isolate);
 	ag->isolate = json_deep_copy(subs);
 	err = ag_isolation_sync(ag);
-	if (ctrl && !json_equal(ctrl, ag->ctrl)) {
+	/* The map is cheap to re-sync (and picks up underlay addresses added
+	 * since); the table is rebuilt only when the host's part changed. */
+	if (ctrl) {
+		bool changed = !json_equal(ctrl, ag->ctrl);
+
 		json_decref(ag->ctrl);
 		ag->ctrl = json_deep_copy(ctrl);
 		if (!err && ag->dp)
 			err = ag_ctrl_sync(ag);
-		if (!err)
+		if (!err && changed)
 			err = ag_nft_sync(ag);
 	}
 	ag_state_save(ag);

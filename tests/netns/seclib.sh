@@ -15,7 +15,8 @@ stat_() { "$WGNET_BIN/wgnet-guest" call -s "$(lab guest sock "$2")" GetStatus | 
 import json,sys; print(json.load(sys.stdin)["stats"].get(sys.argv[1], 0))' "$1"; }
 # rx WHERE FILE KIND ARGS...: start a counting receiver (rawpkt.py KIND ARGS
 # FILE) in a container (c:NAME), a guest's root namespace (g:NAME), the
-# underlay (u) or the internet (i) namespace; returns once it listens.
+# underlay (u), the internet (i) or any namespace (n:NS); returns once it
+# listens.
 rx() {
 	local where=$1 file=$2
 	shift 2
@@ -24,6 +25,7 @@ rx() {
 	g:*) "$LABBIN" guest exec "${where#g:}" -- "$PY" "$RAW" "$@" "$file" & ;;
 	u) "$LABBIN" underlay -- "$PY" "$RAW" "$@" "$file" & ;;
 	i) "$LABBIN" inet -- "$PY" "$RAW" "$@" "$file" & ;;
+	n:*) ip netns exec "${where#n:}" "$PY" "$RAW" "$@" "$file" & ;;
 	*) fail "rx: where? $where" ;;
 	esac
 	PIDS+=($!)
@@ -59,3 +61,10 @@ expect_drop() {
 	now=$(drop "$1" "$2")
 	[ "$now" -ge $(($3 + $4)) ] || fail "$2: drop counter $1 went $3 -> $now, expected +$4"
 }
+# ctrl_set GUEST: the guest's control-plane map (wgn_ctrl), one CIDR a line
+ctrl_set() { bpftool -j map dump pinned "/sys/fs/bpf/wgnet/$LP-$1/wgn_ctrl" | "$PY" -c '
+import json,sys,ipaddress
+for e in json.load(sys.stdin):
+    k=e["formatted"]["key"]; a=bytes(k["addr"]); pl=k["prefixlen"]
+    if a[:12]==bytes(10)+b"\xff\xff": print("%s/%d" % (ipaddress.ip_address(a[12:]), pl-96))
+    else: print("%s/%d" % (ipaddress.ip_address(a), pl))' | sort; }
