@@ -157,6 +157,7 @@ int wgn_from_ep(struct __sk_buff *skb)
 	net_id = ifc->net_id;
 	net = bpf_map_lookup_elem(&wgn_nets, &net_id);
 
+	/* 1. Ethernet, VLAN tags. */
 	pull_headers(skb, WGN_PULL_LEN);
 	cur_init(&c, skb);
 	eth = cur_pull(&c, sizeof(*eth));
@@ -168,7 +169,7 @@ int wgn_from_ep(struct __sk_buff *skb)
 	/* 2. ARP, IPv4 and IPv6 only. */
 	switch (eth->h_proto) {
 	case bpf_htons(ETH_P_ARP):
-		/* 3. */
+		/* 3. Proxy-ARP, sender check. */
 		return handle_arp(skb, &c, eth, ifc, net);
 	case bpf_htons(ETH_P_IP):
 		/* 4. Sound header, 5. anti-spoofing. */
@@ -185,7 +186,7 @@ int wgn_from_ep(struct __sk_buff *skb)
 		addr_from_v4(&f.daddr, ip4->daddr);
 		return forward_ep(skb, ifc, net, &f, &l4, 0);
 	case bpf_htons(ETH_P_IPV6):
-		/* 4. Sound header; ND/MLD (their own source rule); 5. */
+		/* 4. Sound header; 4a-d ND/MLD (their own rules); 5. */
 		ip6 = cur_pull(&c, sizeof(*ip6));
 		if (!ip6)
 			return drop(WGN_DROP_MALFORMED);

@@ -2,7 +2,7 @@
 /*
  * nftables through libnftnl: the wgnet table, rebuilt whole in one batch.
  * Layout (docs/nftables.md): prerouting + output (nat, dstnat: published
- * ports), postrouting (nat, srcnat: masquerade), forward (filter: drops).
+ * ports), postrouting (nat, srcnat: masquerade), forward and input (filter: drops).
  */
 #include <errno.h>
 #include <stdbool.h>

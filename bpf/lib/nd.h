@@ -180,7 +180,7 @@ static __always_inline int nd_dest_ok(const struct wgn_net *net,
 /*
  * ICMPv6 ND/MLD from a container (l4: the upper layer after the extension
  * headers ip6_check() skipped). Returns WGN_ND_CONTINUE for anything else.
- * Steps (docs/bpf.md, IPv6 step 2):
+ * Steps (docs/bpf.md, step 4a-d):
  *  a. source: the endpoint's own address, link-local or :: — else spoof;
  *     Router Advertisements and Redirects are spoofs whatever the source;
  *  b. a plain NS for another address of the network is answered here;
