@@ -38,6 +38,9 @@ PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev \
 	libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libclang-rt-14-dev \
 	wireguard-go wireguard-tools iperf3 iputils-ping nftables iproute2 \
 	busybox-static netcat-openbsd valgrind util-linux procps psmisc tcpdump gnuplot-nox
+# Installed without their Recommends: prometheus (for promtool in the metrics
+# test) would pull prometheus-node-exporter, a daemon.
+PKGS_NORECS := prometheus
 
 LIB_SRCS := $(wildcard src/*.c) $(filter-out guest/main.c,$(wildcard guest/*.c)) \
 	    $(filter-out host/main.c host/cli.c,$(wildcard host/*.c))
@@ -63,10 +66,13 @@ deps: $(BUILD)/.deps
 $(BUILD)/.deps: Makefile
 	@mkdir -p $(BUILD)
 	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "  APT      $$missing"; \
-		if [ "$$(id -u)" != 0 ]; then echo "need root to install: $$missing" >&2; exit 1; fi; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	norecs=$$(for p in $(PKGS_NORECS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing$$norecs" ]; then \
+		echo "  APT      $$missing $$norecs"; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root to install: $$missing $$norecs" >&2; exit 1; fi; \
+		apt-get update -qq || exit 1; \
+		if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; fi; \
+		if [ -n "$$norecs" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$norecs >/dev/null || exit 1; fi; \
 	fi
 	@touch $@
 

@@ -29,6 +29,7 @@ struct ag_net {
 	struct ip_addr gw4, gw6;
 	bool internal;
 	uint16_t port;
+	unsigned int mtu; /* the network's MTU here (guest/mtu.c) */
 	uint8_t pub[WG_KEY_LEN];
 	json_t *peers; /* the last desired peer set (array), owned */
 };
@@ -56,6 +57,16 @@ struct ag_ctr {
 	bool dns_open; /* its 127.0.0.11 sockets are registered */
 };
 
+/* The control listeners' counters (guest/server.c), in GetStatus. */
+struct ag_ctl_stats {
+	uint64_t accepted;
+	uint64_t refused_vsock; /* a vsock peer not on the CID allow-list */
+	uint64_t refused_uid; /* a unix peer neither uid 0 nor allowed */
+	uint64_t deadline_missed; /* a request not complete in time */
+	uint64_t bad_frames; /* refused from the header or payload */
+	uint64_t conns_full;
+};
+
 struct dp;
 struct rtnl;
 struct dns_server;
@@ -76,6 +87,7 @@ struct agent {
 	struct dns_server *dns;
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
 	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
+	struct ag_ctl_stats ctl;
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
 	struct ag_ctr ctrs[AG_MAX_CTRS];

@@ -46,6 +46,9 @@ static void usage(FILE *f)
 		"  -n, --name NAME          guest name (default: hostname)\n"
 		"  -s, --socket PATH        control socket (default " DEFAULT_SOCK ")\n"
 		"      --vsock-port PORT    AF_VSOCK port, 0 = off (default 51820)\n"
+		"      --vsock-allow CIDS   vsock peers allowed, comma-separated (default 2,\n"
+		"                           the host); others are refused before a byte is read\n"
+		"      --control-uid UIDS   unix-socket peers allowed besides uid 0 (SO_PEERCRED)\n"
 		"      --serial PATH        also serve a virtio-serial port\n"
 		"      --state-dir DIR      state and keys (default /var/lib/wgnet-guest)\n"
 		"      --pin-dir DIR        BPF pin directory (default /sys/fs/bpf/wgnet)\n"
@@ -169,10 +172,31 @@ static int underlay_init(struct agent *ag)
 	return 0;
 }
 
-static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
-	       const struct ip_addr *upstream, struct serial *ser)
+/* The poll set grows with what is watched: no fixed number of slots. */
+static struct pollfd *poll_room(struct pollfd **fds, size_t *cap, size_t need)
 {
-	struct pollfd fds[512];
+	struct pollfd *p;
+	size_t cap2 = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return *fds;
+	while (cap2 < need)
+		cap2 *= 2;
+	p = realloc(*fds, cap2 * sizeof(*p));
+	if (!p)
+		return NULL;
+	*fds = p;
+	*cap = cap2;
+	return p;
+}
+
+static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
+	       const struct srv_opts *so, const struct ip_addr *upstream,
+	       struct serial *ser)
+{
+	struct pollfd *fds = NULL;
+	size_t cap = 0;
+	struct srv *srv = NULL;
 	int lfd = -1, vfd = -1, sidx = -1, err;
 	time_t last_check = 0;
 
@@ -201,22 +225,38 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 			vfd = -1;
 		}
 	}
+	srv = srv_new(ag, so, lfd, vfd);
+	if (!srv) {
+		close(lfd);
+		if (vfd >= 0)
+			close(vfd);
+		return -ENOMEM;
+	}
 	log_info("guest %s ready on %s%s (backend %s, underlay %s)", ag->name,
 		 sock, vfd >= 0 ? " and vsock" : "", ag->wg->name, ag->underlay_if);
 	while (!stop) {
-		size_t n = 0;
+		size_t n = 0, nsrv, need;
 		int timeout = 1000, t, r;
 
-		fds[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-		if (vfd >= 0)
-			fds[n++] = (struct pollfd){ .fd = vfd, .events = POLLIN };
+		need = srv_nfds(srv) + 1 + (ag->dns ? dns_server_nfds(ag->dns) : 0);
+		if (!poll_room(&fds, &cap, need)) {
+			log_err("poll set of %zu: %s", need, strerror(ENOMEM));
+			err = -ENOMEM;
+			break;
+		}
+		r = srv_pollfds(srv, fds, cap);
+		nsrv = r > 0 ? (size_t)r : 0;
+		n = nsrv;
+		t = srv_timeout_ms(srv);
+		if (t >= 0 && t < timeout)
+			timeout = t;
 		if (ser) {
 			sidx = (int)n;
 			fds[n++] = (struct pollfd){ .fd = serial_fd(ser),
 						    .events = POLLIN };
 		}
 		if (ag->dns) {
-			r = dns_server_pollfds(ag->dns, fds + n, 512 - n);
+			r = dns_server_pollfds(ag->dns, fds + n, cap - n);
 			if (r > 0)
 				n += (size_t)r;
 			t = dns_server_timeout_ms(ag->dns);
@@ -229,15 +269,13 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 			break;
 		}
 		if (r > 0) {
-			if (fds[0].revents & POLLIN)
-				srv_accept(ag, lfd);
-			if (vfd >= 0 && (fds[1].revents & POLLIN))
-				srv_accept(ag, vfd);
+			srv_handle(srv, fds, nsrv);
 			if (ser && fds[sidx].revents)
 				serial_handle(ag, ser);
 			if (ag->dns)
-				dns_server_handle(ag->dns, fds, n);
+				dns_server_handle(ag->dns, fds + nsrv, n - nsrv);
 		}
+		srv_tick(srv);
 		if (ag->dns)
 			dns_server_tick(ag->dns);
 		if (time(NULL) != last_check) {
@@ -246,11 +284,13 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 		}
 	}
 	log_info("guest %s stopping; the data path stays in place", ag->name);
+	srv_free(srv);
+	free(fds);
 	close(lfd);
 	unlink(sock);
 	if (vfd >= 0)
 		close(vfd);
-	return 0;
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -267,6 +307,8 @@ int main(int argc, char **argv)
 		{ "nft-table", required_argument, NULL, 7 },
 		{ "upstream-dns", required_argument, NULL, 8 },
 		{ "serial", required_argument, NULL, 9 },
+		{ "vsock-allow", required_argument, NULL, 10 },
+		{ "control-uid", required_argument, NULL, 11 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -274,6 +316,7 @@ int main(int argc, char **argv)
 	static struct agent ag; /* large: keep it off the stack */
 	const char *sock = DEFAULT_SOCK, *backend = "auto", *serial_path = NULL;
 	struct serial *ser = NULL;
+	struct srv_opts so;
 	unsigned int vsock_port = VSOCK_PORT;
 	struct ip_addr upstream;
 	bool upstream_set = false;
@@ -288,6 +331,7 @@ int main(int argc, char **argv)
 	snprintf(ag.wg_prefix, sizeof(ag.wg_prefix), "wg");
 	snprintf(ag.nft_table, sizeof(ag.nft_table), "wgnet");
 	gethostname(ag.name, sizeof(ag.name) - 1);
+	srv_opts_default(&so);
 	while ((opt = getopt_long(argc, argv, "n:s:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
@@ -333,6 +377,18 @@ int main(int argc, char **argv)
 			break;
 		case 9:
 			serial_path = optarg;
+			break;
+		case 10:
+			if (srv_parse_cids(&so, optarg)) {
+				fprintf(stderr, "Error: --vsock-allow: not a list of CIDs: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 11:
+			if (srv_parse_uids(&so, optarg)) {
+				fprintf(stderr, "Error: --control-uid: not a list of uids: %s\n", optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			log_level = LOG_LVL_DEBUG;
@@ -389,7 +445,7 @@ int main(int argc, char **argv)
 	}
 	err = underlay_init(&ag);
 	if (!err)
-		err = run(&ag, sock, vsock_port, &upstream, ser);
+		err = run(&ag, sock, vsock_port, &so, &upstream, ser);
 	serial_free(ser);
 	dns_server_free(ag.dns);
 	dp_close(ag.dp);

@@ -491,6 +491,14 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 			"endpoints", eps, "pin_dir", ag->pin_dir);
 	json_object_set_new(res, "drops", counters_json(ag, true));
 	json_object_set_new(res, "stats", counters_json(ag, false));
+	json_object_set_new(res, "control",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "accepted",
+				      (json_int_t)ag->ctl.accepted, "refused_vsock",
+				      (json_int_t)ag->ctl.refused_vsock, "refused_uid",
+				      (json_int_t)ag->ctl.refused_uid, "deadline_missed",
+				      (json_int_t)ag->ctl.deadline_missed, "bad_frames",
+				      (json_int_t)ag->ctl.bad_frames, "conns_full",
+				      (json_int_t)ag->ctl.conns_full));
 	return proto_reply_ok(res);
 }
 

@@ -26,6 +26,16 @@ void ag_net_remove(struct agent *ag, struct ag_net *n);
 void ag_ep_remove(struct agent *ag, struct ag_ep *e);
 bool ag_ctr_has_endpoints(struct agent *ag, const char *cid);
 
+/* mtu.c: one MTU per network. */
+unsigned int ag_mtu_max(struct agent *ag);
+unsigned int ag_mtu_min(const struct ag_net *n);
+int ag_mtu_parse(struct agent *ag, json_t *jn, const struct ag_net *n,
+		 unsigned int *out, const char **why);
+int ag_mtu_check(struct agent *ag, const struct ag_net *n, json_t *jm,
+		 unsigned int *out, const char **why);
+int ag_mtu_apply(struct agent *ag, struct ag_net *n, unsigned int mtu);
+void ag_mtu_result(struct agent *ag, const struct ag_net *n, json_t *res);
+
 /* Op handlers: args is an object; the reply is a new reference. */
 json_t *ag_op_add_network(struct agent *ag, json_t *args);
 json_t *ag_op_remove_network(struct agent *ag, json_t *args);

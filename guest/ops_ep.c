@@ -144,6 +144,8 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	if (!n)
 		return proto_reply_err(-ENOENT, "network %.12s is not on this guest (AddNetwork first)",
 				       net_id);
+	if (n->mtu)
+		mtu = n->mtu;
 	if (!ip || ip_parse(ip, &tmp.ip4) || tmp.ip4.family != AF_INET ||
 	    !prefix_contains(&n->subnet4, &tmp.ip4) || ip_equal(&tmp.ip4, &n->gw4))
 		return proto_reply_err(-EINVAL, "ip must be an IPv4 address of subnet %s other than the gateway",

@@ -28,6 +28,15 @@ json_t *ag_net_result(struct ag_net *n)
 			 n->index, "public_key", b64, "listen_port", n->port);
 }
 
+static json_t *add_network_result(struct agent *ag, struct ag_net *n)
+{
+	json_t *res = ag_net_result(n);
+
+	if (res)
+		ag_mtu_result(ag, n, res);
+	return res;
+}
+
 static int parse_network(json_t *jn, struct ag_net *n, const char **why)
 {
 	const char *id = json_str(jn, "id"), *name = json_str(jn, "name");
@@ -85,17 +94,24 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 	char kpath[AG_PATH_LEN + 80];
 	bool used_idx[AG_MAX_NETS] = { false };
 	bool created = false;
+	unsigned int mtu = 0;
 	int err, slot = -1;
 
 	err = parse_network(json_object_get(args, "network"), &tmp, &why);
+	if (!err)
+		err = ag_mtu_parse(ag, json_object_get(args, "network"), &tmp,
+				   &mtu, &why);
 	if (err)
 		return proto_reply_err(err, "%s", why);
 	n = ag_net_find(ag, tmp.id);
 	if (n) {
 		/* Idempotent: the network is there; heal its interface if the
 		 * WireGuard device vanished (replay after a crash). */
-		if (n->ifindex > 0 && ag->wg->exists(n->ifname) > 0)
-			return proto_reply_ok(ag_net_result(n));
+		if (n->ifindex > 0 && ag->wg->exists(n->ifname) > 0) {
+			ag_mtu_apply(ag, n, mtu);
+			ag_state_save(ag);
+			return proto_reply_ok(add_network_result(ag, n));
+		}
 		tmp.index = n->index;
 		slot = (int)(n - ag->nets);
 		tmp.peers = n->peers;
@@ -131,6 +147,7 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 	n->used = true;
 	snprintf(n->ifname, sizeof(n->ifname), "%s%d", ag->wg_prefix, n->index);
 	n->port = (uint16_t)(WG_BASE_PORT + n->index);
+	n->mtu = mtu;
 
 	ag_key_path(ag, n->id, kpath, sizeof(kpath));
 	err = wg_key_load_or_create(kpath, dev.private_key);
@@ -159,7 +176,7 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 		why = "the WireGuard interface did not appear";
 		goto fail;
 	}
-	err = link_set(ag->nl, n->ifindex, NULL, ag_ep_mtu(ag), NULL, 1);
+	err = link_set(ag->nl, n->ifindex, NULL, n->mtu, NULL, 1);
 	if (err) {
 		why = "cannot bring the WireGuard interface up";
 		goto fail;
@@ -183,7 +200,7 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 	ag_state_save(ag);
 	log_info("network %s (%.12s) on %s, port %u", n->name, n->id, n->ifname,
 		 n->port);
-	return proto_reply_ok(ag_net_result(n));
+	return proto_reply_ok(add_network_result(ag, n));
 fail:
 	explicit_bzero(&dev, sizeof(dev));
 	log_err("AddNetwork %s: %s: %s", tmp.name, why, strerror(-err));
@@ -385,6 +402,8 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 	struct wg_peer *peers = NULL;
 	struct dest_gc gc;
 	struct ag_net *n;
+	const char *why = NULL;
+	unsigned int mtu = 0;
 	size_t i, np;
 	int err;
 
@@ -398,6 +417,9 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 	np = json_array_size(jpeers);
 	if (np > 4096)
 		return proto_reply_err(-EINVAL, "too many peers");
+	err = ag_mtu_check(ag, n, json_object_get(args, "mtu"), &mtu, &why);
+	if (err)
+		return proto_reply_err(err, "%s", why);
 	peers = calloc(np ? np : 1, sizeof(*peers));
 	want = json_object();
 	if (!peers || !want) {
@@ -516,6 +538,7 @@ json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 		dp_dest_del(ag->dp, gc.net_id, &gc.del[i]);
 	json_decref(n->peers);
 	n->peers = json_deep_copy(jpeers);
+	ag_mtu_apply(ag, n, mtu);
 	ag_state_save(ag);
 	free_peers(peers, np);
 	json_decref(want);

@@ -176,8 +176,8 @@ out:
 }
 
 /* One complete frame: the reply always goes out, errors included. */
-static void serve(struct agent *ag, struct serial *s, uint16_t type,
-		  const uint8_t *payload, size_t n)
+static void serve(struct agent *ag, struct serial *s, const uint8_t *payload,
+		  size_t n)
 {
 	json_t *req = NULL, *rep = NULL;
 	const char *op = NULL;
@@ -186,7 +186,7 @@ static void serve(struct agent *ag, struct serial *s, uint16_t type,
 	if (proto_payload_decode(payload, n, &req))
 		rep = srv_frame_error(-EBADMSG);
 	else
-		rep = srv_request(ag, type, req, &op);
+		rep = srv_request(ag, req, &op);
 	err = rep ? send_reply(s, rep) : -ENOMEM;
 	if (err)
 		log_debug("serial: cannot send reply: %s", strerror(-err));
@@ -200,7 +200,7 @@ static void refuse(struct serial *s, int err)
 	json_t *rep;
 
 	rep = err == -EBADMSG ?
-		      proto_reply_err(err, "malformed message: unknown frame type") :
+		      proto_reply_err(err, "malformed message: not a request frame") :
 		      srv_frame_error(err);
 	if (rep && send_reply(s, rep))
 		log_debug("serial: cannot send error reply");
@@ -231,7 +231,8 @@ static void process(struct agent *ag, struct serial *s)
 		}
 		if (s->len < PROTO_HDR_LEN)
 			return;
-		err = proto_hdr_decode(s->buf, PROTO_HDR_LEN, &h);
+		err = proto_hdr_decode(s->buf, PROTO_HDR_LEN, PROTO_T_REQUEST,
+				       &h);
 		if (err) {
 			refuse(s, err);
 			consume(s, 4);
@@ -239,7 +240,7 @@ static void process(struct agent *ag, struct serial *s)
 		}
 		if (s->len < PROTO_HDR_LEN + (size_t)h.len)
 			return;
-		serve(ag, s, h.type, s->buf + PROTO_HDR_LEN, h.len);
+		serve(ag, s, s->buf + PROTO_HDR_LEN, h.len);
 		consume(s, PROTO_HDR_LEN + (size_t)h.len);
 	}
 }

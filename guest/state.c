@@ -132,6 +132,8 @@ int ag_state_save(struct agent *ag)
 			      jpfx(&n->subnet6), "gateway6", jip(&n->gw6),
 			      "internal", n->internal, "port", n->port, "peers",
 			      n->peers);
+		if (o)
+			json_object_set_new(o, "mtu", json_integer(n->mtu));
 		json_array_append_new(nets, o);
 	}
 	for (int i = 0; i < AG_MAX_EPS; i++) {
@@ -228,6 +230,7 @@ int ag_state_load(struct agent *ag)
 		rd_str(v, "ifname", n->ifname, sizeof(n->ifname));
 		n->index = (int)json_integer_value(json_object_get(v, "index"));
 		n->port = (uint16_t)json_integer_value(json_object_get(v, "port"));
+		n->mtu = (unsigned int)json_integer_value(json_object_get(v, "mtu"));
 		n->internal = json_is_true(json_object_get(v, "internal"));
 		rd_pfx(v, "subnet", &n->subnet4);
 		rd_pfx(v, "subnet6", &n->subnet6);

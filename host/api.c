@@ -21,6 +21,7 @@
 #include "wgnet/proto.h"
 
 #include "api_int.h"
+#include "metrics.h"
 
 int host_err(char **errmsg, int rc, const char *fmt, ...)
 {
@@ -275,6 +276,7 @@ int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
 {
 	json_t *empty = NULL;
 	int rc = -EOPNOTSUPP;
+	int64_t t0;
 
 	*result = NULL;
 	if (errmsg)
@@ -293,11 +295,14 @@ int host_dispatch(struct host *h, const char *op, json_t *args, json_t **result,
 		rc = check_keys(op, ops[i].keys, args, errmsg);
 		if (rc)
 			goto out;
+		t0 = host_now_ms();
 		if (ops[i].locked)
 			pthread_mutex_lock(&h->mu);
 		rc = ops[i].fn(h, args, result, errmsg);
 		if (ops[i].locked)
 			pthread_mutex_unlock(&h->mu);
+		metrics_observe("op", ops[i].name,
+				(double)(host_now_ms() - t0) / 1000.0);
 		if (!rc && !*result)
 			*result = json_object();
 		if (rc && errmsg && !*errmsg)
@@ -344,24 +349,21 @@ void host_serve_fd(struct host *h, int fd)
 {
 	struct timeval tv = { .tv_sec = 10 };
 	json_t *req = NULL, *rep = NULL;
-	uint16_t type = 0;
 	int rc;
 
 	/* A stuck client cannot pin this thread for long. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	rc = proto_recv(fd, &type, &req);
+	rc = proto_recv_request(fd, &req);
 	if (rc == -EMSGSIZE)
 		rep = proto_reply_err(EMSGSIZE,
 				      "request too large (max %u bytes)",
 				      PROTO_MAX_PAYLOAD);
 	else if (rc == -EPROTO || rc == -EPROTONOSUPPORT || rc == -EBADMSG)
-		rep = proto_reply_err(-rc, "bad request: %s", strerror(-rc));
+		rep = proto_reply_err(-rc, "bad request: %s (a request frame expected)",
+				      strerror(-rc));
 	else if (rc)
 		goto out; /* closed or timed out: nobody to answer */
-	else if (type != PROTO_T_REQUEST)
-		rep = proto_reply_err(EBADMSG,
-				      "bad request: not a request frame");
 	else
 		rep = host_handle(h, req);
 	if (rep)

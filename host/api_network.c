@@ -15,6 +15,7 @@
 #include "wgnet/log.h"
 
 #include "api_int.h"
+#include "mtu.h"
 
 /* An object of string values, as text that fits len. */
 static int a_strmap(json_t *args, const char *key, char *text, size_t len,
@@ -169,6 +170,7 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 	struct fam_args f4 = { .family = AF_INET }, f6 = { .family = AF_INET6 };
 	const char *name, *driver;
 	bool ipv6 = false, internal = false;
+	unsigned int mtu;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -209,6 +211,9 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 			   em)) ||
 	    (rc = a_strmap(args, "options", req.options, sizeof(req.options),
 			   em)))
+		return rc;
+	rc = mtu_option_text(req.options, req.ipv6, &mtu, em);
+	if (rc)
 		return rc;
 	rc = check_overlap(h, &req, em);
 	if (rc)

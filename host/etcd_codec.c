@@ -606,10 +606,10 @@ out:
 
 char *etcd_guest_net_enc(const struct st_guest_net *gn)
 {
-	return dump(json_pack("{s:s,s:s,s:s,s:i}", "guest", gn->guest,
+	return dump(json_pack("{s:s,s:s,s:s,s:i,s:i}", "guest", gn->guest,
 			      "network_id", gn->network_id, "public_key",
 			      gn->public_key, "listen_port",
-			      (int)gn->listen_port));
+			      (int)gn->listen_port, "mtu", (int)gn->mtu));
 }
 
 int etcd_guest_net_dec(const char *text, struct st_guest_net *gn)
@@ -631,6 +631,11 @@ int etcd_guest_net_dec(const char *text, struct st_guest_net *gn)
 	if (port < 0 || port > 65535)
 		goto out;
 	gn->listen_port = (uint16_t)port;
+	/* Absent in what older versions wrote: unknown. */
+	port = get_int(o, "mtu");
+	if (port < 0 || port > 65535)
+		goto out;
+	gn->mtu = (uint16_t)port;
 	rc = 0;
 out:
 	json_decref(o);

@@ -23,6 +23,7 @@
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
+#include "metrics.h"
 
 #define MAX_CLIENTS 64
 
@@ -57,7 +58,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
-		"                  [--docker-socket PATH] [--ctrl-prefix CIDR]...\n"
+		"                  [--docker-socket PATH] [--metrics ADDR [--metrics-interval SEC]]\n"
+		"                  [--ctrl-prefix CIDR]...\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
@@ -67,6 +69,9 @@ static void usage(FILE *f)
 		"  --log-file PATH      log there instead of stderr\n"
 		"  --docker-socket PATH Docker Engine API socket (default: docker.sock\n"
 		"                       next to --socket; \"none\" or \"\" disables)\n"
+		"  --metrics ADDR       serve /metrics (Prometheus) on 127.0.0.1:PORT,\n"
+		"                       [::1]:PORT or unix:/path (default: off)\n"
+		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n"
 		"  --ctrl-prefix CIDR   containers may never reach CIDR (repeatable; e.g.\n"
 		"                       the underlays of other machines, docs/bpf.md)\n",
 		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
@@ -224,6 +229,8 @@ int main(int argc, char **argv)
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "docker-socket", required_argument, NULL, 'D' },
 		{ "ctrl-prefix", required_argument, NULL, 'C' },
+		{ "metrics", required_argument, NULL, 'M' },
+		{ "metrics-interval", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -231,6 +238,9 @@ int main(int argc, char **argv)
 	const char *id = NULL, *logfile = NULL, *dsock = NULL;
 	char dbuf[PATH_MAX];
 	struct docker_api *dapi = NULL;
+	struct metrics *metrics = NULL;
+	const char *maddr = NULL;
+	int minterval = 10;
 	char hostname[HOST_NAME_MAX + 1] = "";
 	struct sigaction sa = { 0 };
 	struct store *st = NULL;
@@ -294,6 +304,19 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			ctrl[n_ctrl++] = optarg;
+			break;
+		case 'M':
+			maddr = optarg;
+			break;
+		case 'I':
+			errno = 0;
+			minterval = (int)strtol(optarg, &end, 10);
+			if (errno || *end || minterval < 1 || minterval > 3600) {
+				fprintf(stderr,
+					"wgnet-host: invalid --metrics-interval %s (1..3600)\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -366,6 +389,15 @@ int main(int argc, char **argv)
 			strerror(-opt));
 		goto out;
 	}
+	if (maddr && (opt = metrics_start(h, maddr, minterval, &metrics))) {
+		log_err("cannot serve metrics on %s: %s%s", maddr,
+			opt == -EPERM ? "not a loopback address" :
+					strerror(-opt),
+			opt == -EINVAL ?
+				" (use 127.0.0.1:PORT, [::1]:PORT or unix:/path)" :
+				"");
+		goto out;
+	}
 	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
 		 sock, uri, id, timeout);
 	while (!stop_flag) {
@@ -383,6 +415,8 @@ int main(int argc, char **argv)
 			accept_one(h, lfd);
 	}
 	log_info("shutting down");
+	metrics_stop(metrics);
+	metrics = NULL;
 	docker_api_stop(dapi);
 	dapi = NULL;
 	close(lfd);
@@ -393,6 +427,7 @@ int main(int argc, char **argv)
 	wait_clients();
 	rc = stop_flag ? 0 : 1;
 out:
+	metrics_stop(metrics);
 	docker_api_stop(dapi);
 	if (lfd >= 0) {
 		close(lfd);

@@ -19,6 +19,7 @@
 #include "wgnet/proto.h"
 
 #include "mesh_int.h"
+#include "mtu.h"
 
 static json_t *ip_json(const struct ip_addr *ip)
 {
@@ -287,7 +288,7 @@ static int queue_peers(struct host *h, struct gc_batch *b, const char *nid,
 		       const char *guest)
 {
 	struct st_guest g;
-	json_t *peers = NULL;
+	json_t *peers = NULL, *args;
 	int rc;
 
 	rc = h->st->ops->guest_get(h->st, guest, &g);
@@ -296,8 +297,9 @@ static int queue_peers(struct host *h, struct gc_batch *b, const char *nid,
 	rc = mesh_peer_set(h->st, nid, guest, &peers);
 	if (rc)
 		return rc;
-	gc_batch_add(b, &g, "UpdatePeers",
-		     json_pack("{s:s,s:o}", "network_id", nid, "peers", peers));
+	args = json_pack("{s:s,s:o}", "network_id", nid, "peers", peers);
+	mtu_add_peers_args(h->st, nid, args);
+	gc_batch_add(b, &g, "UpdatePeers", args);
 	return 0;
 }
 
@@ -573,6 +575,7 @@ int mesh_guest_add_network(struct host *h, const struct st_guest *g,
 
 	*key_changed = false;
 	mesh_network_args(n, &args);
+	mtu_add_network_args(h->st, n, args);
 	rc = gc_call(h, g, "AddNetwork", args, h->call_timeout_ms, &res,
 		     errmsg);
 	if (rc)
@@ -592,9 +595,11 @@ int mesh_guest_add_network(struct host *h, const struct st_guest *g,
 	snprintf(gn.network_id, sizeof(gn.network_id), "%s", n->id);
 	snprintf(gn.public_key, sizeof(gn.public_key), "%s", key);
 	gn.listen_port = (uint16_t)port;
+	gn.mtu = mtu_from_reply(res);
 	if (had && !strcmp(old.public_key, gn.public_key) &&
-	    old.listen_port == gn.listen_port)
+	    old.listen_port == gn.listen_port && old.mtu == gn.mtu)
 		goto out;
+	/* Key, port or MTU: the other guests of the network must be told. */
 	*key_changed = had;
 	rc = h->st->ops->guest_net_put(h->st, &gn);
 	if (rc)

@@ -12,6 +12,7 @@
 #include "wgnet/proto.h"
 
 #include "mesh_int.h"
+#include "mtu.h"
 
 /* Containers of guest g. */
 static int guest_containers(struct store *st, const char *guest,
@@ -281,14 +282,14 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 		goto out;
 	}
 	json_array_foreach(nets, i, x) {
-		json_t *peers = NULL;
+		json_t *peers = NULL, *args;
 
 		if (mesh_peer_set(st, json_string_value(x), g->name, &peers))
 			continue;
-		rc = gc_call(h, g, "UpdatePeers",
-			     json_pack("{s:O,s:o}", "network_id", x, "peers",
-				       peers),
-			     h->call_timeout_ms, NULL, &em);
+		args = json_pack("{s:O,s:o}", "network_id", x, "peers", peers);
+		mtu_add_peers_args(st, json_string_value(x), args);
+		rc = gc_call(h, g, "UpdatePeers", args, h->call_timeout_ms,
+			     NULL, &em);
 		if (rc == -EHOSTUNREACH)
 			goto out;
 		free(em);

@@ -77,6 +77,7 @@ static const char schema_sql[] =
 	"  REFERENCES networks(id) ON DELETE CASCADE,"
 	" public_key TEXT NOT NULL,"
 	" listen_port INTEGER NOT NULL,"
+	" mtu INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (guest, network_id));"
 	"CREATE INDEX guest_nets_network ON guest_nets (network_id);";
 
@@ -441,8 +442,20 @@ static int sq_setup(struct store_sqlite *s)
 	rc = sqlite3_step(stmt);
 	version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
 	sqlite3_finalize(stmt);
+	if (version == 1) {
+		/* 1 → 2: guest_nets.mtu (what the guest's underlay carries). */
+		rc = sqlite3_exec(s->db,
+				  "ALTER TABLE guest_nets ADD COLUMN"
+				  " mtu INTEGER NOT NULL DEFAULT 0;"
+				  "UPDATE schema_version SET version = 2;",
+				  NULL, NULL, NULL);
+		err = sq_err(s, rc, "migrate schema 1 to 2");
+		if (err)
+			goto out;
+		version = 2;
+	}
 	if (version != SCHEMA_VERSION) {
-		/* Migrations from older versions go here. */
+		/* Migrations from older versions go above. */
 		log_err("store %s: schema version %d, this wgnet knows %d",
 			s->path, version, SCHEMA_VERSION);
 		err = -EPROTO;

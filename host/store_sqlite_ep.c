@@ -326,12 +326,13 @@ int sqlite_guest_net_put(struct store *st, const struct st_guest_net *gn)
 		return err;
 	/* The foreign key turns an unknown network into -ENOENT. */
 	err = sq_run(s, NULL,
-		     "INSERT INTO guest_nets (" GN_COLS ") VALUES (?, ?, ?, ?)"
+		     "INSERT INTO guest_nets (" GN_COLS ") VALUES (?, ?, ?, ?, ?)"
 		     " ON CONFLICT (guest, network_id) DO UPDATE SET"
 		     " public_key = excluded.public_key,"
-		     " listen_port = excluded.listen_port",
-		     "sssi", gn->guest, gn->network_id, gn->public_key,
-		     (int)gn->listen_port);
+		     " listen_port = excluded.listen_port,"
+		     " mtu = excluded.mtu",
+		     "sssii", gn->guest, gn->network_id, gn->public_key,
+		     (int)gn->listen_port, (int)gn->mtu);
 	return sq_tx_end(s, err);
 }
 

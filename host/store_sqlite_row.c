@@ -166,6 +166,7 @@ int sq_row_guest_net(sqlite3_stmt *stmt, void *out)
 	col_str(stmt, 1, gn->network_id, sizeof(gn->network_id));
 	col_str(stmt, 2, gn->public_key, sizeof(gn->public_key));
 	gn->listen_port = (uint16_t)sqlite3_column_int(stmt, 3);
+	gn->mtu = (uint16_t)sqlite3_column_int(stmt, 4);
 	return 0;
 }
 

@@ -17,7 +17,13 @@
 
 #include "wgnet/proto.h"
 
-int proto_hdr_decode(const uint8_t *buf, size_t n, struct proto_hdr *h)
+uint32_t proto_max_len(uint16_t type)
+{
+	return type == PROTO_T_REPLY ? PROTO_MAX_REPLY : PROTO_MAX_PAYLOAD;
+}
+
+int proto_hdr_decode(const uint8_t *buf, size_t n, uint16_t expect,
+		     struct proto_hdr *h)
 {
 	uint16_t v, t;
 	uint32_t len;
@@ -34,10 +40,12 @@ int proto_hdr_decode(const uint8_t *buf, size_t n, struct proto_hdr *h)
 	h->len = ntohl(len);
 	if (h->version != PROTO_VERSION)
 		return -EPROTONOSUPPORT;
-	if (h->type != PROTO_T_REQUEST && h->type != PROTO_T_REPLY)
+	/* The reader's role, never the header, picks the limit: a frame
+	 * typed as a reply on a server's side is refused, and whatever its
+	 * type says, a server never reads more than PROTO_MAX_PAYLOAD. */
+	if (h->type != expect)
 		return -EBADMSG;
-	if (h->len > (h->type == PROTO_T_REPLY ? PROTO_MAX_REPLY :
-						   PROTO_MAX_PAYLOAD))
+	if (h->len > proto_max_len(expect))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -146,7 +154,7 @@ int proto_send(int fd, uint16_t type, json_t *payload)
 	if (!body)
 		return -ENOMEM;
 	len = strlen(body);
-	if (len > (type == PROTO_T_REPLY ? PROTO_MAX_REPLY : PROTO_MAX_PAYLOAD)) {
+	if (len > proto_max_len(type)) {
 		free(body);
 		return -EMSGSIZE;
 	}
@@ -163,7 +171,7 @@ int proto_send(int fd, uint16_t type, json_t *payload)
 	return err;
 }
 
-int proto_recv(int fd, uint16_t *type, json_t **payload)
+static int recv_frame(int fd, uint16_t expect, json_t **payload)
 {
 	uint8_t hdr[PROTO_HDR_LEN];
 	struct proto_hdr h;
@@ -174,7 +182,7 @@ int proto_recv(int fd, uint16_t *type, json_t **payload)
 	err = read_all(fd, hdr, sizeof(hdr));
 	if (err)
 		return err;
-	err = proto_hdr_decode(hdr, sizeof(hdr), &h);
+	err = proto_hdr_decode(hdr, sizeof(hdr), expect, &h);
 	if (err)
 		return err;
 	body = malloc(h.len ? h.len : 1);
@@ -184,8 +192,75 @@ int proto_recv(int fd, uint16_t *type, json_t **payload)
 	if (!err)
 		err = proto_payload_decode(body, h.len, payload);
 	free(body);
-	if (!err && type)
-		*type = h.type;
+	return err;
+}
+
+int proto_recv_request(int fd, json_t **req)
+{
+	return recv_frame(fd, PROTO_T_REQUEST, req);
+}
+
+int proto_recv_reply(int fd, json_t **rep)
+{
+	return recv_frame(fd, PROTO_T_REPLY, rep);
+}
+
+void proto_rx_init(struct proto_rx *rx, uint16_t expect)
+{
+	memset(rx, 0, sizeof(*rx));
+	rx->expect = expect;
+}
+
+void proto_rx_reset(struct proto_rx *rx)
+{
+	free(rx->body);
+	proto_rx_init(rx, rx->expect);
+}
+
+/* Read what is available into @p[*have..want). 0 when it is all there,
+ * -EAGAIN when the socket has no more now, -ECONNRESET on EOF. */
+static int rx_fill(int fd, uint8_t *p, size_t *have, size_t want)
+{
+	while (*have < want) {
+		ssize_t r = read(fd, p + *have, want - *have);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		}
+		if (r == 0)
+			return -ECONNRESET;
+		*have += (size_t)r;
+	}
+	return 0;
+}
+
+int proto_rx_read(struct proto_rx *rx, int fd, json_t **out)
+{
+	size_t have;
+	int err;
+
+	*out = NULL;
+	if (rx->got < PROTO_HDR_LEN) {
+		err = rx_fill(fd, rx->hdr, &rx->got, PROTO_HDR_LEN);
+		if (err)
+			return err;
+		err = proto_hdr_decode(rx->hdr, PROTO_HDR_LEN, rx->expect,
+				       &rx->h);
+		if (err)
+			return err;
+		rx->body = malloc(rx->h.len ? rx->h.len : 1);
+		if (!rx->body)
+			return -ENOMEM;
+	}
+	have = rx->got - PROTO_HDR_LEN;
+	err = rx_fill(fd, rx->body, &have, rx->h.len);
+	rx->got = PROTO_HDR_LEN + have;
+	if (err)
+		return err;
+	err = proto_payload_decode(rx->body, rx->h.len, out);
+	proto_rx_reset(rx);
 	return err;
 }
 
@@ -285,7 +360,6 @@ int proto_call(const char *addr, int timeout_ms, const char *op,
 	       json_t *args, json_t **result, char **errmsg)
 {
 	json_t *req = NULL, *rep = NULL, *jok;
-	uint16_t type = 0;
 	int fd, err;
 
 	if (result)
@@ -301,13 +375,9 @@ int proto_call(const char *addr, int timeout_ms, const char *op,
 	err = proto_send(fd, PROTO_T_REQUEST, req);
 	if (err)
 		goto out;
-	err = proto_recv(fd, &type, &rep);
+	err = proto_recv_reply(fd, &rep);
 	if (err)
 		goto out;
-	if (type != PROTO_T_REPLY) {
-		err = -EBADMSG;
-		goto out;
-	}
 	jok = json_object_get(rep, "ok");
 	if (json_is_true(jok)) {
 		if (result) {

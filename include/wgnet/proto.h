@@ -8,9 +8,12 @@
  *
  * version and type are big-endian u16. A request payload is a JSON object
  * {"op": "AddNetwork", "args": {...}}; a reply is {"ok": true, "result": ...}
- * or {"ok": false, "error": "one clear line", "code": <errno>}. Requests over
- * PROTO_MAX_PAYLOAD (replies over PROTO_MAX_REPLY) are refused before any
- * byte of the payload is read.
+ * or {"ok": false, "error": "one clear line", "code": <errno>}.
+ *
+ * Limits belong to the reader's role, not to the frame: a server reads only
+ * request frames of at most PROTO_MAX_PAYLOAD, a client only reply frames of
+ * at most PROTO_MAX_REPLY. A frame of the other type, or longer, is refused
+ * from its header, before any byte of the payload is read.
  */
 #ifndef WGNET_PROTO_H
 #define WGNET_PROTO_H
@@ -35,9 +38,14 @@ struct proto_hdr {
 	uint32_t len;
 };
 
-/* Parse a 12-byte header. -EPROTO bad magic, -EPROTONOSUPPORT version,
- * -EMSGSIZE length over the limit, -EBADMSG unknown type. */
-int proto_hdr_decode(const uint8_t *buf, size_t n, struct proto_hdr *h);
+/* The longest payload a reader expecting frames of @type accepts. */
+uint32_t proto_max_len(uint16_t type);
+/* Parse a 12-byte header as a reader that expects frames of type @expect
+ * (a server: PROTO_T_REQUEST; a client: PROTO_T_REPLY). -EPROTO bad magic,
+ * -EPROTONOSUPPORT version, -EBADMSG short header or a type other than
+ * @expect, -EMSGSIZE length over proto_max_len(@expect). */
+int proto_hdr_decode(const uint8_t *buf, size_t n, uint16_t expect,
+		     struct proto_hdr *h);
 void proto_hdr_encode(uint8_t *buf, uint16_t type, uint32_t len);
 
 /* Decode a payload into a JSON object (must be an object): -EBADMSG. */
@@ -50,9 +58,37 @@ int proto_request_parse(json_t *req, const char **op, json_t **args,
 
 /* Blocking I/O on a connected stream socket (timeouts via SO_*TIMEO). */
 int proto_send(int fd, uint16_t type, json_t *payload);
-/* Receives one frame; on a bad header returns its error without reading
- * the payload. *type may be NULL. */
-int proto_recv(int fd, uint16_t *type, json_t **payload);
+/* Receive one frame on a blocking socket; on a bad header return its error
+ * without reading the payload. A server reads requests (at most
+ * PROTO_MAX_PAYLOAD), a client replies (at most PROTO_MAX_REPLY); there is
+ * no call that lets the frame's own type choose. */
+int proto_recv_request(int fd, json_t **req);
+int proto_recv_reply(int fd, json_t **rep);
+
+/*
+ * Incremental reader for an event loop (non-blocking sockets): one frame of
+ * type @expect at a time. proto_rx_read() reads what is there and returns
+ * 0 with *out set when the frame is complete (the reader is then reset for
+ * the next frame), -EAGAIN when more bytes are needed, -ECONNRESET on EOF,
+ * or a header/payload error as proto_hdr_decode()/proto_payload_decode().
+ * proto_rx_started() tells whether a frame has begun (for a deadline that
+ * runs from the first byte of each message).
+ */
+struct proto_rx {
+	uint16_t expect;
+	uint8_t hdr[PROTO_HDR_LEN];
+	size_t got; /* header + payload bytes of the current frame */
+	struct proto_hdr h;
+	uint8_t *body;
+};
+
+void proto_rx_init(struct proto_rx *rx, uint16_t expect);
+int proto_rx_read(struct proto_rx *rx, int fd, json_t **out);
+static inline int proto_rx_started(const struct proto_rx *rx)
+{
+	return rx->got > 0;
+}
+void proto_rx_reset(struct proto_rx *rx);
 
 /* Replies. */
 json_t *proto_reply_ok(json_t *result /* stolen, may be NULL */);

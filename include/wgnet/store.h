@@ -74,6 +74,9 @@ struct st_guest_net {
 	char network_id[ST_ID_LEN];
 	char public_key[ST_KEY_LEN];
 	uint16_t listen_port;
+	/* The largest tunnel MTU the guest's underlay carries (its underlay
+	 * MTU minus WireGuard's overhead), as AddNetwork said; 0 = unknown. */
+	uint16_t mtu;
 };
 
 /* Request of network_create; the store fills what is left unset (auto

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer: the control protocol's parsers on outside bytes.
- *  1. The input as one frame: proto_hdr_decode() on its first 12 bytes, then
+ *  1. The input as one frame: proto_hdr_decode() on its first 12 bytes as a
+ *     server reads it (requests only, at most PROTO_MAX_PAYLOAD whatever the
+ *     type field says) and as a client reads it (replies only), then
  *     proto_payload_decode() + proto_request_parse() on what follows.
  *  2. The input as a stream: written into a socketpair (then shut down) and
- *     read back frame after frame with proto_recv(), the framing path the
- *     guest and the host run on every connection.
+ *     read back frame after frame with proto_recv_request(), the framing
+ *     path of the host's API socket, and again with the incremental
+ *     proto_rx_read() on a non-blocking socket, the guest agent's path.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -42,7 +45,12 @@ static void one_frame(const uint8_t *data, size_t size)
 	size_t n;
 	int err;
 
-	err = proto_hdr_decode(data, size, &h);
+	/* a client's view: replies only, up to the reply limit */
+	err = proto_hdr_decode(data, size, PROTO_T_REPLY, &h);
+	if (!err && (h.type != PROTO_T_REPLY || h.len > PROTO_MAX_REPLY))
+		__builtin_trap();
+	/* a server's view: the request limit, whatever the type says */
+	err = proto_hdr_decode(data, size, PROTO_T_REQUEST, &h);
 	if (err) {
 		if (err != -EBADMSG && err != -EPROTO &&
 		    err != -EPROTONOSUPPORT && err != -EMSGSIZE)
@@ -53,7 +61,7 @@ static void one_frame(const uint8_t *data, size_t size)
 		json_decref(j);
 		return;
 	}
-	if (h.len > PROTO_MAX_PAYLOAD)
+	if (h.len > PROTO_MAX_PAYLOAD || h.type != PROTO_T_REQUEST)
 		__builtin_trap();
 	n = size - PROTO_HDR_LEN;
 	if (n > h.len)
@@ -69,15 +77,14 @@ static void one_frame(const uint8_t *data, size_t size)
 	json_decref(j);
 }
 
-static void stream(const uint8_t *data, size_t size)
+/* The input in a socketpair whose write side is shut down after it. */
+static int feed(const uint8_t *data, size_t size, int flags, int sv[2])
 {
-	int sv[2], buf = 1 << 20, frames = 0;
+	int buf = 1 << 20;
 	size_t off = 0;
-	uint16_t type;
-	json_t *j;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0, sv) < 0)
+		return -1;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	while (off < size) {
@@ -90,15 +97,25 @@ static void stream(const uint8_t *data, size_t size)
 	}
 	/* EOF after the input: a short frame ends in -ECONNRESET, not a hang */
 	shutdown(sv[0], SHUT_WR);
+	return 0;
+}
+
+static void stream(const uint8_t *data, size_t size)
+{
+	int sv[2], frames = 0;
+	json_t *j;
+
+	if (feed(data, size, 0, sv))
+		return;
 	while (frames++ < 64) {
-		int err = proto_recv(sv[1], &type, &j);
+		int err = proto_recv_request(sv[1], &j);
 
 		if (err) {
 			if (j)
 				__builtin_trap();
 			break;
 		}
-		if (!j || (type != PROTO_T_REQUEST && type != PROTO_T_REPLY))
+		if (!j)
 			__builtin_trap();
 		check_request(j);
 		json_decref(j);
@@ -107,9 +124,38 @@ static void stream(const uint8_t *data, size_t size)
 	close(sv[1]);
 }
 
+static void stream_rx(const uint8_t *data, size_t size)
+{
+	struct proto_rx rx;
+	int sv[2], frames = 0;
+	json_t *j;
+
+	if (feed(data, size, SOCK_NONBLOCK, sv))
+		return;
+	proto_rx_init(&rx, PROTO_T_REQUEST);
+	while (frames++ < 64) {
+		int err = proto_rx_read(&rx, sv[1], &j);
+
+		if (err) {
+			/* all the input is there: never "more later" */
+			if (j || err == -EAGAIN)
+				__builtin_trap();
+			break;
+		}
+		if (!j || proto_rx_started(&rx))
+			__builtin_trap();
+		check_request(j);
+		json_decref(j);
+	}
+	proto_rx_reset(&rx);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	one_frame(data, size);
 	stream(data, size);
+	stream_rx(data, size);
 	return 0;
 }

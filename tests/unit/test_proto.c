@@ -14,7 +14,7 @@ static void test_hdr_roundtrip(void)
 	struct proto_hdr h;
 
 	proto_hdr_encode(buf, PROTO_T_REQUEST, 1234);
-	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), 0);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REQUEST, &h), 0);
 	CU_ASSERT_EQUAL(h.version, PROTO_VERSION);
 	CU_ASSERT_EQUAL(h.type, PROTO_T_REQUEST);
 	CU_ASSERT_EQUAL(h.len, 1234);
@@ -29,23 +29,76 @@ static void test_hdr_reject(void)
 	uint16_t v2 = htons(2), t9 = htons(9);
 
 	proto_hdr_encode(buf, PROTO_T_REQUEST, 10);
-	CU_ASSERT_EQUAL(proto_hdr_decode(buf, 11, &h), -EBADMSG);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, 11, PROTO_T_REQUEST, &h), -EBADMSG);
 	buf[0] = 'X';
-	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), -EPROTO);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REQUEST, &h), -EPROTO);
 	proto_hdr_encode(buf, PROTO_T_REQUEST, 10);
 	memcpy(buf + 4, &v2, 2);
-	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), -EPROTONOSUPPORT);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REQUEST, &h),
+			-EPROTONOSUPPORT);
 	proto_hdr_encode(buf, PROTO_T_REQUEST, 10);
 	memcpy(buf + 6, &t9, 2);
-	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), -EBADMSG);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REQUEST, &h), -EBADMSG);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REPLY, &h), -EBADMSG);
 	proto_hdr_encode(buf, PROTO_T_REQUEST, 10);
 	memcpy(buf + 8, &big, 4);
-	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), -EMSGSIZE);
-	/* A reply may be larger, up to its own limit. */
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REQUEST, &h), -EMSGSIZE);
+	/* A client reads replies, up to their own limit. */
 	proto_hdr_encode(buf, PROTO_T_REPLY, PROTO_MAX_PAYLOAD + 1);
-	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), 0);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REPLY, &h), 0);
 	proto_hdr_encode(buf, PROTO_T_REPLY, PROTO_MAX_REPLY + 1);
-	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), &h), -EMSGSIZE);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REPLY, &h), -EMSGSIZE);
+	/* A server never gets the reply limit: a frame typed as a reply with
+	 * 7 MB (the fuzz_proto trap of issue 14) is refused, and so is any
+	 * reply-typed frame, however short. */
+	proto_hdr_encode(buf, PROTO_T_REPLY, 7000000);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REQUEST, &h), -EBADMSG);
+	proto_hdr_encode(buf, PROTO_T_REPLY, 10);
+	CU_ASSERT_EQUAL(proto_hdr_decode(buf, sizeof(buf), PROTO_T_REQUEST, &h), -EBADMSG);
+	CU_ASSERT_EQUAL(proto_max_len(PROTO_T_REQUEST), PROTO_MAX_PAYLOAD);
+	CU_ASSERT_EQUAL(proto_max_len(9), PROTO_MAX_PAYLOAD);
+}
+
+/* The incremental reader: a frame arriving a byte at a time completes, a
+ * reply-typed frame is refused on a server, the reader resets between
+ * frames. */
+static void test_rx_incremental(void)
+{
+	const char *body = "{\"op\":\"Hello\"}";
+	uint8_t hdr[PROTO_HDR_LEN];
+	struct proto_rx rx;
+	json_t *out = NULL;
+	int sv[2], err = -EAGAIN;
+	size_t len = strlen(body);
+
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	proto_rx_init(&rx, PROTO_T_REQUEST);
+	CU_ASSERT_EQUAL(proto_rx_read(&rx, sv[1], &out), -EAGAIN);
+	CU_ASSERT_FALSE(proto_rx_started(&rx));
+	proto_hdr_encode(hdr, PROTO_T_REQUEST, (uint32_t)len);
+	for (size_t i = 0; i < PROTO_HDR_LEN + len; i++) {
+		uint8_t b = i < PROTO_HDR_LEN ? hdr[i] : (uint8_t)body[i - PROTO_HDR_LEN];
+
+		CU_ASSERT_EQUAL(err, -EAGAIN);
+		CU_ASSERT_EQUAL(write(sv[0], &b, 1), 1);
+		err = proto_rx_read(&rx, sv[1], &out);
+		if (err == -EAGAIN)
+			CU_ASSERT_TRUE(proto_rx_started(&rx));
+	}
+	CU_ASSERT_EQUAL(err, 0);
+	CU_ASSERT_STRING_EQUAL(json_str(out, "op"), "Hello");
+	CU_ASSERT_FALSE(proto_rx_started(&rx));
+	json_decref(out);
+	/* A reply-typed header with 7 MB on the server side: refused at once. */
+	proto_hdr_encode(hdr, PROTO_T_REPLY, 7000000);
+	CU_ASSERT_EQUAL(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	CU_ASSERT_EQUAL(proto_rx_read(&rx, sv[1], &out), -EBADMSG);
+	CU_ASSERT_PTR_NULL(out);
+	proto_rx_reset(&rx);
+	close(sv[0]);
+	CU_ASSERT_EQUAL(proto_rx_read(&rx, sv[1], &out), -ECONNRESET);
+	proto_rx_reset(&rx);
+	close(sv[1]);
 }
 
 static void test_payload(void)
@@ -85,14 +138,12 @@ static void test_socket_roundtrip(void)
 {
 	int sv[2];
 	json_t *in, *out = NULL;
-	uint16_t type = 0;
 	uint8_t hdr[PROTO_HDR_LEN];
 
 	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	in = proto_reply_err(-ENOENT, "no such network: %s", "n1");
 	CU_ASSERT_EQUAL(proto_send(sv[0], PROTO_T_REPLY, in), 0);
-	CU_ASSERT_EQUAL(proto_recv(sv[1], &type, &out), 0);
-	CU_ASSERT_EQUAL(type, PROTO_T_REPLY);
+	CU_ASSERT_EQUAL(proto_recv_reply(sv[1], &out), 0);
 	CU_ASSERT_TRUE(json_equal(in, out));
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(out, "code")), ENOENT);
 	json_decref(in);
@@ -103,7 +154,7 @@ static void test_socket_roundtrip(void)
 	hdr[8] = 0x7f;
 	CU_ASSERT_EQUAL(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
 	out = NULL;
-	CU_ASSERT_EQUAL(proto_recv(sv[1], &type, &out), -EMSGSIZE);
+	CU_ASSERT_EQUAL(proto_recv_request(sv[1], &out), -EMSGSIZE);
 	CU_ASSERT_PTR_NULL(out);
 
 	/* A truncated frame: the peer closes mid-payload. */
@@ -111,7 +162,7 @@ static void test_socket_roundtrip(void)
 	CU_ASSERT_EQUAL(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
 	CU_ASSERT_EQUAL(write(sv[0], "{\"op\"", 5), 5);
 	close(sv[0]);
-	CU_ASSERT_EQUAL(proto_recv(sv[1], &type, &out), -ECONNRESET);
+	CU_ASSERT_EQUAL(proto_recv_request(sv[1], &out), -ECONNRESET);
 	close(sv[1]);
 }
 
@@ -138,4 +189,5 @@ void suite_proto(void)
 	CU_add_test(s, "payload and request validation", test_payload);
 	CU_add_test(s, "socket roundtrip, oversize, truncation", test_socket_roundtrip);
 	CU_add_test(s, "dial errors", test_dial_errors);
+	CU_add_test(s, "incremental reader, reply type refused", test_rx_incremental);
 }

@@ -111,7 +111,7 @@ static char *reply(struct rig *r)
 	char *err = NULL;
 
 	pump(r, 300);
-	if (read_n(r->master, hdr, 12, 2000) || proto_hdr_decode(hdr, 12, &h) ||
+	if (read_n(r->master, hdr, 12, 2000) || proto_hdr_decode(hdr, 12, PROTO_T_REPLY, &h) ||
 	    h.type != PROTO_T_REPLY)
 		return NULL;
 	body = malloc(h.len);

@@ -161,7 +161,7 @@ static void test_open(void)
 					   -1, &stmt, NULL),
 			SQLITE_OK);
 	CU_ASSERT_EQUAL(sqlite3_step(stmt), SQLITE_ROW);
-	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 1);
+	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 2);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 
@@ -484,10 +484,14 @@ static void test_guest_nets(void)
 		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	gn.listen_port = 51821;
 	CU_ASSERT_EQUAL(st->ops->guest_net_put(st, &gn), 0);
+	CU_ASSERT_EQUAL(st->ops->guest_net_get(st, "vm1", a.id, &out), 0);
+	CU_ASSERT_EQUAL(out.mtu, 0);
 	gn.listen_port = 51822; /* upsert */
+	gn.mtu = 1200;
 	CU_ASSERT_EQUAL(st->ops->guest_net_put(st, &gn), 0);
 	CU_ASSERT_EQUAL(st->ops->guest_net_get(st, "vm1", a.id, &out), 0);
 	CU_ASSERT_EQUAL(out.listen_port, 51822);
+	CU_ASSERT_EQUAL(out.mtu, 1200);
 	CU_ASSERT_STRING_EQUAL(out.public_key, gn.public_key);
 	snprintf(gn.guest, sizeof(gn.guest), "vm3");
 	CU_ASSERT_EQUAL(st->ops->guest_net_put(st, &gn), 0);
@@ -512,6 +516,46 @@ static void test_guest_nets(void)
 	CU_ASSERT_EQUAL(st->ops->guest_net_list(st, NULL, &list, &n), 0);
 	CU_ASSERT_EQUAL(n, 1);
 	free(list);
+}
+
+/* A version-1 file (no guest_nets.mtu) is migrated in place, rows kept. */
+static void test_migrate_v1(void)
+{
+	char path[160];
+	struct store *s1;
+	struct st_guest_net out;
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/v1.db", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL(
+		sqlite3_exec(
+			db,
+			"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+			"INSERT INTO schema_version VALUES (1);"
+			"CREATE TABLE networks (id TEXT PRIMARY KEY);"
+			"INSERT INTO networks VALUES ('aaaaaaaaaaaa');"
+			"CREATE TABLE guest_nets (guest TEXT NOT NULL,"
+			" network_id TEXT NOT NULL REFERENCES networks(id),"
+			" public_key TEXT NOT NULL, listen_port INTEGER NOT NULL,"
+			" PRIMARY KEY (guest, network_id));"
+			"INSERT INTO guest_nets VALUES ('vm1', 'aaaaaaaaaaaa',"
+			" 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 51820);",
+			NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	s1 = store_sqlite_open(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s1);
+	CU_ASSERT_EQUAL(s1->ops->guest_net_get(s1, "vm1", "aaaaaaaaaaaa", &out),
+			0);
+	CU_ASSERT_EQUAL(out.listen_port, 51820);
+	CU_ASSERT_EQUAL(out.mtu, 0);
+	s1->ops->close(s1);
+	/* Opened again: already version 2. */
+	s1 = store_sqlite_open(path);
+	CU_ASSERT_PTR_NOT_NULL(s1);
+	if (s1)
+		s1->ops->close(s1);
 }
 
 static void test_persistence(void)
@@ -698,6 +742,7 @@ void suite_store(void)
 	CU_add_test(s, "endpoints", test_endpoints);
 	CU_add_test(s, "guests", test_guests);
 	CU_add_test(s, "guest nets", test_guest_nets);
+	CU_add_test(s, "schema 1 migrated", test_migrate_v1);
 	CU_add_test(s, "persistence", test_persistence);
 	CU_add_test(s, "20 threads allocate", test_threads);
 	CU_add_test(s, "2 processes allocate", test_processes);
