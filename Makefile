@@ -50,7 +50,9 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/runner.o
-BINS := $(BUILD)/wgnet-guest $(BUILD)/wgnet-host $(BUILD)/wgnet $(BUILD)/wgnet-lab
+SIM_OBJS := $(BUILD)/sim/simstate.o
+BINS := $(BUILD)/wgnet-guest $(BUILD)/wgnet-host $(BUILD)/wgnet $(BUILD)/wgnet-lab \
+	$(BUILD)/wgnet-simguest
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
@@ -98,6 +100,11 @@ $(BUILD)/wgnet-guest: $(BUILD)/guest/main.o $(BUILD)/libwgnet.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The simulated guests (sim/): one process, N guests, for scale benchmarks.
+$(BUILD)/wgnet-simguest: $(BUILD)/sim/main.o $(SIM_OBJS) $(BUILD)/libwgnet.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/wgnet-host: $(BUILD)/host/main.o $(BUILD)/libwgnet.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -129,7 +136,7 @@ $(BUILD)/tests/unit/runner.o: tests/unit/runner.c $(BUILD)/tests/unit/suites.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/tests/unit -c $< -o $@
 
-$(BUILD)/test_unit: $(UNIT_OBJS) $(BUILD)/libwgnet.a
+$(BUILD)/test_unit: $(UNIT_OBJS) $(SIM_OBJS) $(BUILD)/libwgnet.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
@@ -187,7 +194,7 @@ analyze: deps
 	$(Q)scan-build --status-bugs $(MAKE) --no-print-directory BUILD=build/analyze all
 
 format:
-	$(Q)clang-format -i $(wildcard src/*.c guest/*.c host/*.c include/wgnet/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
+	$(Q)clang-format -i $(wildcard src/*.c guest/*.c host/*.c sim/*.c sim/*.h include/wgnet/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
 
 clean:
 	$(Q)rm -rf build

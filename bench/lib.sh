@@ -118,6 +118,13 @@ cpu_busy() {
 	echo $((u + n + s + q + sq + st))
 }
 
+# softirq jiffies of the whole machine
+cpu_softirq() {
+	local _c _u _n _s _i _w _q sq _
+	read -r _c _u _n _s _i _w _q sq _ </proc/stat
+	echo "$sq"
+}
+
 # utime+stime (jiffies) summed over the given pids (gone pids count 0)
 proc_jiffies() {
 	local p sum=0 f
@@ -163,11 +170,12 @@ measure_ping() {
 	rec kind=ping path="$path" round="$round" file="$out"
 }
 
-# measure_iperf PATH ROUND TEST NS DST WGPIDS: one iperf3 client run.
-# TEST: tcp1, tcp4, udp100, udp500. CPU: machine busy jiffies and the
-# wireguard-go processes' jiffies over the run.
+# measure_iperf PATH ROUND TEST NS DST WGPIDS [ANATNS]: one iperf3 client run.
+# TEST: tcp1, tcp4, udp100, udp500. CPU: machine busy and softirq jiffies
+# and the wireguard-go processes' jiffies over the run. ANATNS: namespaces
+# whose drop counters are read before and after (outside the CPU window).
 measure_iperf() {
-	local path=$1 round=$2 test=$3 ns=$4 dst=$5 wgpids=$6 out args c0 c1 w0 w1 t0 t1
+	local path=$1 round=$2 test=$3 ns=$4 dst=$5 wgpids=$6 anat=${7:-} out args c0 c1 w0 w1 q0 q1 t0 t1 a0="" a1=""
 	out="$BW/raw/iperf-$path-$round-$test.json"
 	case $test in
 	tcp1) args=(-t "$IPERF_T") ;;
@@ -175,19 +183,28 @@ measure_iperf() {
 	udp100) args=(-t "$IPERF_T" -u -b 100M -l "$UDP_LEN") ;;
 	udp500) args=(-t "$IPERF_T" -u -b 500M -l "$UDP_LEN") ;;
 	esac
+	if [ -n "$anat" ]; then
+		a0="$out.anat0" a1="$out.anat1"
+		# shellcheck disable=SC2086
+		python3 "$HERE/stats.py" anat "$a0" $anat
+	fi
 	# shellcheck disable=SC2086
 	w0=$(proc_jiffies $wgpids)
 	c0=$(cpu_busy)
+	q0=$(cpu_softirq)
 	t0=$(now)
 	timeout $((IPERF_T + 15)) ip netns exec "$ns" iperf3 -c "$dst" -J --connect-timeout 3000 \
 		"${args[@]}" >"$out" 2>"$out.err"
 	t1=$(now)
 	c1=$(cpu_busy)
+	q1=$(cpu_softirq)
 	# shellcheck disable=SC2086
 	w1=$(proc_jiffies $wgpids)
+	# shellcheck disable=SC2086
+	[ -n "$anat" ] && python3 "$HERE/stats.py" anat "$a1" $anat
 	rec kind=iperf path="$path" round="$round" test="$test" file="$out" \
-		cpu_jiffies=$((c1 - c0)) wg_jiffies=$((w1 - w0)) wall_ms="$(ms_since "$t0" "$t1")" \
-		hz="$CLK_TCK" ncpu="$NCPU"
+		cpu_jiffies=$((c1 - c0)) softirq_jiffies=$((q1 - q0)) wg_jiffies=$((w1 - w0)) \
+		wall_ms="$(ms_since "$t0" "$t1")" hz="$CLK_TCK" ncpu="$NCPU" anat0="$a0" anat1="$a1"
 }
 
 # iperf3 server in NS bound to IP, left running until cleanup

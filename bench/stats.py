@@ -9,6 +9,7 @@ helpers the shell script uses.
   stats.py mesh-pending NET GPREFIX < status.json  pairs not handshaken
   stats.py pairs N MIN                       ordered pairs (all or a sample)
   stats.py jcount            < json          length of a JSON array
+  stats.py anat OUT NS...                    drop counters of namespaces
   stats.py report DIR [--out F] [--json F] [--plot F] [--mode M] ...
 """
 
@@ -28,6 +29,7 @@ PATH_NAMES = {
     "veth": "raw veth (the limit)",
     "bridge": "Linux bridge",
     "wg": "bare wireguard-go tunnel",
+    "wg-stock": "bare wireguard-go tunnel, stock buffers",
     "same": "wgnet same-guest",
     "cross": "wgnet cross-guest",
     "same-nobpf": "wgnet same-guest, BPF detached",
@@ -155,6 +157,98 @@ def cmd_jcount(_args):
     print(len(doc) if isinstance(doc, list) else 1)
 
 
+# --- drop anatomy (bench/run reads these before and after each iperf3 run) -
+
+
+def sh_out(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def cmd_anat(args):
+    """Drop counters of the namespaces args[1:] into the JSON file args[0]:
+    per link rx/tx dropped (and its kind), qdisc drops, per UDP socket its
+    owner and drop count (ss skmem d), UDP receive-buffer errors (nstat)."""
+    doc = {"ns": {}, "softnet_dropped": 0}
+    for ns in args[1:]:
+        e = {"links": {}, "qdisc_drops": 0, "socks": {}}
+        try:
+            links = json.loads(sh_out(["ip", "-n", ns, "-s", "-d", "-j",
+                                       "link", "show"]) or "[]")
+            qd = json.loads(sh_out(["tc", "-n", ns, "-s", "-j", "qdisc",
+                                    "show"]) or "[]")
+        except ValueError:
+            links, qd = [], []
+        for ln in links:
+            st = ln.get("stats64") or {}
+            e["links"][ln.get("ifname", "?")] = {
+                "kind": (ln.get("linkinfo") or {}).get("info_kind", ""),
+                "rx_drop": (st.get("rx") or {}).get("dropped", 0),
+                "tx_drop": (st.get("tx") or {}).get("dropped", 0)}
+        e["qdisc_drops"] = sum(q.get("drops", 0) for q in qd)
+        txt = sh_out(["ss", "-N", ns, "-Huamnp"])
+        for m in re.finditer(r"\S+\s+\d+\s+\d+\s+(\S+)\s+\S+\s*"
+                             r"(?:users:\(\(\"([^\"]+)\",pid=(\d+)[^\n]*)?"
+                             r"\s*skmem:\([^)]*\bd(\d+)\)", txt):
+            e["socks"]["%s/%s/%s" % (m.group(1), m.group(2) or "?",
+                                     m.group(3) or "?")] = {
+                "proc": m.group(2) or "?", "drops": int(m.group(4))}
+        e["udp_rcvbuf_errors"] = 0
+        for ln in sh_out(["ip", "netns", "exec", ns, "nstat", "-azs",
+                          "UdpRcvbufErrors", "Udp6RcvbufErrors"]).splitlines():
+            f2 = ln.split()
+            if len(f2) >= 2 and f2[1].isdigit():
+                e["udp_rcvbuf_errors"] += int(f2[1])
+        doc["ns"][ns] = e
+    try:
+        with open("/proc/net/softnet_stat") as fh:
+            doc["softnet_dropped"] = sum(int(ln.split()[1], 16)
+                                         for ln in fh if ln.strip())
+    except (OSError, ValueError, IndexError):
+        pass
+    with open(args[0], "w") as fh:
+        json.dump(doc, fh)
+
+
+def anat_delta(f0, f1):
+    """Drops between two anat snapshots, by where they happened."""
+    try:
+        with open(f0) as fh:
+            a = json.load(fh)
+        with open(f1) as fh:
+            b = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    d = {"wg_sock": 0, "app_sock": 0, "tun_tx": 0, "links": 0, "qdisc": 0,
+         "softnet": b.get("softnet_dropped", 0) - a.get("softnet_dropped", 0)}
+    for ns, e in b.get("ns", {}).items():
+        o = a.get("ns", {}).get(ns, {})
+        d["qdisc"] += e.get("qdisc_drops", 0) - o.get("qdisc_drops", 0)
+        for name, ln in e.get("links", {}).items():
+            ol = o.get("links", {}).get(name, {})
+            tx = ln["tx_drop"] - ol.get("tx_drop", 0)
+            rx = ln["rx_drop"] - ol.get("rx_drop", 0)
+            if ln.get("kind") == "tun":
+                d["tun_tx"] += tx
+                d["links"] += rx
+            else:
+                d["links"] += tx + rx
+        wgd = 0
+        for k, sk in e.get("socks", {}).items():
+            if sk["proc"] == "wireguard-go":
+                wgd += sk["drops"] - o.get("socks", {}).get(k, {}).get(
+                    "drops", 0)
+        d["wg_sock"] += wgd
+        # iperf3's UDP socket lives only during the run: the namespace's
+        # receive-buffer errors minus wireguard-go's.
+        d["app_sock"] += max(0, e.get("udp_rcvbuf_errors", 0) -
+                             o.get("udp_rcvbuf_errors", 0) - wgd)
+    return d
+
+
 # --- statistics --------------------------------------------------------------
 
 
@@ -233,6 +327,16 @@ def iperf_stats(r):
     if gbit > 0:
         out["cpu_s_per_gbit"] = r.get("cpu_jiffies", 0) / hz / gbit
         out["wg_cpu_s_per_gbit"] = r.get("wg_jiffies", 0) / hz / gbit
+        if "softirq_jiffies" in r:
+            out["softirq_s_per_gbit"] = r["softirq_jiffies"] / hz / gbit
+        cu = end.get("cpu_utilization_percent") or {}
+        secs = (end.get("sum_sent") or end.get("sum") or {}).get("seconds")
+        if cu and secs:
+            out["iperf3_s_per_gbit"] = ((cu.get("host_total", 0) +
+                                         cu.get("remote_total", 0)) / 100 *
+                                        secs / gbit)
+    if r.get("anat0") and r.get("anat1"):
+        out["drops"] = anat_delta(r["anat0"], r["anat1"])
     out["cpu_busy_cores"] = (r.get("cpu_jiffies", 0) / hz / out["wall_s"]
                              if out["wall_s"] else None)
     return out
@@ -260,6 +364,16 @@ def analyse_paths(recs):
         errs = sorted({rd[t]["error"] for rd in rounds for t in TESTS
                        if t in rd and rd[t].get("error")})
         wgc = col("tcp1", "wg_cpu_s_per_gbit")
+        anat = {}
+        for t in ("tcp1", "udp500"):
+            runs = [rd[t] for rd in rounds if t in rd]
+            dr = [x["drops"] for x in runs if x.get("drops")]
+            if not dr:
+                continue
+            anat[t] = {k: med([x[k] for x in dr]) for k in dr[0]}
+            for k in ("cpu_s_per_gbit", "softirq_s_per_gbit",
+                      "wg_cpu_s_per_gbit", "iperf3_s_per_gbit"):
+                anat[t][k] = med([x.get(k) for x in runs])
         res[p] = {
             "name": PATH_NAMES.get(p, p),
             "rounds": len(rounds),
@@ -277,8 +391,9 @@ def analyse_paths(recs):
             "probes_per_round": col("ping", "n"),
             "cpu_s_per_gbit": col("tcp1", "cpu_s_per_gbit"),
             "cpu_s_per_gbit_tcp4": col("tcp4", "cpu_s_per_gbit"),
-            "wg_cpu_s_per_gbit": wgc if p in ("wg", "cross", "cross-nobpf")
-            else None,
+            "wg_cpu_s_per_gbit": wgc if p in ("wg", "wg-stock", "cross",
+                                              "cross-nobpf") else None,
+            "anatomy": anat,
             "errors": errs,
             "per_round": rounds,
         }
@@ -393,6 +508,17 @@ def ratio_line(name, val, ref, op, bound, unit_fmt):
             "ratio": r, "text": text}
 
 
+def no_worse(name, val, ref, fmt):
+    """One target: val <= ref (counts and percentages, where 0 is fine)."""
+    if val is None or ref is None:
+        return {"target": name, "status": "N/A", "ratio": None,
+                "text": "not measured"}
+    ok = val <= ref
+    text = "%s vs %s (median of rounds; needs <=)" % (fmt % val, fmt % ref)
+    return {"target": name, "status": "PASS" if ok else "MISS",
+            "ratio": val / ref if ref else None, "text": text}
+
+
 def targets(paths, scale, churn):
     g = lambda p, k: paths.get(p, {}).get(k)
     gb = lambda v: "%.2f Gbit/s" % v
@@ -410,6 +536,13 @@ def targets(paths, scale, churn):
         ratio_line("cross-guest RTT p50 <= 1.1x wireguard-go tunnel",
                    g("cross", "rtt_p50_us"), g("wg", "rtt_p50_us"),
                    "<=", 1.1, us),
+        no_worse("cross-guest TCP 1-stream retransmits <= wireguard-go "
+                 "tunnel",
+                 g("cross", "tcp1_retransmits"), g("wg", "tcp1_retransmits"),
+                 "%.0f"),
+        no_worse("cross-guest UDP 500M loss <= wireguard-go tunnel",
+                 g("cross", "udp500_loss_pct"), g("wg", "udp500_loss_pct"),
+                 "%.2f%%"),
     ]
     ap = (scale or {}).get("allpairs") or {}
     name = "all-pairs RTT p99 < 2 ms (%s containers%s)" % (
@@ -483,7 +616,7 @@ def md_table(headers, rows, numeric=True):
     return "\n".join(out)
 
 
-PATH_HDR = ["path", "TCP 1 Gbit/s", "TCP 4 Gbit/s", "UDP 100M loss %",
+PATH_HDR = ["path", "TCP 1 Gbit/s", "TCP 1 retr", "TCP 4 Gbit/s", "UDP 100M loss %",
             "UDP 500M Gbit/s", "UDP 500M loss %", "RTT p50 us",
             "RTT p99 us", "RTT max us", "CPU s/Gbit", "wg-go CPU s/Gbit"]
 
@@ -491,12 +624,33 @@ PATH_HDR = ["path", "TCP 1 Gbit/s", "TCP 4 Gbit/s", "UDP 100M loss %",
 def path_rows(paths):
     rows = []
     for p, r in paths.items():
-        rows.append([r["name"], f(r["tcp1_gbps"]), f(r["tcp4_gbps"]),
+        rows.append([r["name"], f(r["tcp1_gbps"]),
+                     f(r["tcp1_retransmits"], "%.0f"), f(r["tcp4_gbps"]),
                      f(r["udp100_loss_pct"]), f(r["udp500_gbps"], "%.3f"),
                      f(r["udp500_loss_pct"]), f(r["rtt_p50_us"], "%.0f"),
                      f(r["rtt_p99_us"], "%.0f"), f(r["rtt_max_us"], "%.0f"),
                      f(r["cpu_s_per_gbit"], "%.3f"),
                      f(r["wg_cpu_s_per_gbit"], "%.3f")])
+    return rows
+
+
+ANAT_HDR = ["path", "test", "wg-go socket", "TUN tx", "qdisc",
+            "other links", "iperf3 socket", "softnet", "CPU s/Gbit",
+            "softirq s/Gbit", "wg-go s/Gbit", "iperf3 s/Gbit"]
+
+
+def anat_rows(paths):
+    rows = []
+    for r in paths.values():
+        for t, a in (r.get("anatomy") or {}).items():
+            rows.append([r["name"], {"tcp1": "TCP 1", "udp500": "UDP 500M"}
+                         .get(t, t)] +
+                        [f(a.get(k), "%.0f") for k in
+                         ("wg_sock", "tun_tx", "qdisc", "links", "app_sock",
+                          "softnet")] +
+                        [f(a.get(k), "%.3f") for k in
+                         ("cpu_s_per_gbit", "softirq_s_per_gbit",
+                          "wg_cpu_s_per_gbit", "iperf3_s_per_gbit")])
     return rows
 
 
@@ -762,6 +916,18 @@ def write_md(out, doc, a, plotted):
         if plotted:
             L += ["![throughput and RTT per path](%s)" %
                   os.path.basename(a.plot), ""]
+        ar = anat_rows(doc["paths"])
+        if ar:
+            L += ["Where the WireGuard paths drop packets, and CPU per Gbit "
+                  "(medians across rounds of the per-run deltas): drops on "
+                  "wireguard-go's UDP sockets (`ss` skmem d: receive-buffer "
+                  "overflow), on the TUN's transmit ring (`ip -s link` tx "
+                  "dropped), in qdiscs (`tc -s`), on the other links "
+                  "(veths, bridge), on iperf3's sockets, and in the softnet "
+                  "backlog (machine-wide); CPU: busy and softirq time of the "
+                  "whole machine, the path's wireguard-go processes, and "
+                  "iperf3 (client + server, from its JSON).", "",
+                  md_table(ANAT_HDR, ar), ""]
         errs = [(r["name"], e) for r in doc["paths"].values()
                 for e in r["errors"]]
         if errs:
@@ -802,7 +968,7 @@ def write_md(out, doc, a, plotted):
 CMDS = {"endpoints": cmd_endpoints, "wgifs": cmd_wgifs,
         "subnet": cmd_subnet, "mesh": cmd_mesh,
         "mesh-pending": cmd_mesh_pending, "pairs": cmd_pairs,
-        "jcount": cmd_jcount, "report": cmd_report}
+        "jcount": cmd_jcount, "anat": cmd_anat, "report": cmd_report}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in CMDS:

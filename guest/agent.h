@@ -6,7 +6,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "wgnet/dp.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/proto.h"
 #include "wgnet/wg.h"
@@ -17,6 +22,7 @@
 #define AG_ID_LEN 65
 #define AG_NAME_LEN 128
 #define AG_PATH_LEN 256
+#define AG_MAX_ISOLATE 8192 /* SetIsolation subnets (the map may be smaller) */
 
 struct ag_net {
 	bool used;
@@ -31,7 +37,15 @@ struct ag_net {
 	uint16_t port;
 	unsigned int mtu; /* the network's MTU here (guest/mtu.c) */
 	uint8_t pub[WG_KEY_LEN];
-	json_t *peers; /* the last desired peer set (array), owned */
+	/* What the guest holds for the network, owned: peers by public key
+	 * (base64) -> peer object; DNS records by "name\taddress" -> record. */
+	json_t *peers;
+	json_t *dns;
+	uint64_t gen; /* the generation last applied (0: none yet) */
+	/* Remote addresses the BPF destination map could not take (a full
+	 * map): address text -> true, owned, NULL when none. */
+	json_t *dmiss;
+	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
 };
 
 struct ag_ep {
@@ -67,6 +81,17 @@ struct ag_ctl_stats {
 	uint64_t conns_full;
 };
 
+/* Map updates that failed (a full map, mostly). total and last are
+ * history; the _missing counts (and each network's dmiss) are what is
+ * missing now: while any is
+ * non-zero, GetStatus reports it and `wgnet status` exits non-zero. */
+struct ag_dp_errors {
+	uint64_t total;
+	char last[200];
+	unsigned int iso_missing; /* isolated subnets not in wgn_subnets */
+	unsigned int ctrl_missing; /* control-plane prefixes not in wgn_ctrl */
+};
+
 struct dp;
 struct rtnl;
 struct dns_server;
@@ -88,13 +113,29 @@ struct agent {
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
 	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
 	struct ag_ctl_stats ctl;
+	struct dp_limits lim; /* map sizes (--map-*) */
+	struct ag_dp_errors dperr;
+	uint64_t orphans_removed; /* vh… links no record owned, at start */
 	struct ag_net nets[AG_MAX_NETS];
 	struct ag_ep eps[AG_MAX_EPS];
 	struct ag_ctr ctrs[AG_MAX_CTRS];
+	char boot[33]; /* random id chosen at start (Hello) */
+	bool dirty; /* state changed since the last save */
+	uint64_t nft_digest; /* inputs of the table last applied (0: none) */
+	uint64_t saved_ms; /* monotonic time of the last save */
 };
 
 /* state.c */
+/* Write state.json now (fsync + rename). */
 int ag_state_save(struct agent *ag);
+/* Mark the state changed; ag_state_flush() writes it when the agent is idle
+ * or ~200 ms after the last save, whichever comes first. What is on disk may
+ * lag what is applied, never lead it. */
+void ag_state_touch(struct agent *ag);
+void ag_state_flush(struct agent *ag, bool idle);
+/* ms until a pending save is due, -1 if none (0 asks the loop to check for
+ * idleness right away). */
+int ag_state_flush_ms(struct agent *ag);
 int ag_state_load(struct agent *ag);
 struct ag_net *ag_net_find(struct agent *ag, const char *id);
 struct ag_ctr *ag_ctr_find(struct agent *ag, const char *id);
@@ -108,6 +149,9 @@ int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
 int ag_ctrl_list(struct agent *ag, struct ip_prefix **out);
+/* Count and log a failed map update (the agent's "dp_errors"). */
+void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* wgn_subnets entries (net_id AG_NET_ISOLATED) for the subnets of networks
  * this guest has not joined: traffic to them is dropped as isolation. */
 #define AG_NET_ISOLATED 0xffffffffu
@@ -115,17 +159,61 @@ int ag_isolation_sync(struct agent *ag);
 bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p);
 int ag_net_dp_sync(struct agent *ag, struct ag_net *n);
 int ag_net_load_key(struct agent *ag, struct ag_net *n);
+/* Map entries and program of an endpoint; on failure nothing it wrote
+ * stays. _unsync removes them (what is not there is no error). */
 int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e);
+void ag_ep_dp_unsync(struct agent *ag, struct ag_ep *e);
+/* ops_ep.c: both veth ends up, then the guest's route/neighbour to it. */
+int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl);
+/* At start, after adoption: delete guest-side veths ("vh…") that no
+ * endpoint record owns (a set-up cut short by a crash). The number removed. */
+int ag_remove_orphans(struct agent *ag);
 int ag_adopt(struct agent *ag);
 void ag_check_endpoints(struct agent *ag);
+
+/*
+ * Test hook (docs/reliability.md): with WGNET_GUEST_FAULT=<step> in its
+ * environment the agent _exit()s at that step, as a crash would, so tests
+ * can check what a crash at each step leaves behind. Steps: ep_after_veth,
+ * ep_after_attach, ep_after_save.
+ */
+static inline void ag_fault_point(const char *step)
+{
+	const char *f = getenv("WGNET_GUEST_FAULT");
+
+	if (f && !strcmp(f, step)) {
+		fprintf(stderr, "wgnet-guest: WGNET_GUEST_FAULT=%s: exiting here\n", step);
+		_exit(99);
+	}
+}
 
 /* ops.c */
 /* Dispatch one request; returns a reply object (new reference). */
 json_t *ag_dispatch(struct agent *ag, const char *op, json_t *args);
 
+/* peers.c: what a network's peers and records are, applied by difference.
+ * _full and _delta return -errno (nothing changed), 0, or N > 0: applied,
+ * but N remote addresses did not fit in the BPF destination map (why set;
+ * the caller answers an error after finishing the change). */
+int ag_peers_full(struct agent *ag, struct ag_net *n, json_t *jpeers,
+		  char *why, size_t wlen);
+int ag_peers_delta(struct agent *ag, struct ag_net *n, json_t *set,
+		   json_t *remove, char *why, size_t wlen);
+int ag_dns_check(json_t *recs, char *why, size_t wlen);
+void ag_net_dns_set(struct agent *ag, struct ag_net *n, json_t *recs);
+void ag_net_dns_delta(struct agent *ag, struct ag_net *n, json_t *add,
+		      json_t *remove);
+/* Remote destinations of the held peers, for a network brought back. */
+int ag_net_dests_sync(struct agent *ag, struct ag_net *n);
+void ag_net_dests_clear(struct agent *ag, struct ag_net *n);
+
 /* dnsglue.c */
 int ag_dns_open(struct agent *ag, struct ag_ctr *c);
 void ag_dns_close(struct agent *ag, struct ag_ctr *c);
+/* The container's records: its own (SetDNS) and those of every network it
+ * has an endpoint on. */
 int ag_dns_records(struct agent *ag, struct ag_ctr *c);
+/* Refresh the records of every container with an endpoint on @n. */
+void ag_dns_net_changed(struct agent *ag, struct ag_net *n);
 
 #endif

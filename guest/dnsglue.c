@@ -72,29 +72,81 @@ void ag_dns_close(struct agent *ag, struct ag_ctr *c)
 	c->dns_open = false;
 }
 
+static bool ctr_on_net(struct agent *ag, const char *cid, const char *net_id)
+{
+	for (int i = 0; i < AG_MAX_EPS; i++)
+		if (ag->eps[i].used && !strcmp(ag->eps[i].cid, cid) &&
+		    !strcmp(ag->eps[i].net_id, net_id))
+			return true;
+	return false;
+}
+
+static void recs_add(struct dns_record *recs, size_t *k, json_t *r)
+{
+	const char *name = json_str(r, "name"), *addr = json_str(r, "address");
+
+	if (!name || !addr || strlen(name) >= sizeof(recs[*k].name) ||
+	    ip_parse(addr, &recs[*k].addr))
+		return;
+	strcpy(recs[*k].name, name);
+	(*k)++;
+}
+
 int ag_dns_records(struct agent *ag, struct ag_ctr *c)
 {
 	struct dns_record *recs;
 	size_t n = json_array_size(c->dns), i, k = 0;
-	json_t *r;
+	json_t *seen, *r;
+	const char *key;
 	int err;
 
 	if (!ag->dns || !c->dns_open)
 		return 0;
+	for (int j = 0; j < AG_MAX_NETS; j++)
+		if (ag->nets[j].used && ctr_on_net(ag, c->id, ag->nets[j].id))
+			n += json_object_size(ag->nets[j].dns);
 	recs = calloc(n ? n : 1, sizeof(*recs));
-	if (!recs)
+	seen = json_object();
+	if (!recs || !seen) {
+		free(recs);
+		json_decref(seen);
 		return -ENOMEM;
+	}
 	json_array_foreach(c->dns, i, r)
 	{
-		const char *name = json_str(r, "name"), *addr = json_str(r, "address");
+		char kbuf[300];
 
-		if (!name || !addr || strlen(name) >= sizeof(recs[k].name) ||
-		    ip_parse(addr, &recs[k].addr))
+		snprintf(kbuf, sizeof(kbuf), "%s\t%s", json_str(r, "name") ?: "",
+			 json_str(r, "address") ?: "");
+		json_object_set_new(seen, kbuf, json_true());
+		recs_add(recs, &k, r);
+	}
+	/* The union of the records of the networks it is on. */
+	for (int j = 0; j < AG_MAX_NETS; j++) {
+		struct ag_net *net = &ag->nets[j];
+
+		if (!net->used || !ctr_on_net(ag, c->id, net->id))
 			continue;
-		strcpy(recs[k].name, name);
-		k++;
+		json_object_foreach(net->dns, key, r)
+		{
+			if (json_object_get(seen, key))
+				continue;
+			json_object_set_new(seen, key, json_true());
+			recs_add(recs, &k, r);
+		}
 	}
 	err = dns_server_set_records(ag->dns, c->id, recs, k);
 	free(recs);
+	json_decref(seen);
 	return err;
+}
+
+void ag_dns_net_changed(struct agent *ag, struct ag_net *n)
+{
+	for (int i = 0; i < AG_MAX_CTRS; i++) {
+		struct ag_ctr *c = &ag->ctrs[i];
+
+		if (c->used && c->dns_open && ctr_on_net(ag, c->id, n->id))
+			ag_dns_records(ag, c);
+	}
 }

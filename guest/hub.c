@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +28,23 @@ static void addr16(uint8_t *dst, const struct ip_addr *ip)
 		memset(dst, 0, 16);
 }
 
+void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	ag->dperr.total++;
+	snprintf(ag->dperr.last, sizeof(ag->dperr.last), "%s: %s", what,
+		 strerror(-err));
+	log_err("data plane: %s", ag->dperr.last);
+}
+
 int ag_hub_setup(struct agent *ag)
 {
-	int err;
+	int err, first;
 
 	sysctl_write("net/ipv4/ip_forward", "1");
 	sysctl_write("net/ipv6/conf/all/forwarding", "1");
@@ -38,25 +53,29 @@ int ag_hub_setup(struct agent *ag)
 	sysctl_write("net/ipv4/conf/all/rp_filter", "0");
 	sysctl_write("net/ipv4/conf/default/rp_filter", "0");
 	if (!ag->dp) {
-		err = dp_open(ag->pin_dir, &ag->dp);
+		err = dp_open_limits(ag->pin_dir, &ag->lim, &ag->dp);
 		if (err) {
 			log_err("cannot load the BPF data plane (pins in %s): %s",
 				ag->pin_dir, strerror(-err));
 			return err;
 		}
 	}
+	/* Every step runs even if one failed (what fits is programmed; the
+	 * nftables backstop holds isolation and the control plane for the
+	 * rest); the first error is the answer. */
 	err = ag_ctrl_sync(ag);
-	if (err)
-		return err;
+	first = err;
 	err = ag_isolation_sync(ag);
-	if (err)
-		return err;
-	return ag_nft_sync(ag);
+	first = first ? first : err;
+	ag->nft_digest = 0; /* set-up (CreateHub) re-applies the table */
+	err = ag_nft_sync(ag);
+	return first ? first : err;
 }
 
 static bool prefix_same(const struct ip_prefix *a, const struct ip_prefix *b)
 {
-	return a->addr.family && a->plen == b->plen && ip_equal(&a->addr, &b->addr);
+	return a->addr.family && a->plen == b->plen &&
+	       ip_equal(&a->addr, &b->addr);
 }
 
 bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p)
@@ -64,8 +83,8 @@ bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p)
 	for (int i = 0; i < AG_MAX_NETS; i++) {
 		struct ag_net *n = &ag->nets[i];
 
-		if (n->used &&
-		    (prefix_same(&n->subnet4, p) || prefix_same(&n->subnet6, p)))
+		if (n->used && (prefix_same(&n->subnet4, p) ||
+				prefix_same(&n->subnet6, p)))
 			return true;
 	}
 	return false;
@@ -80,14 +99,16 @@ bool ag_subnet_joined(struct agent *ag, const struct ip_prefix *p)
 int ag_isolation_sync(struct agent *ag)
 {
 	struct ip_prefix p;
+	unsigned int missing = 0;
 	size_t i;
 	json_t *v;
-	int err;
+	int err, first = 0;
 
 	if (!ag->dp)
 		return 0;
-	json_array_foreach(ag->isolate, i, v)
-	{
+	/* All of them, not up to the first failure: what fits is dropped in
+	 * BPF, the rest by the nftables backstop (ag_nft_sync). */
+	json_array_foreach(ag->isolate, i, v) {
 		if (!json_is_string(v) ||
 		    prefix_parse(json_string_value(v), false, &p))
 			continue;
@@ -96,12 +117,38 @@ int ag_isolation_sync(struct agent *ag)
 			continue;
 		err = dp_subnet_set(ag->dp, &p, AG_NET_ISOLATED);
 		if (err) {
-			log_err("cannot add isolated subnet %s: %s",
-				json_string_value(v), strerror(-err));
-			return err;
+			ag_dp_error(ag, err, "isolated subnet %s",
+				    json_string_value(v));
+			missing++;
+			first = first ? first : err;
 		}
 	}
-	return 0;
+	ag->dperr.iso_missing = missing;
+	return first;
+}
+
+/* The isolated subnets (not joined here) for the nftables backstop. */
+static struct ip_prefix *isolated_list(struct agent *ag, size_t *n)
+{
+	struct ip_prefix *out;
+	size_t i, k = 0;
+	json_t *v;
+
+	*n = 0;
+	out = calloc(json_array_size(ag->isolate) + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	json_array_foreach(ag->isolate, i, v)
+	{
+		if (!json_is_string(v) ||
+		    prefix_parse(json_string_value(v), false, &out[k]))
+			continue;
+		prefix_normalize(&out[k]);
+		if (!ag_subnet_joined(ag, &out[k]))
+			k++;
+	}
+	*n = k;
+	return out;
 }
 
 /* In every guest's control-plane set: link-local/metadata (169.254.0.0/16,
@@ -182,16 +229,32 @@ int ag_ctrl_list(struct agent *ag, struct ip_prefix **out)
 int ag_ctrl_sync(struct agent *ag)
 {
 	struct ip_prefix *p = NULL;
-	int n = ag_ctrl_list(ag, &p), err;
+	int n = ag_ctrl_list(ag, &p), err, first = 0;
+	unsigned int missing = 0;
+	char buf[IPNET_STRLEN];
 
 	if (n < 0)
 		return n;
-	err = dp_ctrl_sync(ag->dp, p, (size_t)n);
-	if (err)
-		log_err("cannot program the control-plane set: %s",
-			strerror(-err));
+	for (int i = 0; i < n; i++) {
+		err = dp_ctrl_set(ag->dp, &p[i]);
+		if (err) {
+			ag_dp_error(ag, err, "control-plane prefix %s",
+				    prefix_fmt(&p[i], buf));
+			missing++;
+			first = first ? first : err;
+		}
+	}
+	ag->dperr.ctrl_missing = missing;
+	/* Stale entries leave only once every wanted one is in: the set is
+	 * never smaller than asked, even for a moment. */
+	if (!first) {
+		first = dp_ctrl_sync(ag->dp, p, (size_t)n);
+		if (first)
+			ag_dp_error(ag, first,
+				    "control-plane set: removing stale entries");
+	}
 	free(p);
-	return err;
+	return first;
 }
 
 static bool ip_is_unspec(const struct ip_addr *a)
@@ -228,12 +291,72 @@ static int pubports_sync(struct agent *ag, const struct nft_port *ports,
 	return err;
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t pfx_hash(uint64_t h, const struct ip_prefix *p)
+{
+	h = fnv(h, &p->addr.family, sizeof(p->addr.family));
+	h = fnv(h, p->addr.a, sizeof(p->addr.a));
+	return fnv(h, &p->plen, sizeof(p->plen));
+}
+
+/* What the table is made from, field by field (never padding). */
+static uint64_t nft_inputs_digest(struct agent *ag,
+				  const struct ip_prefix *ctrl, size_t nc,
+				  const struct nft_net *nets, size_t nn,
+				  const struct nft_port *ports, size_t np,
+				  const struct ip_prefix *iso, size_t ni)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv(h, &ni, sizeof(ni));
+	for (size_t i = 0; i < ni; i++)
+		h = pfx_hash(h, &iso[i]);
+	h = fnv(h, ag->nft_table, strlen(ag->nft_table) + 1);
+	h = fnv(h, ag->underlay_if, strlen(ag->underlay_if) + 1);
+	h = fnv(h, &nc, sizeof(nc));
+	for (size_t i = 0; i < nc; i++)
+		h = pfx_hash(h, &ctrl[i]);
+	h = fnv(h, &nn, sizeof(nn));
+	for (size_t i = 0; i < nn; i++) {
+		h = pfx_hash(h, &nets[i].subnet4);
+		h = pfx_hash(h, &nets[i].subnet6);
+		h = fnv(h, &nets[i].internal, sizeof(nets[i].internal));
+	}
+	h = fnv(h, &np, sizeof(np));
+	for (size_t i = 0; i < np; i++) {
+		h = fnv(h, &ports[i].proto, sizeof(ports[i].proto));
+		h = fnv(h, &ports[i].host_ip.family, sizeof(int));
+		h = fnv(h, ports[i].host_ip.a, 16);
+		h = fnv(h, &ports[i].dst.family, sizeof(int));
+		h = fnv(h, ports[i].dst.a, 16);
+		h = fnv(h, &ports[i].host_port, sizeof(ports[i].host_port));
+		h = fnv(h, &ports[i].dst_port, sizeof(ports[i].dst_port));
+	}
+	return h | 1; /* 0 means "apply" */
+}
+
+/*
+ * The nftables table from the agent's state: networks, control prefixes,
+ * published ports, isolated subnets. Applied only when one of those changed since the last
+ * successful apply (ag->nft_digest; 0 forces it, as CreateHub does).
+ */
 int ag_nft_sync(struct agent *ag)
 {
 	struct ip_prefix *ctrl = NULL;
+	size_t n_ctrl;
+	uint64_t digest;
 	struct nft_net nets[AG_MAX_NETS];
 	struct nft_port *ports = NULL;
-	size_t nn = 0, np = 0, cap = 0;
+	struct ip_prefix *iso;
+	size_t nn = 0, np = 0, cap = 0, niso = 0;
 	struct nft_cfg cfg;
 	int err;
 
@@ -255,8 +378,7 @@ int ag_nft_sync(struct agent *ag)
 
 		if (!c->used)
 			continue;
-		json_array_foreach(c->ports, j, v)
-		{
+		json_array_foreach(c->ports, j, v) {
 			struct nft_port p = { 0 };
 			const char *proto = json_str(v, "proto");
 			const char *hip = json_str(v, "host_ip");
@@ -273,7 +395,8 @@ int ag_nft_sync(struct agent *ag)
 			 * one bad mapping does not fail the whole table). */
 			if (ip_is_unspec(&p.host_ip))
 				memset(&p.host_ip, 0, sizeof(p.host_ip));
-			if (p.host_ip.family && p.host_ip.family != p.dst.family)
+			if (p.host_ip.family &&
+			    p.host_ip.family != p.dst.family)
 				continue;
 			p.host_port = (uint16_t)json_integer_value(
 				json_object_get(v, "host_port"));
@@ -293,27 +416,46 @@ int ag_nft_sync(struct agent *ag)
 			ports[np++] = p;
 		}
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.table = ag->nft_table;
-	cfg.underlay_if = ag->underlay_if;
-	cfg.veth_prefix = "vh";
 	err = ag_ctrl_list(ag, &ctrl);
 	if (err < 0) {
 		free(ports);
 		return err;
 	}
+	n_ctrl = (size_t)err;
+	iso = isolated_list(ag, &niso);
+	if (!iso) {
+		free(ports);
+		free(ctrl);
+		return -ENOMEM;
+	}
+	digest = nft_inputs_digest(ag, ctrl, n_ctrl, nets, nn, ports, np, iso,
+				   niso);
+	if (digest == ag->nft_digest) {
+		free(ports); /* nothing it depends on changed */
+		free(iso);
+		free(ctrl);
+		return 0;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.table = ag->nft_table;
+	cfg.underlay_if = ag->underlay_if;
+	cfg.veth_prefix = "vh";
 	cfg.ctrl = ctrl;
-	cfg.n_ctrl = (size_t)err;
+	cfg.n_ctrl = n_ctrl;
 	cfg.nets = nets;
 	cfg.n_nets = nn;
 	cfg.ports = ports;
 	cfg.n_ports = np;
+	cfg.isolated = iso;
+	cfg.n_isolated = niso;
 	err = nft_apply(&cfg);
+	free(iso);
 	if (err)
 		log_err("cannot apply nftables table %s: %s", ag->nft_table,
 			strerror(-err));
 	else
 		err = pubports_sync(ag, ports, np);
+	ag->nft_digest = err ? 0 : digest;
 	free(ports);
 	free(ctrl);
 	return err;
@@ -388,10 +530,72 @@ int ag_ep_dp_sync(struct agent *ag, struct ag_ep *e)
 		err = dp_dest_set(ag->dp, (uint32_t)n->index, &e->ip6, &d);
 	if (!err)
 		err = dp_attach(ag->dp, e->host_ifindex, WGN_IF_ENDPOINT);
-	if (err)
+	if (err) {
 		log_err("%s: cannot program the data plane: %s", e->host_ifname,
 			strerror(-err));
+		ag_ep_dp_unsync(ag, e);
+	}
 	return err;
+}
+
+void ag_ep_dp_unsync(struct agent *ag, struct ag_ep *e)
+{
+	struct ag_net *n = ag_net_find(ag, e->net_id);
+
+	if (!ag->dp)
+		return;
+	if (n && e->ip4.family)
+		dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip4);
+	if (n && e->ip6.family)
+		dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
+	if (e->host_ifindex > 0)
+		dp_iface_del(ag->dp, (uint32_t)e->host_ifindex);
+}
+
+struct orphans {
+	struct agent *ag;
+	int idx[256];
+	size_t n;
+};
+
+static int collect_orphan(int ifindex, const char *name, const char *kind,
+			  void *data)
+{
+	struct orphans *o = data;
+	struct agent *ag = o->ag;
+
+	if (strncmp(name, "vh", 2) || strcmp(kind, "veth"))
+		return 0;
+	for (int i = 0; i < AG_MAX_EPS; i++)
+		if (ag->eps[i].used && !strcmp(ag->eps[i].host_ifname, name))
+			return 0;
+	if (o->n < sizeof(o->idx) / sizeof(o->idx[0]))
+		o->idx[o->n++] = ifindex;
+	log_warn("%s: no endpoint owns this interface (a set-up cut short): removing it",
+		 name);
+	return 0;
+}
+
+int ag_remove_orphans(struct agent *ag)
+{
+	struct orphans o = { .ag = ag };
+	int removed = 0, batch;
+
+	/* Batches of 256: deleting while dumping is not safe. */
+	do {
+		o.n = 0;
+		batch = 0;
+		link_foreach(ag->nl, collect_orphan, &o);
+		for (size_t i = 0; i < o.n; i++) {
+			if (ag->dp)
+				dp_iface_del(ag->dp, (uint32_t)o.idx[i]);
+			if (!link_del(ag->nl, o.idx[i]))
+				batch++;
+		}
+		removed += batch;
+		ag->orphans_removed += (uint64_t)batch;
+	} while (o.n == sizeof(o.idx) / sizeof(o.idx[0]) && batch);
+	return removed;
 }
 
 int ag_hub_teardown(struct agent *ag)
@@ -405,6 +609,31 @@ int ag_hub_teardown(struct agent *ag)
 	dp_close(ag->dp);
 	ag->dp = NULL;
 	return dp_unpin(ag->pin_dir);
+}
+
+/*
+ * The device and the destination map back to the saved peers: a save lags
+ * what was applied, and the saved generation says what the host resends.
+ */
+static void adopt_peers(struct agent *ag, struct ag_net *n)
+{
+	json_t *arr = json_array(), *p;
+	const char *k;
+	char why[200];
+	int r;
+
+	json_object_foreach(n->peers, k, p)
+		json_array_append(arr, p);
+	r = ag_peers_full(ag, n, arr, why, sizeof(why));
+	if (r < 0) {
+		log_warn(
+			"%s: saved peers not applied (%s); a full resync follows",
+			n->ifname, why);
+		n->gen = 0;
+	} else if (r > 0) {
+		log_warn("%s: %s", n->ifname, why);
+	}
+	json_decref(arr);
 }
 
 /*
@@ -428,13 +657,15 @@ int ag_adopt(struct agent *ag)
 		r = ag->wg->exists(n->ifname);
 		n->ifindex = link_index(ag->nl, n->ifname);
 		if (r <= 0 || n->ifindex <= 0) {
-			log_warn("%s: WireGuard interface of network %s is gone; "
-				 "it will be recreated by the host's replay",
-				 n->ifname, n->name);
+			log_warn(
+				"%s: WireGuard interface of network %s is gone; "
+				"it will be recreated by the host's replay",
+				n->ifname, n->name);
 			n->ifindex = 0;
 			continue;
 		}
 		ag_net_dp_sync(ag, n);
+		adopt_peers(ag, n);
 		adopted++;
 	}
 	for (int i = 0; i < AG_MAX_EPS; i++) {
@@ -444,10 +675,17 @@ int ag_adopt(struct agent *ag)
 			continue;
 		e->host_ifindex = link_index(ag->nl, e->host_ifname);
 		e->present = e->host_ifindex > 0;
-		if (e->present) {
-			ag_ep_dp_sync(ag, e);
-			adopted++;
+		if (!e->present)
+			continue;
+		/* Filtered first, then up (a crash after the state was
+		 * saved may have left it down); if the program cannot be
+		 * attached, the interface goes down: fail closed. */
+		if (ag_ep_dp_sync(ag, e)) {
+			link_set(ag->nl, e->host_ifindex, NULL, 0, NULL, 0);
+			continue;
 		}
+		ag_ep_bring_up(ag, e, NULL);
+		adopted++;
 	}
 	for (int i = 0; i < AG_MAX_CTRS; i++)
 		if (ag->ctrs[i].used)
@@ -456,7 +694,6 @@ int ag_adopt(struct agent *ag)
 	log_info("adopted %d interfaces from the previous agent", adopted);
 	return 0;
 }
-
 
 /* A container namespace deleted behind our back takes its veth with it:
  * forget the map entries of its endpoints and report them as not present. */
@@ -542,8 +779,8 @@ void ag_check_endpoints(struct agent *ag)
 			       cmp_int);
 		if (here && !ctr_ns_gone(c))
 			continue;
-		log_warn("endpoint %s of container %.12s vanished", e->host_ifname,
-			 e->cid);
+		log_warn("endpoint %s of container %.12s vanished",
+			 e->host_ifname, e->cid);
 		e->present = false;
 		changed = true;
 		n = ag_net_find(ag, e->net_id);
@@ -553,7 +790,8 @@ void ag_check_endpoints(struct agent *ag)
 		if (n && e->ip6.family)
 			dp_dest_del(ag->dp, (uint32_t)n->index, &e->ip6);
 		if (here)
-			link_del(ag->nl, e->host_ifindex); /* and the peer end */
+			link_del(ag->nl,
+				 e->host_ifindex); /* and the peer end */
 		e->host_ifindex = 0;
 		if (c)
 			ag_dns_close(ag, c);

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +52,11 @@ static void usage(FILE *f)
 		"                           the host); others are refused before a byte is read\n"
 		"      --control-uid UIDS   unix-socket peers allowed besides uid 0 (SO_PEERCRED)\n"
 		"      --serial PATH        also serve a virtio-serial port\n"
+		"      --map-dests N        BPF map sizes (max entries): addresses (default 65536),\n"
+		"      --map-subnets N      subnets (1024), control-plane prefixes (1024),\n"
+		"      --map-ctrl N         interfaces (4096), published ports (4096);\n"
+		"      --map-ifaces N       pinned maps of another size are not reused\n"
+		"      --map-ports N\n"
 		"      --state-dir DIR      state and keys (default /var/lib/wgnet-guest)\n"
 		"      --pin-dir DIR        BPF pin directory (default /sys/fs/bpf/wgnet)\n"
 		"      --wg-backend B       auto | kernel | userspace (default auto)\n"
@@ -59,7 +66,9 @@ static void usage(FILE *f)
 		"      --upstream-dns IP|none  resolver for other names (default: from\n"
 		"                           /etc/resolv.conf; none: no forwarding)\n"
 		"  -v, --verbose            debug logging\n"
-		"       wgnet-guest call [-s SOCK] [-t MS] OP [JSON-ARGS]\n");
+		"       wgnet-guest call [-s SOCK] [-t MS] OP [JSON-ARGS]\n"
+		"       wgnet-guest tune IFNAME   raise the socket buffers of the\n"
+		"                           wireguard-go of IFNAME, as the agent does\n");
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -78,6 +87,31 @@ static int mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/* wgnet-guest tune IFNAME: what the agent does to its own wireguard-go
+ * interfaces (src/wg_sockbuf.c), for one started by someone else (the
+ * bench's bare tunnel gets the same buffers as wgnet's). */
+static int cmd_tune(int argc, char **argv)
+{
+	int ret;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	ret = wg_userspace_backend.tune(argv[1]);
+	if (ret < 0) {
+		fprintf(stderr, "Error: %s: %s\n", argv[1], strerror(-ret));
+		return 1;
+	}
+	if (ret == 0) {
+		fprintf(stderr, "Error: %s: no wireguard-go socket found\n",
+			argv[1]);
+		return 1;
+	}
+	printf("%s: %d socket(s)\n", argv[1], ret);
 	return 0;
 }
 
@@ -172,6 +206,18 @@ static int underlay_init(struct agent *ag)
 	return 0;
 }
 
+/* A random id for this run of the agent: the host tells a restart by it. */
+static int boot_id(char out[33])
+{
+	uint8_t b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -errno;
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
 /* The poll set grows with what is watched: no fixed number of slots. */
 static struct pollfd *poll_room(struct pollfd **fds, size_t *cap, size_t need)
 {
@@ -190,6 +236,19 @@ static struct pollfd *poll_room(struct pollfd **fds, size_t *cap, size_t need)
 	return p;
 }
 
+/* Two DNS sockets per container, forwards and TCP connections on top: the
+ * default soft limit of 1024 descriptors ends near 400 containers. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+}
+
 static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	       const struct srv_opts *so, const struct ip_addr *upstream,
 	       struct serial *ser)
@@ -200,16 +259,29 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 	int lfd = -1, vfd = -1, sidx = -1, err;
 	time_t last_check = 0;
 
+	err = boot_id(ag->boot);
+	if (err)
+		return err;
 	err = ag_state_load(ag);
 	if (err && err != -ENOENT)
 		return err;
 	err = ag_hub_setup(ag);
-	if (err)
+	/* A full map is not a reason to stop serving: what did not fit is
+	 * dropped by the nftables backstop, counted in dp_errors and shown
+	 * by `wgnet status`. Anything else (no data plane) is. */
+	if (err && ag->dp && (err == -ENOSPC || err == -E2BIG))
+		log_warn("hub set-up: %s; serving anyway (see GetStatus dp_errors)",
+			 strerror(-err));
+	else if (err)
 		return err;
 	ag->dns = dns_server_new(upstream, 53);
 	if (!ag->dns)
 		log_warn("no DNS server: %s", strerror(errno));
 	ag_adopt(ag);
+	err = ag_remove_orphans(ag);
+	if (err)
+		log_warn("removed %d guest-side interfaces no endpoint owned", err);
+	err = 0;
 	ag_nft_sync(ag);
 	ag_state_save(ag);
 
@@ -232,8 +304,9 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 			close(vfd);
 		return -ENOMEM;
 	}
-	log_info("guest %s ready on %s%s (backend %s, underlay %s)", ag->name,
-		 sock, vfd >= 0 ? " and vsock" : "", ag->wg->name, ag->underlay_if);
+	log_info("guest %s ready on %s%s (backend %s, underlay %s, boot %s)",
+		 ag->name, sock, vfd >= 0 ? " and vsock" : "", ag->wg->name,
+		 ag->underlay_if, ag->boot);
 	while (!stop) {
 		size_t n = 0, nsrv, need;
 		int timeout = 1000, t, r;
@@ -263,26 +336,33 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
+		t = ag_state_flush_ms(ag);
+		if (t >= 0 && t < timeout)
+			timeout = t;
 		r = poll(fds, n, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
 		if (r > 0) {
+			/* DNS first: queries never wait behind control work. */
+			if (ag->dns)
+				dns_server_handle(ag->dns, fds + nsrv, n - nsrv);
 			srv_handle(srv, fds, nsrv);
 			if (ser && fds[sidx].revents)
 				serial_handle(ag, ser);
-			if (ag->dns)
-				dns_server_handle(ag->dns, fds + nsrv, n - nsrv);
 		}
 		srv_tick(srv);
 		if (ag->dns)
 			dns_server_tick(ag->dns);
+		/* Debounced persistence: when idle, or ~200 ms after the last. */
+		ag_state_flush(ag, r == 0);
 		if (time(NULL) != last_check) {
 			last_check = time(NULL);
 			ag_check_endpoints(ag);
 		}
 	}
+	ag_state_flush(ag, true);
 	log_info("guest %s stopping; the data path stays in place", ag->name);
 	srv_free(srv);
 	free(fds);
@@ -309,6 +389,11 @@ int main(int argc, char **argv)
 		{ "serial", required_argument, NULL, 9 },
 		{ "vsock-allow", required_argument, NULL, 10 },
 		{ "control-uid", required_argument, NULL, 11 },
+		{ "map-dests", required_argument, NULL, 12 },
+		{ "map-subnets", required_argument, NULL, 13 },
+		{ "map-ifaces", required_argument, NULL, 14 },
+		{ "map-ports", required_argument, NULL, 15 },
+		{ "map-ctrl", required_argument, NULL, 16 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -326,6 +411,8 @@ int main(int argc, char **argv)
 	log_prog = "wgnet-guest";
 	if (argc > 1 && !strcmp(argv[1], "call"))
 		return cmd_call(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "tune"))
+		return cmd_tune(argc - 1, argv + 1);
 	snprintf(ag.state_dir, sizeof(ag.state_dir), "/var/lib/wgnet-guest");
 	snprintf(ag.pin_dir, sizeof(ag.pin_dir), "/sys/fs/bpf/wgnet");
 	snprintf(ag.wg_prefix, sizeof(ag.wg_prefix), "wg");
@@ -384,6 +471,29 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 12:
+		case 13:
+		case 14:
+		case 15:
+		case 16: {
+			uint32_t *dst[] = { &ag.lim.dests, &ag.lim.subnets,
+					    &ag.lim.ifaces, &ag.lim.ports, &ag.lim.ctrl };
+			static const char *const what[] = { "--map-dests", "--map-subnets",
+							    "--map-ifaces", "--map-ports",
+							    "--map-ctrl" };
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || v < 1 || v > (1UL << 24)) {
+				fprintf(stderr, "Error: %s: a map size is 1 to 16777216: %s\n",
+					what[opt - 12], optarg);
+				return 2;
+			}
+			*dst[opt - 12] = (uint32_t)v;
+			break;
+		}
 		case 11:
 			if (srv_parse_uids(&so, optarg)) {
 				fprintf(stderr, "Error: --control-uid: not a list of uids: %s\n", optarg);
@@ -408,6 +518,7 @@ int main(int argc, char **argv)
 	if (!upstream_set)
 		upstream_from_resolv(&upstream);
 	log_libbpf_init();
+	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "wgnet/dns.h"
 #include "wgnet/dp.h"
 #include "wgnet/link.h"
 #include "wgnet/log.h"
@@ -82,32 +83,26 @@ void ag_key_path(struct agent *ag, const char *net_id, char *buf, size_t n)
 
 /* ---- SetDNS / PublishPorts / Reconcile -------------------------------- */
 
+/* SetDNS: a container's own records (compatibility); it also resolves the
+ * records of the networks it is on. */
 static json_t *ag_op_set_dns(struct agent *ag, json_t *args)
 {
 	const char *cid = json_str(args, "container_id");
-	json_t *recs = json_object_get(args, "records"), *r;
+	json_t *recs = json_object_get(args, "records");
 	struct ag_ctr *c;
-	size_t i;
+	char why[128];
 
 	if (!ag_valid_id(cid))
 		return proto_reply_err(-EINVAL, "container_id must be 12-64 lowercase hex characters");
-	if (!json_is_array(recs) || json_array_size(recs) > 65536)
-		return proto_reply_err(-EINVAL, "records must be an array");
-	json_array_foreach(recs, i, r)
-	{
-		const char *name = json_str(r, "name"), *addr = json_str(r, "address");
-		struct ip_addr ip;
-
-		if (!name || !*name || strlen(name) > 253 || !addr || ip_parse(addr, &ip))
-			return proto_reply_err(-EINVAL, "record %zu must have a name and an address", i);
-	}
+	if (ag_dns_check(recs, why, sizeof(why)))
+		return proto_reply_err(-EINVAL, "%s", why);
 	c = ag_ctr_find(ag, cid);
 	if (!c)
 		return proto_reply_err(-ENOENT, "container %.12s has no endpoint on this guest", cid);
 	json_decref(c->dns);
 	c->dns = json_deep_copy(recs);
 	ag_dns_records(ag, c);
-	ag_state_save(ag);
+	ag_state_touch(ag);
 	return proto_reply_ok(NULL);
 }
 
@@ -314,12 +309,13 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_t *ctrl = json_object_get(args, "ctrl_prefixes"), *bad;
 	struct ip_prefix p;
 	size_t i;
-	int err;
+	int err, nerr, cerr = 0;
 
 	if (ctrl && (bad = ctrl_args_check(ctrl)))
 		return bad;
-	if (!json_is_array(subs) || json_array_size(subs) > 1024)
-		return proto_reply_err(-EINVAL, "subnets must be an array of at most 1024 CIDRs");
+	if (!json_is_array(subs) || json_array_size(subs) > AG_MAX_ISOLATE)
+		return proto_reply_err(-EINVAL, "subnets must be an array of at most %d CIDRs",
+				       AG_MAX_ISOLATE);
 	json_array_foreach(subs, i, v)
 		if (!json_is_string(v) ||
 		    prefix_parse(json_string_value(v), false, &p))
@@ -349,22 +345,32 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_decref(ag->isolate);
 	ag->isolate = json_deep_copy(subs);
 	err = ag_isolation_sync(ag);
-	/* The map is cheap to re-sync (and picks up underlay addresses added
-	 * since); the table is rebuilt only when the host's part changed. */
+	/* The host's part of the control-plane set; re-syncing the map also
+	 * picks up underlay addresses added since (the table below too). */
 	if (ctrl) {
-		bool changed = !json_equal(ctrl, ag->ctrl);
-
 		json_decref(ag->ctrl);
 		ag->ctrl = json_deep_copy(ctrl);
-		if (!err && ag->dp)
-			err = ag_ctrl_sync(ag);
-		if (!err && changed)
-			err = ag_nft_sync(ag);
+		if (ag->dp)
+			cerr = ag_ctrl_sync(ag);
 	}
+	/* The nftables backstop drops the subnets the BPF map could not
+	 * take: isolation holds, and the error still goes back. */
+	nerr = ag_nft_sync(ag);
 	ag_state_save(ag);
 	if (err)
-		return proto_reply_err(err, "cannot program the isolated subnets: %s",
-				       strerror(-err));
+		return proto_reply_err(err, "%u of the isolated subnets do not fit in the BPF subnet map (size %u%s): %s; %s",
+				       ag->dperr.iso_missing,
+				       ag->lim.subnets ? ag->lim.subnets : WGN_MAX_PREFIXES,
+				       ag->lim.subnets ? ", --map-subnets" : "",
+				       strerror(-err),
+				       nerr ? "the nftables backstop failed too" :
+					      "they are dropped by nftables instead");
+	if (cerr)
+		return proto_reply_err(cerr, "cannot program the control-plane set: %s",
+				       strerror(-cerr));
+	if (nerr)
+		return proto_reply_err(nerr, "cannot apply the nftables table: %s",
+				       strerror(-nerr));
 	return proto_reply_ok(NULL);
 }
 
@@ -491,6 +497,39 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 			"endpoints", eps, "pin_dir", ag->pin_dir);
 	json_object_set_new(res, "drops", counters_json(ag, true));
 	json_object_set_new(res, "stats", counters_json(ag, false));
+	if (ag->dns) {
+		struct dns_server_stats ds;
+
+		dns_server_get_stats(ag->dns, &ds);
+		json_object_set_new(
+			res, "dns",
+			json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "clients",
+				  (json_int_t)ds.clients, "forwarded",
+				  (json_int_t)ds.forwarded, "fwd_inflight",
+				  (json_int_t)ds.fwd_inflight, "fwd_refused_ctr",
+				  (json_int_t)ds.fwd_refused_ctr, "fwd_refused_total",
+				  (json_int_t)ds.fwd_refused_total, "tcp_conns",
+				  (json_int_t)ds.tcp_conns, "tcp_refused_ctr",
+				  (json_int_t)ds.tcp_refused_ctr, "tcp_refused_total",
+				  (json_int_t)ds.tcp_refused_total));
+	}
+	{
+		unsigned int dm = 0;
+
+		for (int i = 0; i < AG_MAX_NETS; i++)
+			if (ag->nets[i].used)
+				dm += (unsigned int)json_object_size(ag->nets[i].dmiss);
+		json_object_set_new(
+			res, "dp_errors",
+			json_pack("{s:I,s:s,s:i,s:i,s:i}", "total",
+				  (json_int_t)ag->dperr.total, "last",
+				  ag->dperr.last, "isolation_missing",
+				  (int)ag->dperr.iso_missing, "ctrl_missing",
+				  (int)ag->dperr.ctrl_missing, "dests_missing",
+				  (int)dm));
+	}
+	json_object_set_new(res, "orphans_removed",
+			    json_integer((json_int_t)ag->orphans_removed));
 	json_object_set_new(res, "control",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "accepted",
 				      (json_int_t)ag->ctl.accepted, "refused_vsock",
@@ -502,11 +541,19 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 	return proto_reply_ok(res);
 }
 
+/* Hello: who we are, and the generation of every network held. */
 static json_t *ag_op_hello(struct agent *ag, json_t *args)
 {
+	json_t *nets = json_object();
+
 	(void)args;
-	return proto_reply_ok(json_pack("{s:i,s:s,s:s}", "version", PROTO_VERSION,
-					"guest", ag->name, "backend", ag->wg->name));
+	for (int i = 0; i < AG_MAX_NETS; i++)
+		if (ag->nets[i].used)
+			json_object_set_new(nets, ag->nets[i].id,
+					    json_integer((json_int_t)ag->nets[i].gen));
+	return proto_reply_ok(json_pack("{s:i,s:s,s:s,s:o,s:s}", "version",
+					PROTO_VERSION, "guest", ag->name, "backend",
+					ag->wg->name, "nets", nets, "boot", ag->boot));
 }
 
 static json_t *ag_op_underlay(struct agent *ag, json_t *args)
@@ -529,6 +576,8 @@ static const struct {
 	{ "AddEndpoint", ag_op_add_endpoint, true },
 	{ "RemoveEndpoint", ag_op_remove_endpoint, true },
 	{ "UpdatePeers", ag_op_update_peers, true },
+	{ "SyncNetwork", ag_op_sync_network, true },
+	{ "UpdateNetwork", ag_op_update_network, true },
 	{ "SetDNS", ag_op_set_dns, false },
 	{ "PublishPorts", ag_op_publish_ports, true },
 	{ "Reconcile", ag_op_reconcile, true },

@@ -40,6 +40,8 @@ void ag_mtu_result(struct agent *ag, const struct ag_net *n, json_t *res);
 json_t *ag_op_add_network(struct agent *ag, json_t *args);
 json_t *ag_op_remove_network(struct agent *ag, json_t *args);
 json_t *ag_op_update_peers(struct agent *ag, json_t *args);
+json_t *ag_op_sync_network(struct agent *ag, json_t *args);
+json_t *ag_op_update_network(struct agent *ag, json_t *args);
 json_t *ag_op_add_endpoint(struct agent *ag, json_t *args);
 json_t *ag_op_remove_endpoint(struct agent *ag, json_t *args);
 

@@ -65,13 +65,14 @@ static void ctr_default_route(struct agent *ag, const char *cid, struct rtnl *cn
 		struct ag_net *n = ag_net_find(ag, best->net_id);
 		int idx = link_index(cnl, best->ifname);
 
-		if (idx > 0 && !route_replace(cnl, idx, &def4, &n->gw4)) {
+		if (idx > 0 && !route_replace_onlink(cnl, idx, &def4, &n->gw4)) {
 			best->default_route = true;
 			if (n->gw6.family && best->ip6.family)
-				route_replace(cnl, idx, &def6, &n->gw6);
+				route_replace_onlink(cnl, idx, &def6, &n->gw6);
 		}
 	}
 }
+
 
 static int ctr_get(struct agent *ag, json_t *jc, struct ag_ctr **out,
 		   const char **why)
@@ -122,6 +123,129 @@ static json_t *ep_result(struct ag_ep *e)
 	ag_mac_fmt(e->hmac, hmac);
 	return json_pack("{s:s,s:s,s:s,s:s}", "ifname", e->ifname, "host_ifname",
 			 e->host_ifname, "mac", mac, "host_mac", hmac);
+}
+
+/* The endpoint record that owns the guest-side interface @name, if any. */
+static struct ag_ep *ep_owner(struct agent *ag, const char *name)
+{
+	for (int i = 0; i < AG_MAX_EPS; i++)
+		if (ag->eps[i].used && !strcmp(ag->eps[i].host_ifname, name))
+			return &ag->eps[i];
+	return NULL;
+}
+
+/*
+ * The guest-side name: "vh" + 7 characters of the container id (for a
+ * human) + 3 hex digits of the record's slot + 2 of the network index.
+ * Two live records never share a slot, so two containers whose ids share
+ * any prefix still get different names; a name some other record holds
+ * (after a reload the slots may have moved) is skipped.
+ */
+static void ep_host_ifname(struct agent *ag, struct ag_ep *e, const char *cid,
+			   int net_index, char out[16])
+{
+	unsigned int slot = (unsigned int)(e - ag->eps);
+
+	for (unsigned int k = 0; k < 0x1000; k++) {
+		snprintf(out, 16, "vh%.7s%03x%02x", cid, (slot + k) & 0xfff,
+			 (unsigned int)net_index & 0xff);
+		if (!ep_owner(ag, out))
+			return;
+	}
+}
+
+/*
+ * A link already holding @name belongs to no record (ep_host_ifname chose
+ * a free name): the leftover of this endpoint's earlier life or of a
+ * set-up an agent crash cut short. Remove it; never a link a record owns.
+ */
+static int ep_clear_name(struct agent *ag, const char *name, const char **why)
+{
+	int idx = link_index(ag->nl, name);
+
+	if (idx <= 0)
+		return 0;
+	if (ep_owner(ag, name)) {
+		*why = "the guest-side interface name belongs to another endpoint";
+		return -EEXIST;
+	}
+	log_info("%s: removing a leftover interface no endpoint owns", name);
+	return link_del(ag->nl, idx);
+}
+
+/* The container's end, still down: MAC and addresses; lo up. */
+static int ep_config_down(struct agent *ag, struct rtnl *cnl, int cidx,
+			  struct ag_net *n, struct ag_ep *tmp, const char **why)
+{
+	int lo = link_index(cnl, "lo");
+	int err;
+
+	err = link_set(cnl, cidx, NULL, 0, tmp->mac, -1);
+	if (!err && lo > 0)
+		link_set(cnl, lo, NULL, 0, NULL, 1);
+	/* The container's address shows the network's prefix as Docker's
+	 * does, but without the on-link prefix route: the subnet is routed
+	 * via the gateway (onlink), so the container resolves one neighbour,
+	 * the gateway (answered by the BPF proxy-ARP/NDP, which rewrites the
+	 * MACs on redirect), however many peers it talks to. Addresses now;
+	 * the routes once the link is up (ag_ep_bring_up: an onlink route
+	 * needs an up device). */
+	if (!err)
+		err = addr_add_noprefixroute(cnl, cidx, &tmp->ip4, n->subnet4.plen);
+	if (!err && tmp->ip6.family)
+		err = addr_add_noprefixroute(cnl, cidx, &tmp->ip6, n->subnet6.plen);
+	if (err) {
+		*why = "cannot configure the container's interface";
+		return err;
+	}
+	err = link_get_mac(ag->nl, tmp->host_ifindex, tmp->hmac);
+	if (err)
+		*why = "cannot read the guest side's MAC";
+	return err;
+}
+
+/*
+ * Last step, once the program is attached and the state saved: both ends
+ * up, then the guest's own /32 route and permanent neighbour entry to the
+ * container (NAT replies, published ports). @cnl: the container's netlink
+ * (NULL: opened here).
+ */
+int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl)
+{
+	struct ag_ctr *c = ag_ctr_find(ag, e->cid);
+	struct ag_net *n = ag_net_find(ag, e->net_id);
+	struct rtnl *own = NULL;
+	int nsfd = -1, cidx, err;
+
+	if (!cnl) {
+		nsfd = c ? netns_open(c->netns) : -ENOENT;
+		own = nsfd >= 0 ? rtnl_open(nsfd) : NULL;
+		cnl = own;
+	}
+	cidx = cnl ? link_index(cnl, e->ifname) : -ENOENT;
+	err = cidx > 0 ? link_set(cnl, cidx, NULL, 0, NULL, 1) : -ENODEV;
+	if (!err)
+		err = link_set(ag->nl, e->host_ifindex, NULL, 0, NULL, 1);
+	if (!err && n && n->gw4.family)
+		err = route_replace_onlink(cnl, cidx, &n->subnet4, &n->gw4);
+	if (!err && n && e->ip6.family && n->gw6.family)
+		err = route_replace_onlink(cnl, cidx, &n->subnet6, &n->gw6);
+	if (!err) {
+		struct ip_prefix host4 = { .addr = e->ip4, .plen = 32 };
+
+		route_replace(ag->nl, e->host_ifindex, &host4, NULL);
+		neigh_replace(ag->nl, e->host_ifindex, &e->ip4, e->mac);
+		if (e->ip6.family) {
+			struct ip_prefix host6 = { .addr = e->ip6, .plen = 128 };
+
+			route_replace(ag->nl, e->host_ifindex, &host6, NULL);
+			neigh_replace(ag->nl, e->host_ifindex, &e->ip6, e->mac);
+		}
+	}
+	rtnl_close(own);
+	if (nsfd >= 0)
+		close(nsfd);
+	return err;
 }
 
 json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
@@ -176,8 +300,14 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 			return proto_reply_ok(ep_result(e));
 		}
 	}
-	if (e) /* a stale record: rebuild it */
+	if (e) { /* a stale record: rebuild it; a leftover link is its own */
+		int old = link_index(ag->nl, e->host_ifname);
+
+		if (old > 0)
+			link_del(ag->nl, old);
+		ag_ep_dp_unsync(ag, e);
 		memset(e, 0, sizeof(*e));
+	}
 	for (int i = 0; i < AG_MAX_EPS && !e; i++)
 		if (!ag->eps[i].used)
 			slot = i;
@@ -220,17 +350,21 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	} else {
 		snprintf(tmp.ifname, sizeof(tmp.ifname), "%s", ifname);
 	}
-	snprintf(tmp.host_ifname, sizeof(tmp.host_ifname), "vh%.8s%02x", c->id,
-		 n->index);
 	if (!mac) {
 		/* Docker's scheme: 02:42 + the IPv4 address. */
 		tmp.mac[0] = 0x02;
 		tmp.mac[1] = 0x42;
 		memcpy(tmp.mac + 2, tmp.ip4.a + 12, 4);
 	}
-	/* A leftover guest-side veth of a previous attempt. */
-	if (link_index(ag->nl, tmp.host_ifname) > 0)
-		link_del(ag->nl, link_index(ag->nl, tmp.host_ifname));
+	if (!e)
+		e = &ag->eps[slot];
+	ep_host_ifname(ag, e, c->id, n->index, tmp.host_ifname);
+	err = ep_clear_name(ag, tmp.host_ifname, &why);
+	if (err)
+		goto fail;
+	/* Both ends are created down and stay down until the BPF program is
+	 * attached and the state saved: a crash in between leaves a down,
+	 * unowned pair that the next start removes (ag_remove_orphans). */
 	err = link_veth_create(ag->nl, tmp.host_ifname, tmp.ifname, nsfd, mtu);
 	if (err) {
 		why = err == -EEXIST ? "the interface name is taken in the container" :
@@ -245,43 +379,10 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		why = "the veth pair did not appear";
 		goto fail;
 	}
-	err = link_set(cnl, cidx, NULL, 0, tmp.mac, 1);
-	if (!err) {
-		int lo = link_index(cnl, "lo");
-
-		if (lo > 0)
-			link_set(cnl, lo, NULL, 0, NULL, 1);
-		err = addr_add(cnl, cidx, &tmp.ip4, n->subnet4.plen);
-	}
-	if (!err && tmp.ip6.family)
-		err = addr_add(cnl, cidx, &tmp.ip6, n->subnet6.plen);
-	if (err) {
-		why = "cannot configure the container's interface";
+	err = ep_config_down(ag, cnl, cidx, n, &tmp, &why);
+	if (err)
 		goto fail;
-	}
-	err = link_set(ag->nl, tmp.host_ifindex, NULL, 0, NULL, 1);
-	if (!err)
-		err = link_get_mac(ag->nl, tmp.host_ifindex, tmp.hmac);
-	if (err) {
-		why = "cannot configure the guest side of the veth";
-		goto fail;
-	}
-	/* The guest's stack reaches the container (NAT replies, published
-	 * ports) through a /32 route and a permanent neighbour entry. */
-	{
-		struct ip_prefix host4 = { .addr = tmp.ip4, .plen = 32 };
-
-		route_replace(ag->nl, tmp.host_ifindex, &host4, NULL);
-		neigh_replace(ag->nl, tmp.host_ifindex, &tmp.ip4, tmp.mac);
-		if (tmp.ip6.family) {
-			struct ip_prefix host6 = { .addr = tmp.ip6, .plen = 128 };
-
-			route_replace(ag->nl, tmp.host_ifindex, &host6, NULL);
-			neigh_replace(ag->nl, tmp.host_ifindex, &tmp.ip6, tmp.mac);
-		}
-	}
-	if (!e)
-		e = &ag->eps[slot];
+	ag_fault_point("ep_after_veth");
 	*e = tmp;
 	e->used = true;
 	e->present = true;
@@ -289,13 +390,24 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	snprintf(e->cid, sizeof(e->cid), "%s", c->id);
 	err = ag_ep_dp_sync(ag, e);
 	if (err) {
-		why = "cannot program the BPF maps";
-		memset(e, 0, sizeof(*e));
-		e = NULL;
+		why = "cannot program the BPF maps (entries removed, endpoint refused)";
+		goto fail;
+	}
+	ag_fault_point("ep_after_attach");
+	err = ag_state_save(ag);
+	if (err) {
+		why = "cannot save the agent's state";
+		goto fail;
+	}
+	ag_fault_point("ep_after_save");
+	err = ag_ep_bring_up(ag, e, cnl);
+	if (err) {
+		why = "cannot bring the veth pair up";
 		goto fail;
 	}
 	ctr_default_route(ag, c->id, cnl, NULL);
-	ag_dns_open(ag, c);
+	if (ag_dns_open(ag, c) == 0)
+		ag_dns_records(ag, c); /* now with this network's records */
 	ag_state_save(ag);
 	rtnl_close(cnl);
 	close(nsfd);
@@ -305,6 +417,12 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 fail:
 	log_err("AddEndpoint %s on %s: %s: %s", c ? c->name : "?", n->name,
 		why, strerror(-err));
+	if (e && e->used) {
+		/* Everything this call wrote: map entries, the record. */
+		ag_ep_dp_unsync(ag, e);
+		memset(e, 0, sizeof(*e));
+		ag_state_save(ag);
+	}
 	if (veth_made && tmp.host_ifindex > 0)
 		link_del(ag->nl, tmp.host_ifindex);
 	if (cnl)
@@ -346,6 +464,7 @@ void ag_ep_remove(struct agent *ag, struct ag_ep *e)
 		ag_ctr_clear(c);
 		return;
 	}
+	ag_dns_records(ag, c); /* without this network's records */
 	if (had_default) {
 		int nsfd = netns_open(c->netns);
 		struct rtnl *cnl = nsfd >= 0 ? rtnl_open(nsfd) : NULL;

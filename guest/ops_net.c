@@ -17,6 +17,9 @@
 
 #include "ops.h"
 
+/* Transmit queue (TUN ring) of the WireGuard interfaces, in packets. */
+#define AG_WG_TXQLEN 2000
+
 /* ---- AddNetwork / RemoveNetwork ---------------------------------------- */
 
 json_t *ag_net_result(struct ag_net *n)
@@ -114,8 +117,11 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 		}
 		tmp.index = n->index;
 		slot = (int)(n - ag->nets);
+		/* The new device holds no peer: generation 0 makes the host
+		 * send the full set again (SyncNetwork). */
 		tmp.peers = n->peers;
-		n->peers = NULL;
+		tmp.dns = n->dns;
+		n->peers = n->dns = NULL;
 		ag_net_clear(n);
 	}
 	for (int i = 0; i < AG_MAX_NETS; i++) {
@@ -124,6 +130,7 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 		used_idx[ag->nets[i].index] = true;
 		if (prefix_overlap(&ag->nets[i].subnet4, &tmp.subnet4)) {
 			json_decref(tmp.peers);
+			json_decref(tmp.dns);
 			return proto_reply_err(-EEXIST,
 					       "subnet overlaps network %s on this guest",
 					       ag->nets[i].name);
@@ -176,6 +183,13 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 		why = "the WireGuard interface did not appear";
 		goto fail;
 	}
+	/* wireguard-go's TUN drops what does not fit its ring (txqueuelen,
+	 * 500 by default) while the daemon waits for a CPU: give it room
+	 * for a burst (docs/perf.md, "cross-guest anatomy"). */
+	err = link_set_txqlen(ag->nl, n->ifindex, AG_WG_TXQLEN);
+	if (err)
+		log_warn("%s: txqueuelen %d: %s", n->ifname, AG_WG_TXQLEN,
+			 strerror(-err));
 	err = link_set(ag->nl, n->ifindex, NULL, n->mtu, NULL, 1);
 	if (err) {
 		why = "cannot bring the WireGuard interface up";
@@ -218,24 +232,7 @@ void ag_net_remove(struct agent *ag, struct ag_net *n)
 	for (int i = 0; i < AG_MAX_EPS; i++)
 		if (ag->eps[i].used && !strcmp(ag->eps[i].net_id, n->id))
 			ag_ep_remove(ag, &ag->eps[i]);
-	/* Remote destinations of this network. */
-	if (n->peers) {
-		size_t i, j;
-		json_t *p, *a;
-
-		json_array_foreach(n->peers, i, p)
-		{
-			json_array_foreach(json_object_get(p, "allowed_ips"), j, a)
-			{
-				struct ip_prefix pf;
-
-				if (json_is_string(a) &&
-				    !prefix_parse(json_string_value(a), false, &pf))
-					dp_dest_del(ag->dp, (uint32_t)n->index,
-						    &pf.addr);
-			}
-		}
-	}
+	ag_net_dests_clear(ag, n); /* remote destinations */
 	n->ifindex = link_index(ag->nl, n->ifname);
 	net_undo(ag, n, true);
 	ag_key_path(ag, n->id, kpath, sizeof(kpath));
@@ -261,292 +258,212 @@ json_t *ag_op_remove_network(struct agent *ag, json_t *args)
 	return proto_reply_ok(NULL);
 }
 
-/* ---- UpdatePeers --------------------------------------------------------- */
+/* ---- UpdatePeers / SyncNetwork / UpdateNetwork ------------------------- */
 
-struct dest_gc {
-	uint32_t net_id;
-	json_t *want; /* object: address text -> true */
-	struct ip_addr del[1024];
-	size_t n_del;
-};
-
-static int dest_collect(const struct wgn_dest_key *k, const struct wgn_dest *v,
-			void *data)
+static struct ag_net *net_arg(struct agent *ag, json_t *args, json_t **err)
 {
-	struct dest_gc *gc = data;
-	struct ip_addr ip = { .family = AF_INET6 };
-	char buf[IPNET_STRLEN];
+	const char *net_id = json_str(args, "network_id");
+	struct ag_net *n;
 
-	if (k->net_id != gc->net_id || v->kind != WGN_DEST_REMOTE)
-		return 0;
-	memcpy(ip.a, k->addr, 16);
-	if (!memcmp(ip.a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12))
-		ip.family = AF_INET;
-	if (!json_object_get(gc->want, ip_fmt(&ip, buf)) && gc->n_del < 1024)
-		gc->del[gc->n_del++] = ip;
+	*err = NULL;
+	if (!ag_valid_id(net_id)) {
+		*err = proto_reply_err(-EINVAL, "network_id must be 12-64 lowercase hex characters");
+		return NULL;
+	}
+	n = ag_net_find(ag, net_id);
+	if (!n)
+		*err = proto_reply_err(-ENOENT, "network %.12s is not on this guest", net_id);
+	return n;
+}
+
+/* A generation: a JSON integer >= 1. */
+static int gen_arg(json_t *args, const char *key, uint64_t *out)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -EINVAL;
+	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }
 
-static void free_peers(struct wg_peer *peers, size_t n)
+/* The optional "mtu" of the network (docs/operations.md): checked before
+ * anything changes, applied after. */
+static int mtu_arg(struct agent *ag, struct ag_net *n, json_t *args,
+		   unsigned int *mtu, json_t **rep)
 {
-	for (size_t i = 0; i < n; i++)
-		free(peers[i].allowed);
-	free(peers);
-}
-
-static bool sockaddr_same(const struct sockaddr_storage *a,
-			  const struct sockaddr_storage *b)
-{
-	struct ip_addr ia, ib;
-	uint16_t pa = 0, pb = 0;
-
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (!a->ss_family)
-		return true;
-	if (ip_from_sockaddr((const struct sockaddr *)a, &ia, &pa) ||
-	    ip_from_sockaddr((const struct sockaddr *)b, &ib, &pb))
-		return false;
-	return pa == pb && ip_equal(&ia, &ib);
-}
-
-static bool allowed_has(const struct wg_peer *p, const struct wg_allowedip *a)
-{
-	size_t alen = a->family == AF_INET ? 4 : 16;
-
-	for (size_t i = 0; i < p->n_allowed; i++)
-		if (p->allowed[i].family == a->family &&
-		    p->allowed[i].cidr == a->cidr &&
-		    !memcmp(p->allowed[i].addr, a->addr, alen))
-			return true;
-	return false;
-}
-
-static bool peer_same(const struct wg_peer *want, const struct wg_peer *have)
-{
-	if (want->n_allowed != have->n_allowed ||
-	    want->keepalive != have->keepalive ||
-	    !sockaddr_same(&want->endpoint, &have->endpoint))
-		return false;
-	for (size_t i = 0; i < want->n_allowed; i++)
-		if (!allowed_has(have, &want->allowed[i]))
-			return false;
-	return true;
-}
-
-/*
- * Bring the device to the desired peer set by difference: peers that are
- * already right are not touched (their sessions, and the traffic in them,
- * go on), changed ones are updated in place, stale ones removed. Replacing
- * the whole set would drop every session and stall traffic for a
- * handshake; a replay after a restart must not do that.
- */
-static int apply_peers(struct agent *ag, struct ag_net *n,
-		       struct wg_peer *want, size_t nw)
-{
-	struct wg_device *cur = NULL, dev = { 0 };
-	struct wg_peer *ops = NULL;
-	size_t nops = 0;
+	const char *why = NULL;
 	int err;
 
-	snprintf(dev.name, sizeof(dev.name), "%s", n->ifname);
-	if (ag->wg->get(n->ifname, &cur)) {
-		dev.flags = WG_DEV_F_REPLACE_PEERS;
-		dev.peers = want;
-		dev.n_peers = nw;
-		return ag->wg->set(n->ifname, &dev);
-	}
-	ops = calloc(nw + cur->n_peers + 1, sizeof(*ops));
-	if (!ops) {
-		wg_device_free(cur);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < nw; i++) {
-		const struct wg_peer *have = NULL;
-
-		for (size_t k = 0; k < cur->n_peers && !have; k++)
-			if (!memcmp(cur->peers[k].public_key, want[i].public_key,
-				    WG_KEY_LEN))
-				have = &cur->peers[k];
-		if (!have || !peer_same(&want[i], have))
-			ops[nops++] = want[i];
-	}
-	for (size_t k = 0; k < cur->n_peers; k++) {
-		bool keep = false;
-
-		for (size_t i = 0; i < nw && !keep; i++)
-			keep = !memcmp(cur->peers[k].public_key,
-				       want[i].public_key, WG_KEY_LEN);
-		if (!keep) {
-			memcpy(ops[nops].public_key, cur->peers[k].public_key,
-			       WG_KEY_LEN);
-			ops[nops++].flags = WG_PEER_F_REMOVE;
-		}
-	}
-	err = 0;
-	if (nops) {
-		dev.peers = ops;
-		dev.n_peers = nops;
-		err = ag->wg->set(n->ifname, &dev);
-	}
-	log_debug("%s: %zu peer changes", n->ifname, nops);
-	free(ops); /* borrowed allowed-ip arrays stay with want[] */
-	wg_device_free(cur);
+	*mtu = 0;
+	err = ag_mtu_check(ag, n, json_object_get(args, "mtu"), mtu, &why);
+	if (err)
+		*rep = proto_reply_err(err, "%s", why);
 	return err;
 }
 
+/*
+ * The backend's data-path tuning (wireguard-go: its UDP socket buffers, see
+ * src/wg_sockbuf.c). Peers are pushed after the interface is up, so its
+ * sockets are bound by now or within moments: wait for the first one (up to
+ * a second), then tune again until both (IPv4 and IPv6) were seen, at the
+ * next peer updates. Best effort: only speed depends on it.
+ */
+static void net_tune(struct agent *ag, struct ag_net *n)
+{
+	struct timespec t = { 0, 10 * 1000 * 1000 };
+	int ret = 0, tries;
+
+	if (!ag->wg->tune || n->wg_tuned >= 2)
+		return;
+	for (tries = 0; tries < 100; tries++) {
+		ret = ag->wg->tune(n->ifname);
+		if (ret)
+			break;
+		nanosleep(&t, NULL);
+	}
+	if (ret > 0 && ret != n->wg_tuned)
+		log_info("%s: socket buffers of %d socket(s) raised", n->ifname,
+			 ret);
+	else if (ret <= 0)
+		log_warn("%s: socket buffers not raised: %s", n->ifname,
+			 ret ? strerror(-ret) : "no socket bound yet");
+	/* An error will not go away by itself: do not try again. */
+	n->wg_tuned = ret < 0 ? 2 : ret;
+}
+
+/* The full peer set, no generation (compatibility). */
 json_t *ag_op_update_peers(struct agent *ag, json_t *args)
 {
+	json_t *jpeers = json_object_get(args, "peers"), *rep;
+	struct ag_net *n = net_arg(ag, args, &rep);
+	unsigned int mtu;
+	char why[200];
+	int err;
+
+	if (!n)
+		return rep;
+	if (mtu_arg(ag, n, args, &mtu, &rep))
+		return rep;
+	err = ag_peers_full(ag, n, jpeers, why, sizeof(why));
+	if (err < 0)
+		return proto_reply_err(err, "cannot update peers: %s", why);
+	net_tune(ag, n);
+	ag_mtu_apply(ag, n, mtu);
+	ag_state_touch(ag);
+	if (err > 0)
+		return proto_reply_err(-ENOSPC, "%s", why);
+	return proto_reply_ok(NULL);
+}
+
+static json_t *gen_reply(struct ag_net *n)
+{
+	return proto_reply_ok(json_pack("{s:I}", "gen", (json_int_t)n->gen));
+}
+
+/* Applied at the new gen, but some remote addresses did not fit in the
+ * BPF destination map: an error (ENOSPC) that still carries the gen. */
+static json_t *map_full_reply(struct ag_net *n, const char *why)
+{
+	json_t *rep = proto_reply_err(-ENOSPC, "%.12s: %s", n->id, why);
+
+	json_object_set_new(rep, "gen", json_integer((json_int_t)n->gen));
+	return rep;
+}
+
+/* SyncNetwork: the full peer and record sets at a generation. */
+json_t *ag_op_sync_network(struct agent *ag, json_t *args)
+{
+	json_t *jpeers = json_object_get(args, "peers");
+	json_t *dns = json_object_get(args, "dns"), *rep;
+	struct ag_net *n = net_arg(ag, args, &rep);
+	unsigned int mtu;
+	char why[200];
+	uint64_t gen;
+	int err;
+
+	if (!n)
+		return rep;
+	if (gen_arg(args, "gen", &gen) || !gen)
+		return proto_reply_err(-EINVAL, "gen must be an integer >= 1");
+	if (mtu_arg(ag, n, args, &mtu, &rep))
+		return rep;
+	if (!dns)
+		dns = json_array();
+	else
+		json_incref(dns);
+	err = ag_dns_check(dns, why, sizeof(why));
+	if (!err)
+		err = ag_peers_full(ag, n, jpeers, why, sizeof(why));
+	if (err >= 0)
+		ag_net_dns_set(ag, n, dns);
+	json_decref(dns);
+	if (err < 0)
+		return proto_reply_err(err, "SyncNetwork %.12s: %s", n->id, why);
+	net_tune(ag, n);
+	ag_mtu_apply(ag, n, mtu);
+	n->gen = gen;
+	ag_state_touch(ag);
+	if (err > 0)
+		return map_full_reply(n, why);
+	return gen_reply(n);
+}
+
+/* UpdateNetwork: a delta from the generation the guest holds. */
+json_t *ag_op_update_network(struct agent *ag, json_t *args)
+{
 	const char *net_id = json_str(args, "network_id");
-	json_t *jpeers = json_object_get(args, "peers"), *p, *want = NULL;
-	struct wg_peer *peers = NULL;
-	struct dest_gc gc;
+	json_t *set = json_object_get(args, "peers_set");
+	json_t *remove = json_object_get(args, "peers_remove");
+	json_t *dadd = json_object_get(args, "dns_add");
+	json_t *drem = json_object_get(args, "dns_remove");
+	json_t *empty = json_array(), *rep;
 	struct ag_net *n;
-	const char *why = NULL;
-	unsigned int mtu = 0;
-	size_t i, np;
+	unsigned int mtu;
+	uint64_t from, gen;
+	char why[200];
 	int err;
 
 	if (!ag_valid_id(net_id))
-		return proto_reply_err(-EINVAL, "network_id must be 12-64 lowercase hex characters");
-	if (!json_is_array(jpeers))
-		return proto_reply_err(-EINVAL, "peers must be an array");
+		return json_decref(empty),
+		       proto_reply_err(-EINVAL, "network_id must be 12-64 lowercase hex characters");
+	if (gen_arg(args, "from_gen", &from) || gen_arg(args, "gen", &gen) ||
+	    gen <= from) {
+		json_decref(empty);
+		return proto_reply_err(-EINVAL, "from_gen and gen must be integers, gen > from_gen");
+	}
 	n = ag_net_find(ag, net_id);
-	if (!n)
-		return proto_reply_err(-ENOENT, "network %.12s is not on this guest", net_id);
-	np = json_array_size(jpeers);
-	if (np > 4096)
-		return proto_reply_err(-EINVAL, "too many peers");
-	err = ag_mtu_check(ag, n, json_object_get(args, "mtu"), &mtu, &why);
-	if (err)
-		return proto_reply_err(err, "%s", why);
-	peers = calloc(np ? np : 1, sizeof(*peers));
-	want = json_object();
-	if (!peers || !want) {
-		err = -ENOMEM;
-		goto out_err;
+	if (!n || n->gen != from) {
+		json_decref(empty);
+		rep = proto_reply_err(-ESTALE, "network %.12s is at generation %llu here, not %llu",
+				      net_id, n ? (unsigned long long)n->gen : 0ULL,
+				      (unsigned long long)from);
+		json_object_set_new(rep, "gen", json_integer(n ? (json_int_t)n->gen : 0));
+		return rep;
 	}
-	/* Validate everything before touching anything. */
-	json_array_foreach(jpeers, i, p)
-	{
-		const char *key = json_str(p, "public_key"), *ep = json_str(p, "endpoint");
-		json_t *ai = json_object_get(p, "allowed_ips"), *a;
-		json_t *ka = json_object_get(p, "keepalive");
-		struct ip_addr eip;
-		uint16_t eport;
-		socklen_t sl;
-		size_t j;
-
-		if (!json_is_object(p) || !key ||
-		    wg_key_from_base64(peers[i].public_key, key)) {
-			json_decref(want);
-			free_peers(peers, np);
-			return proto_reply_err(-EINVAL, "peer %zu: public_key must be a base64 WireGuard key", i);
-		}
-		if (!memcmp(peers[i].public_key, n->pub, WG_KEY_LEN)) {
-			json_decref(want);
-			free_peers(peers, np);
-			return proto_reply_err(-EINVAL, "peer %zu is this guest itself", i);
-		}
-		if (ep) {
-			if (endpoint_parse(ep, &eip, &eport)) {
-				json_decref(want);
-				free_peers(peers, np);
-				return proto_reply_err(-EINVAL, "peer %zu: endpoint must be ip:port", i);
-			}
-			ip_to_sockaddr(&eip, eport, &peers[i].endpoint, &sl);
-		}
-		if (ka && (!json_is_integer(ka) || json_integer_value(ka) < 0 ||
-			   json_integer_value(ka) > 65535)) {
-			json_decref(want);
-			free_peers(peers, np);
-			return proto_reply_err(-EINVAL, "peer %zu: keepalive must be 0..65535", i);
-		}
-		peers[i].keepalive = (uint16_t)json_integer_value(ka);
-		if (!json_is_array(ai) || json_array_size(ai) > 4096) {
-			json_decref(want);
-			free_peers(peers, np);
-			return proto_reply_err(-EINVAL, "peer %zu: allowed_ips must be an array", i);
-		}
-		peers[i].allowed = calloc(json_array_size(ai) + 1, sizeof(*peers[i].allowed));
-		if (!peers[i].allowed) {
-			err = -ENOMEM;
-			goto out_err;
-		}
-		json_array_foreach(ai, j, a)
-		{
-			struct ip_prefix pf;
-			struct wg_allowedip *w = &peers[i].allowed[peers[i].n_allowed];
-			char buf[IPNET_STRLEN];
-
-			if (!json_is_string(a) ||
-			    prefix_parse(json_string_value(a), true, &pf) ||
-			    pf.plen != ip_max_plen(pf.addr.family) ||
-			    !(prefix_contains(&n->subnet4, &pf.addr) ||
-			      (n->subnet6.addr.family &&
-			       prefix_contains(&n->subnet6, &pf.addr)))) {
-				json_decref(want);
-				free_peers(peers, np);
-				return proto_reply_err(-EINVAL,
-						       "peer %zu: allowed_ips must be /32 or /128 addresses of the network", i);
-			}
-			w->family = pf.addr.family;
-			if (pf.addr.family == AF_INET)
-				memcpy(w->addr, pf.addr.a + 12, 4);
-			else
-				memcpy(w->addr, pf.addr.a, 16);
-			w->cidr = (uint8_t)pf.plen;
-			peers[i].n_allowed++;
-			json_object_set_new(want, ip_fmt(&pf.addr, buf), json_true());
-		}
+	if (mtu_arg(ag, n, args, &mtu, &rep)) {
+		json_decref(empty);
+		return rep;
 	}
-	err = apply_peers(ag, n, peers, np);
-	if (err) {
-		log_err("%s: cannot set peers: %s", n->ifname, strerror(-err));
-		goto out_err;
-	}
-	/* The BPF redirect set follows: new remote addresses in, old out. */
-	json_array_foreach(jpeers, i, p)
-	{
-		json_t *a;
-		size_t j;
-
-		json_array_foreach(json_object_get(p, "allowed_ips"), j, a)
-		{
-			struct ip_prefix pf;
-			struct wgn_dest d = { .kind = WGN_DEST_REMOTE,
-					      .ifindex = (__u32)n->ifindex };
-			bool local = false;
-
-			prefix_parse(json_string_value(a), true, &pf);
-			for (int k = 0; k < AG_MAX_EPS; k++) {
-				struct ag_ep *e = &ag->eps[k];
-
-				if (e->used && e->present && !strcmp(e->net_id, n->id) &&
-				    (ip_equal(&e->ip4, &pf.addr) || ip_equal(&e->ip6, &pf.addr)))
-					local = true;
-			}
-			if (!local)
-				dp_dest_set(ag->dp, (uint32_t)n->index, &pf.addr, &d);
-		}
-	}
-	gc.net_id = (uint32_t)n->index;
-	gc.want = want;
-	gc.n_del = 0;
-	dp_dest_foreach(ag->dp, dest_collect, &gc);
-	for (i = 0; i < gc.n_del; i++)
-		dp_dest_del(ag->dp, gc.net_id, &gc.del[i]);
-	json_decref(n->peers);
-	n->peers = json_deep_copy(jpeers);
+	set = set ? set : empty;
+	remove = remove ? remove : empty;
+	dadd = dadd ? dadd : empty;
+	drem = drem ? drem : empty;
+	err = ag_dns_check(dadd, why, sizeof(why));
+	if (!err)
+		err = ag_dns_check(drem, why, sizeof(why));
+	if (!err)
+		err = ag_peers_delta(ag, n, set, remove, why, sizeof(why));
+	if (err >= 0)
+		ag_net_dns_delta(ag, n, dadd, drem);
+	json_decref(empty);
+	if (err < 0)
+		return proto_reply_err(err, "UpdateNetwork %.12s: %s", n->id, why);
+	net_tune(ag, n);
 	ag_mtu_apply(ag, n, mtu);
-	ag_state_save(ag);
-	free_peers(peers, np);
-	json_decref(want);
-	log_info("%s: %zu peers", n->ifname, np);
-	return proto_reply_ok(NULL);
-out_err:
-	free_peers(peers, np);
-	json_decref(want);
-	return proto_reply_err(err, "cannot update peers: %s", strerror(-err));
+	n->gen = gen;
+	ag_state_touch(ag);
+	if (err > 0)
+		return map_full_reply(n, why);
+	return gen_reply(n);
 }
-

@@ -6,7 +6,11 @@
  * uid 0 or an allowed uid (SO_PEERCRED). Connections are non-blocking and
  * read as bytes arrive; each request must be complete within its deadline
  * (counted from its first byte), so a slow client holds only its own
- * connection, never the agent or its DNS service. See docs/protocol.md.
+ * connection, never the agent or its DNS service. A connection carries any
+ * number of requests, answered in order: after a reply to a well-formed
+ * frame it goes back to reading (the host keeps one open per guest); after
+ * a refused frame the framing is lost and it is drained and closed. See
+ * docs/protocol.md.
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,6 +37,9 @@ struct srv_conn {
 	uint8_t *out;
 	size_t out_len, out_off;
 	size_t drained;
+	bool keep; /* the frame was well-formed: read the next one */
+	bool served; /* answered a request: no idle limit, evictable */
+	uint64_t last; /* last activity, for eviction */
 	char peer[48];
 };
 
@@ -258,6 +265,18 @@ out:
 	free(body);
 }
 
+/* Reply sent: wait for the next request, with no limit while idle. */
+static void conn_next(struct srv_conn *c)
+{
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	c->st = C_RX;
+	c->served = true;
+	c->deadline = UINT64_MAX;
+	proto_rx_reset(&c->rx);
+}
+
 static void conn_start_drain(struct srv_conn *c)
 {
 	free(c->out);
@@ -293,8 +312,10 @@ static int conn_read(struct srv *s, struct srv_conn *c)
 		s->ag->ctl.bad_frames++;
 		log_info("control %s: refused frame: %s", c->peer,
 			 strerror(-err));
+		c->keep = false;
 	} else {
 		rep = srv_request(s->ag, req, &op);
+		c->keep = true;
 	}
 	conn_reply(c, rep);
 	json_decref(req);
@@ -314,6 +335,10 @@ static int conn_write(struct srv_conn *c)
 			return errno == EAGAIN ? 0 : -errno;
 		}
 		c->out_off += (size_t)w;
+	}
+	if (c->keep) {
+		conn_next(c);
+		return 0;
 	}
 	conn_start_drain(c);
 	return 0;
@@ -338,6 +363,7 @@ static void conn_event(struct srv *s, struct srv_conn *c, short revents)
 {
 	int err = 0;
 
+	c->last = now_ms();
 	if (c->st == C_RX && (revents & (POLLIN | POLLHUP | POLLERR)))
 		err = conn_read(s, c);
 	if (!err && c->st == C_TX)
@@ -380,6 +406,25 @@ static int check_peer(struct srv *s, int lfd, int fd,
 	return 0;
 }
 
+/* Full: close the persistent connection idle longest, if any. */
+static void evict_idle(struct srv *s)
+{
+	struct srv_conn *best = NULL;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct srv_conn *c = &s->conns[i];
+
+		if (c->served && c->st == C_RX && !proto_rx_started(&c->rx) &&
+		    (!best || c->last < best->last))
+			best = c;
+	}
+	if (best) {
+		log_info("control: %d connections open, closing the idle %s",
+			 SRV_MAX_CONNS, best->peer);
+		conn_close(s, best);
+	}
+}
+
 static void srv_accept(struct srv *s, int lfd)
 {
 	for (int i = 0; i < 16; i++) {
@@ -402,6 +447,8 @@ static void srv_accept(struct srv *s, int lfd)
 			close(fd);
 			continue;
 		}
+		if (s->n >= SRV_MAX_CONNS)
+			evict_idle(s);
 		if (s->n >= SRV_MAX_CONNS) {
 			s->ag->ctl.conns_full++;
 			log_warn("control: %d connections open, refused %s",
@@ -415,6 +462,7 @@ static void srv_accept(struct srv *s, int lfd)
 		c->st = C_RX;
 		proto_rx_init(&c->rx, PROTO_T_REQUEST);
 		c->deadline = now_ms() + SRV_IDLE_MS;
+		c->last = now_ms();
 		snprintf(c->peer, sizeof(c->peer), "%s", peer);
 		s->ag->ctl.accepted++;
 	}

@@ -12,9 +12,9 @@
 struct agent;
 
 #define SRV_MAX_ALLOW 16
-#define SRV_MAX_CONNS 64
+#define SRV_MAX_CONNS 256
 #define SRV_DEADLINE_MS 2000 /* a whole request, from its first byte */
-#define SRV_IDLE_MS 30000 /* a connection with no frame begun */
+#define SRV_IDLE_MS 30000 /* a new connection with no frame begun */
 #define SRV_DRAIN_MS 500 /* after the reply: wait for the peer's close */
 
 /* Who may talk to the control listeners. */

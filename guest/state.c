@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -43,6 +44,8 @@ struct ag_ep *ag_ep_find(struct agent *ag, const char *net_id, const char *cid)
 void ag_net_clear(struct ag_net *n)
 {
 	json_decref(n->peers);
+	json_decref(n->dns);
+	json_decref(n->dmiss);
 	memset(n, 0, sizeof(*n));
 }
 
@@ -111,6 +114,42 @@ static void rd_str(json_t *o, const char *k, char *dst, size_t n)
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
+#define AG_SAVE_MS 200
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void ag_state_touch(struct agent *ag)
+{
+	ag->dirty = true;
+}
+
+int ag_state_flush_ms(struct agent *ag)
+{
+	return ag->dirty ? 0 : -1;
+}
+
+void ag_state_flush(struct agent *ag, bool idle)
+{
+	if (ag->dirty && (idle || mono_ms() - ag->saved_ms >= AG_SAVE_MS))
+		ag_state_save(ag);
+}
+
+static json_t *values(json_t *obj)
+{
+	json_t *a = json_array(), *v;
+	const char *k;
+
+	json_object_foreach(obj, k, v)
+		json_array_append(a, v);
+	return a;
+}
+
 int ag_state_save(struct agent *ag)
 {
 	json_t *root = json_object(), *nets = json_array(), *eps = json_array(),
@@ -125,13 +164,14 @@ int ag_state_save(struct agent *ag)
 
 		if (!n->used)
 			continue;
-		o = json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:o,s:b,s:i,s:O?}",
+		o = json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:o,s:b,s:i,s:o,s:o,s:I}",
 			      "id", n->id, "name", n->name, "index", n->index,
 			      "ifname", n->ifname, "subnet", jpfx(&n->subnet4),
 			      "gateway", jip(&n->gw4), "subnet6",
 			      jpfx(&n->subnet6), "gateway6", jip(&n->gw6),
 			      "internal", n->internal, "port", n->port, "peers",
-			      n->peers);
+			      values(n->peers), "dns", values(n->dns), "gen",
+			      (json_int_t)n->gen);
 		if (o)
 			json_object_set_new(o, "mtu", json_integer(n->mtu));
 		json_array_append_new(nets, o);
@@ -190,6 +230,8 @@ int ag_state_save(struct agent *ag)
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		err = -errno;
+	ag->dirty = false;
+	ag->saved_ms = mono_ms();
 out:
 	if (err)
 		log_err("cannot save state in %s: %s", ag->state_dir,
@@ -199,6 +241,42 @@ out:
 	free(text);
 	json_decref(root);
 	return err;
+}
+
+/* Peers by canonical key; records by "name\taddress". */
+static void rd_peers(struct ag_net *n, json_t *arr)
+{
+	json_t *p;
+	size_t i;
+
+	n->peers = json_object();
+	json_array_foreach(arr, i, p)
+	{
+		uint8_t key[WG_KEY_LEN];
+		char b64[WG_KEY_B64_LEN];
+
+		if (wg_key_from_base64(key, json_str(p, "public_key") ?: ""))
+			continue;
+		wg_key_to_base64(b64, key);
+		json_object_set(n->peers, b64, p);
+	}
+}
+
+static void rd_dns(struct ag_net *n, json_t *arr)
+{
+	char key[300];
+	json_t *r;
+	size_t i;
+
+	n->dns = json_object();
+	json_array_foreach(arr, i, r)
+	{
+		if (!json_str(r, "name") || !json_str(r, "address"))
+			continue;
+		snprintf(key, sizeof(key), "%s\t%s", json_str(r, "name"),
+			 json_str(r, "address"));
+		json_object_set(n->dns, key, r);
+	}
 }
 
 int ag_state_load(struct agent *ag)
@@ -236,7 +314,9 @@ int ag_state_load(struct agent *ag)
 		rd_pfx(v, "subnet6", &n->subnet6);
 		rd_ip(v, "gateway", &n->gw4);
 		rd_ip(v, "gateway6", &n->gw6);
-		n->peers = json_incref(json_object_get(v, "peers"));
+		n->gen = (uint64_t)json_integer_value(json_object_get(v, "gen"));
+		rd_peers(n, json_object_get(v, "peers"));
+		rd_dns(n, json_object_get(v, "dns"));
 	}
 	json_array_foreach(json_object_get(root, "endpoints"), i, v)
 	{

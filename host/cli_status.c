@@ -121,7 +121,25 @@ static void print_guest(json_t *g, int64_t now)
 	printf("\n");
 	print_counters("drops", json_object_get(st, "drops"));
 	print_counters("forwarding", json_object_get(st, "stats"));
+	x = json_object_get(st, "dp_errors");
+	if (json_integer_value(json_object_get(x, "total")))
+		printf("  data-plane errors: %lld (isolation missing %lld, control-plane missing %lld, addresses missing %lld); last: %s\n",
+		       (long long)json_integer_value(json_object_get(x, "total")),
+		       (long long)json_integer_value(json_object_get(x, "isolation_missing")),
+		       (long long)json_integer_value(json_object_get(x, "ctrl_missing")),
+		       (long long)json_integer_value(json_object_get(x, "dests_missing")),
+		       jstr(x, "last"));
 	printf("\n");
+}
+
+/* Map entries a guest could not program right now (a full map). */
+static long long guest_missing(json_t *g)
+{
+	json_t *x = json_object_get(json_object_get(g, "status"), "dp_errors");
+
+	return json_integer_value(json_object_get(x, "isolation_missing")) +
+	       json_integer_value(json_object_get(x, "ctrl_missing")) +
+	       json_integer_value(json_object_get(x, "dests_missing"));
 }
 
 enum { ST_JSON, ST_HELP };
@@ -158,6 +176,16 @@ int cli_cmd_status(int argc, char **argv)
 			print_guest(g, time(NULL));
 	}
 	rc = 0;
+	/* The data plane is not what was asked somewhere: say so, exit 1. */
+	json_array_foreach(json_object_get(res, "guests"), i, g)
+	{
+		if (guest_missing(g) > 0) {
+			fprintf(stderr,
+				"Error: guest %s: %lld data-plane entries could not be programmed (a BPF map is full; see data-plane errors)\n",
+				jstr(g, "name"), guest_missing(g));
+			rc = 1;
+		}
+	}
 out:
 	cli_args_free(&a);
 	json_decref(res);

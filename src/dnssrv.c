@@ -21,7 +21,6 @@
 #include "wgnet/dns.h"
 #include "wgnet/log.h"
 
-#define DNS_MAX_TCP_CONNS 64
 #define DNS_TCP_QUERY_MAX 4096 /* longest query accepted over TCP */
 #define DNS_UDP_BATCH 64 /* datagrams read per readiness event */
 #define DNS_ACCEPT_BATCH 16
@@ -34,6 +33,7 @@ struct dns_client {
 	struct dns_record *recs;
 	size_t nrecs;
 	unsigned int gen;
+	size_t nfwd, nconn; /* this container's share */
 };
 
 /* One query in flight upstream. */
@@ -74,6 +74,7 @@ struct dns_server {
 	struct dns_conn *conns;
 	size_t nconn;
 	unsigned int gen;
+	struct dns_server_stats st;
 	uint8_t pkt[DNS_TCP_MAX + 2];
 	uint8_t reply[DNS_TCP_MAX + 2];
 };
@@ -174,6 +175,7 @@ static void fwd_free(struct dns_server *s, struct dns_fwd *f)
 		if (*pp == f) {
 			*pp = f->next;
 			s->nfwd--;
+			f->client->nfwd--;
 			break;
 		}
 	}
@@ -189,6 +191,7 @@ static void conn_free(struct dns_server *s, struct dns_conn *c)
 		if (*pp == c) {
 			*pp = c->next;
 			s->nconn--;
+			c->client->nconn--;
 			break;
 		}
 	}
@@ -219,6 +222,21 @@ static void client_free(struct dns_server *s, struct dns_client *c)
 	free(c->recs);
 	free(c->key);
 	free(c);
+}
+
+void dns_server_get_stats(const struct dns_server *s,
+			  struct dns_server_stats *out)
+{
+	const struct dns_client *c;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return;
+	*out = s->st;
+	out->fwd_inflight = s->nfwd;
+	out->tcp_conns = s->nconn;
+	for (c = s->clients; c; c = c->next)
+		out->clients++;
 }
 
 void dns_server_free(struct dns_server *s)
@@ -369,7 +387,16 @@ static int fwd_start(struct dns_server *s, struct dns_client *c,
 	struct dns_fwd *f;
 	int err;
 
+	/* Per container first: one container's flood fills its own share,
+	 * never the others'. The guest-wide cap only bounds descriptors. */
+	if (c->nfwd >= DNS_MAX_FORWARDS_PER_CTR) {
+		s->st.fwd_refused_ctr++;
+		log_debug("dns: %s: %zu forwards in flight, refusing more",
+			  c->key, c->nfwd);
+		return -EBUSY;
+	}
 	if (s->nfwd >= DNS_MAX_FORWARDS) {
+		s->st.fwd_refused_total++;
 		log_debug("dns: %zu forwards in flight, refusing more",
 			  s->nfwd);
 		return -EBUSY;
@@ -403,6 +430,8 @@ static int fwd_start(struct dns_server *s, struct dns_client *c,
 	f->next = s->fwds;
 	s->fwds = f;
 	s->nfwd++;
+	c->nfwd++;
+	s->st.forwarded++;
 	return 0;
 out:
 	log_debug("dns: forward: %s", strerror(-err));
@@ -625,8 +654,13 @@ static void listen_ready(struct dns_server *s, struct dns_client *c)
 				continue;
 			return;
 		}
-		if (s->nconn >= DNS_MAX_TCP_CONNS) {
-			log_debug("dns: too many TCP connections");
+		if (c->nconn >= DNS_MAX_TCP_PER_CTR ||
+		    s->nconn >= DNS_MAX_TCP_CONNS) {
+			if (c->nconn >= DNS_MAX_TCP_PER_CTR)
+				s->st.tcp_refused_ctr++;
+			else
+				s->st.tcp_refused_total++;
+			log_debug("dns: %s: too many TCP connections", c->key);
 			close(fd);
 			continue;
 		}
@@ -643,6 +677,7 @@ static void listen_ready(struct dns_server *s, struct dns_client *c)
 		k->next = s->conns;
 		s->conns = k;
 		s->nconn++;
+		c->nconn++;
 	}
 }
 

@@ -205,7 +205,40 @@ out:
 	return err == -EEXIST ? 0 : err;
 }
 
+/* Map sizes from the configuration, set before load; 0 keeps the default
+ * of bpf_shared.h. A pinned map of another size is not reused: the load
+ * fails with a clear error (remove the pins, or keep the old size). */
+static int set_sizes(struct wgnet_bpf *skel, const struct dp_limits *lim)
+{
+	struct {
+		struct bpf_map *map;
+		uint32_t n;
+	} m[] = {
+		{ skel->maps.wgn_ifaces, lim->ifaces },
+		{ skel->maps.wgn_dests, lim->dests },
+		{ skel->maps.wgn_subnets, lim->subnets },
+		{ skel->maps.wgn_ctrl, lim->ctrl },
+		{ skel->maps.wgn_pubports, lim->ports },
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (!m[i].n)
+			continue;
+		err = bpf_map__set_max_entries(m[i].map, m[i].n);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int dp_open(const char *pin_dir, struct dp **out)
+{
+	return dp_open_limits(pin_dir, NULL, out);
+}
+
+int dp_open_limits(const char *pin_dir, const struct dp_limits *lim,
+		   struct dp **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct dp *dp = NULL;
@@ -240,10 +273,19 @@ int dp_open(const char *pin_dir, struct dp **out)
 		log_err("open BPF skeleton: %s", strerror(-err));
 		goto out;
 	}
+	if (lim) {
+		err = set_sizes(dp->skel, lim);
+		if (err) {
+			log_err("map sizes: %s", strerror(-err));
+			goto out;
+		}
+	}
 	err = wgnet_bpf__load(dp->skel);
 	if (err) {
-		log_err("load BPF programs (pins in %s): %s", pin_dir,
-			strerror(-err));
+		log_err("load BPF programs (pins in %s): %s%s", pin_dir,
+			strerror(-err),
+			lim ? " (a pinned map of another size is not reused: remove the pins or keep the sizes)" :
+			      "");
 		goto out;
 	}
 	err = version_pin(pin_dir);

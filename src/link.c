@@ -345,6 +345,13 @@ int link_build_veth(char *buf, size_t len, uint32_t seq, const char *name,
 int link_build_addr(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
 		    const struct ip_addr *ip, int plen)
 {
+	return link_build_addr_flags(buf, len, seq, cmd, ifindex, ip, plen, 0);
+}
+
+int link_build_addr_flags(char *buf, size_t len, uint32_t seq, int cmd,
+			  int ifindex, const struct ip_addr *ip, int plen,
+			  uint32_t ifa_flags)
+{
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 	uint16_t flags = NLM_F_ACK;
@@ -365,10 +372,11 @@ int link_build_addr(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
 		if (!mnl_attr_put_check(nlh, len, IFA_LOCAL, 4, ip_bytes(ip)))
 			return -EMSGSIZE;
 	} else {
+		ifa_flags |= IFA_F_NODAD;
 		ifa->ifa_flags = IFA_F_NODAD;
-		if (!mnl_attr_put_u32_check(nlh, len, IFA_FLAGS, IFA_F_NODAD))
-			return -EMSGSIZE;
 	}
+	if (ifa_flags && !mnl_attr_put_u32_check(nlh, len, IFA_FLAGS, ifa_flags))
+		return -EMSGSIZE;
 	if (!mnl_attr_put_check(nlh, len, IFA_ADDRESS, ip_len(ip),
 				ip_bytes(ip)))
 		return -EMSGSIZE;
@@ -377,6 +385,13 @@ int link_build_addr(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
 
 int link_build_route(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
 		     const struct ip_prefix *dst, const struct ip_addr *gw)
+{
+	return link_build_route_flags(buf, len, seq, cmd, ifindex, dst, gw, 0);
+}
+
+int link_build_route_flags(char *buf, size_t len, uint32_t seq, int cmd,
+			   int ifindex, const struct ip_prefix *dst,
+			   const struct ip_addr *gw, uint32_t rtm_flags)
 {
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
@@ -398,6 +413,7 @@ int link_build_route(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
 		rtm->rtm_protocol = RTPROT_STATIC;
 		rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 		rtm->rtm_type = RTN_UNICAST;
+		rtm->rtm_flags = rtm_flags;
 	} else {
 		/* Match any protocol/scope/type, as `ip route del` does. */
 		rtm->rtm_scope = RT_SCOPE_NOWHERE;
@@ -654,6 +670,23 @@ int link_set(struct rtnl *nl, int ifindex, const char *name, unsigned int mtu,
 	return ret;
 }
 
+int link_set_txqlen(struct rtnl *nl, int ifindex, unsigned int qlen)
+{
+	char buf[128];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (ifindex <= 0 || !qlen)
+		return -EINVAL;
+	nlh = msg_start(buf, sizeof(buf), RTM_NEWLINK, NLM_F_ACK, next_seq(nl),
+			(void **)&ifi, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	if (!mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_TXQLEN, qlen))
+		return -EMSGSIZE;
+	return rtnl_talk(nl, nlh, NULL, NULL);
+}
+
 int link_del(struct rtnl *nl, int ifindex)
 {
 	char buf[128];
@@ -734,6 +767,17 @@ int addr_add(struct rtnl *nl, int ifindex, const struct ip_addr *ip, int plen)
 	return rtnl_do(nl, buf,
 		       link_build_addr(buf, sizeof(buf), next_seq(nl),
 				       RTM_NEWADDR, ifindex, ip, plen));
+}
+
+int addr_add_noprefixroute(struct rtnl *nl, int ifindex,
+			   const struct ip_addr *ip, int plen)
+{
+	char buf[256];
+
+	return rtnl_do(nl, buf,
+		       link_build_addr_flags(buf, sizeof(buf), next_seq(nl),
+					     RTM_NEWADDR, ifindex, ip, plen,
+					     IFA_F_NOPREFIXROUTE));
 }
 
 int addr_del(struct rtnl *nl, int ifindex, const struct ip_addr *ip, int plen)
@@ -873,6 +917,17 @@ int route_replace(struct rtnl *nl, int ifindex, const struct ip_prefix *dst,
 	return rtnl_do(nl, buf,
 		       link_build_route(buf, sizeof(buf), next_seq(nl),
 					RTM_NEWROUTE, ifindex, dst, gw));
+}
+
+int route_replace_onlink(struct rtnl *nl, int ifindex,
+			 const struct ip_prefix *dst, const struct ip_addr *gw)
+{
+	char buf[256];
+
+	return rtnl_do(nl, buf,
+		       link_build_route_flags(buf, sizeof(buf), next_seq(nl),
+					      RTM_NEWROUTE, ifindex, dst, gw,
+					      RTNH_F_ONLINK));
 }
 
 int route_del(struct rtnl *nl, int ifindex, const struct ip_prefix *dst,

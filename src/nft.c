@@ -544,8 +544,12 @@ static int cfg_check(const struct nft_cfg *cfg)
 	    strlen(cfg->table) >= NFT_TABLE_MAXNAMELEN)
 		return -EINVAL;
 	if ((cfg->n_ctrl && !cfg->ctrl) || (cfg->n_nets && !cfg->nets) ||
-	    (cfg->n_ports && !cfg->ports))
+	    (cfg->n_ports && !cfg->ports) ||
+	    (cfg->n_isolated && !cfg->isolated))
 		return -EINVAL;
+	for (i = 0; i < cfg->n_isolated; i++)
+		if (!prefix_ok(&cfg->isolated[i]))
+			return -EINVAL;
 	if ((cfg->underlay_if && strlen(cfg->underlay_if) >= IFNAMSIZ) ||
 	    (cfg->veth_prefix && strlen(cfg->veth_prefix) >= IFNAMSIZ))
 		return -EINVAL;
@@ -574,7 +578,8 @@ static int cfg_check(const struct nft_cfg *cfg)
 
 static size_t cfg_rules(const struct nft_cfg *cfg)
 {
-	size_t n = 2 * cfg->n_ports + 2 * cfg->n_ctrl + 2 + 4, i;
+	size_t n = 2 * cfg->n_ports + 2 * cfg->n_ctrl + cfg->n_isolated + 2 + 4,
+	       i;
 
 	for (i = 0; i < cfg->n_nets; i++)
 		n += !!cfg->nets[i].subnet4.addr.family +
@@ -640,6 +645,9 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 		put_rule(&bt, CH_FWD, fill_ctrl_drop, &cfg->ctrl[i], cfg);
 		put_rule(&bt, CH_IN, fill_ctrl_drop, &cfg->ctrl[i], cfg);
 	}
+	/* Isolation's backstop: iifname "vh*" daddr SUBNET counter drop. */
+	for (i = 0; i < cfg->n_isolated; i++)
+		put_rule(&bt, CH_FWD, fill_ctrl_drop, &cfg->isolated[i], cfg);
 	for (i = 0; i < cfg->n_nets; i++) {
 		n = &cfg->nets[i];
 		if (!n->internal)

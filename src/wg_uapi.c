@@ -36,6 +36,9 @@
 #define WGU_IO_TIMEOUT_MS 5000
 #define WGU_START_TIMEOUT_MS 3000
 #define WGU_STOP_TIMEOUT_MS 2000
+/* wireguard-go's own choice since early 2023 (7 MiB, SO_*BUFFORCE); the
+ * kernel doubles it for its bookkeeping. See wg_sockbuf.c. */
+#define WGU_SOCKBUF_BYTES (7 << 20)
 
 extern char **environ;
 
@@ -945,6 +948,24 @@ static int wgu_get(const char *ifname, struct wg_device **out)
 	return 0;
 }
 
+/* The program's name as the kernel shows it in /proc/<pid>/comm. */
+static void wgu_comm(char comm[16])
+{
+	const char *base = strrchr(wgu_program, '/');
+
+	snprintf(comm, 16, "%.15s", base ? base + 1 : wgu_program);
+}
+
+static int wgu_tune(const char *ifname)
+{
+	char comm[16];
+	int ret;
+
+	wgu_comm(comm);
+	ret = wgu_sockbuf_set(comm, ifname, WGU_SOCKBUF_BYTES);
+	return ret == -ESRCH ? 0 : ret;
+}
+
 const struct wg_backend wg_userspace_backend = {
 	.name = "userspace",
 	.create = wgu_create,
@@ -952,4 +973,5 @@ const struct wg_backend wg_userspace_backend = {
 	.exists = wgu_exists,
 	.set = wgu_set,
 	.get = wgu_get,
+	.tune = wgu_tune,
 };

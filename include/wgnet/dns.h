@@ -25,7 +25,13 @@
 #define DNS_UDP_MAX 512 /* UDP reply limit without EDNS */
 #define DNS_EDNS_MAX 4096 /* we never promise or use more than this */
 #define DNS_TCP_MAX 65535
-#define DNS_MAX_FORWARDS 256 /* in-flight upstream queries per server */
+/* Fairness: each container has its own share of in-flight upstream queries
+ * and TCP connections; the server-wide caps only bound descriptors and are
+ * far above one container's share. */
+#define DNS_MAX_FORWARDS_PER_CTR 32
+#define DNS_MAX_TCP_PER_CTR 8
+#define DNS_MAX_FORWARDS 4096 /* in-flight upstream queries per server */
+#define DNS_MAX_TCP_CONNS 1024
 #define DNS_FORWARD_TIMEOUT_MS 2000
 #define DNS_TCP_TIMEOUT_MS 2000
 /* Enough for any reverse name ("…ip6.arpa" is 72 characters). */
@@ -162,6 +168,18 @@ struct dns_server;
  * NULL with errno on failure. */
 struct dns_server *dns_server_new(const struct ip_addr *upstream,
 				  uint16_t upstream_port);
+/* Counters (GetStatus "dns"). */
+struct dns_server_stats {
+	uint64_t forwarded; /* queries sent upstream */
+	uint64_t fwd_refused_ctr; /* SERVFAIL: the container's share was full */
+	uint64_t fwd_refused_total; /* SERVFAIL: the server-wide cap */
+	uint64_t tcp_refused_ctr; /* closed: the container's share was full */
+	uint64_t tcp_refused_total;
+	uint64_t fwd_inflight, tcp_conns, clients; /* now */
+};
+void dns_server_get_stats(const struct dns_server *s,
+			  struct dns_server_stats *out);
+
 /* Closes every descriptor the server owns. NULL is a no-op. */
 void dns_server_free(struct dns_server *s);
 /* Forward timeout (default DNS_FORWARD_TIMEOUT_MS); for tests. */

@@ -16,6 +16,16 @@ struct dp;
 /* Open the skeleton, reuse or create the pinned maps under pin_dir (created
  * if missing, bpffs mounted at its root if needed), load. */
 int dp_open(const char *pin_dir, struct dp **out);
+/* Map sizes (max_entries) from the configuration; 0: the default. */
+struct dp_limits {
+	uint32_t ifaces; /* wgn_ifaces (default WGN_MAX_IFACES) */
+	uint32_t dests; /* wgn_dests (WGN_MAX_DESTS) */
+	uint32_t subnets; /* wgn_subnets (WGN_MAX_PREFIXES) */
+	uint32_t ctrl; /* wgn_ctrl (WGN_MAX_PREFIXES) */
+	uint32_t ports; /* wgn_pubports (WGN_MAX_PORTS) */
+};
+int dp_open_limits(const char *pin_dir, const struct dp_limits *lim,
+		   struct dp **out);
 void dp_close(struct dp *dp); /* NULL ok; leaves pins and attachments */
 /* Remove every pin under pin_dir (teardown). */
 int dp_unpin(const char *pin_dir);

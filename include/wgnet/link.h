@@ -29,6 +29,8 @@ int link_get_peer_index(struct rtnl *nl, int ifindex);
  * 0 down, -1 keep). */
 int link_set(struct rtnl *nl, int ifindex, const char *name, unsigned int mtu,
 	     const uint8_t *mac, int up);
+/* Transmit queue length (for a TUN: the size of its packet ring). */
+int link_set_txqlen(struct rtnl *nl, int ifindex, unsigned int qlen);
 int link_del(struct rtnl *nl, int ifindex);
 /* Call cb for each link: ifindex, name, kind ("veth", "wireguard", "" …). */
 int link_foreach(struct rtnl *nl,
@@ -39,6 +41,9 @@ int link_foreach(struct rtnl *nl,
 /* Address add (replace) / delete. IPv6 gets IFA_F_NODAD. */
 int addr_add(struct rtnl *nl, int ifindex, const struct ip_addr *ip, int plen);
 int addr_del(struct rtnl *nl, int ifindex, const struct ip_addr *ip, int plen);
+/* The address with its prefix length but no prefix route (noprefixroute). */
+int addr_add_noprefixroute(struct rtnl *nl, int ifindex,
+			   const struct ip_addr *ip, int plen);
 /* First IPv4 address and prefix length on ifindex, or -ENOENT. */
 int addr_get_v4(struct rtnl *nl, int ifindex, struct ip_prefix *out);
 /* Every address (IPv4 and IPv6, with prefix length) on ifindex into
@@ -49,6 +54,9 @@ int addr_list(struct rtnl *nl, int ifindex, struct ip_prefix *out, size_t max);
  * ifindex. A zero-length dst is the default route. */
 int route_replace(struct rtnl *nl, int ifindex, const struct ip_prefix *dst,
 		  const struct ip_addr *gw);
+/* dst via gw onlink dev ifindex: gw need not be inside an on-link prefix. */
+int route_replace_onlink(struct rtnl *nl, int ifindex,
+			 const struct ip_prefix *dst, const struct ip_addr *gw);
 int route_del(struct rtnl *nl, int ifindex, const struct ip_prefix *dst,
 	      const struct ip_addr *gw);
 /* The interface of the default IPv4 route, or -ENOENT. */

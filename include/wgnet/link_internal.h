@@ -18,9 +18,17 @@ int link_build_veth(char *buf, size_t len, uint32_t seq, const char *name,
 /* RTM_NEWADDR (replace) or RTM_DELADDR. */
 int link_build_addr(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
 		    const struct ip_addr *ip, int plen);
+/* The same with IFA_FLAGS (e.g. IFA_F_NOPREFIXROUTE). */
+int link_build_addr_flags(char *buf, size_t len, uint32_t seq, int cmd,
+			  int ifindex, const struct ip_addr *ip, int plen,
+			  uint32_t ifa_flags);
 /* RTM_NEWROUTE (replace) or RTM_DELROUTE in the main table. */
 int link_build_route(char *buf, size_t len, uint32_t seq, int cmd, int ifindex,
 		     const struct ip_prefix *dst, const struct ip_addr *gw);
+/* The same with rtm_flags (e.g. RTNH_F_ONLINK) on RTM_NEWROUTE. */
+int link_build_route_flags(char *buf, size_t len, uint32_t seq, int cmd,
+			   int ifindex, const struct ip_prefix *dst,
+			   const struct ip_addr *gw, uint32_t rtm_flags);
 
 /* mnl callback for NLMSG_ERROR: MNL_CB_STOP on an ack, else MNL_CB_ERROR
  * with errno set; the extended-ack message (if any) is logged at debug. */

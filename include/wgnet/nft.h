@@ -42,6 +42,12 @@ struct nft_cfg {
 	size_t n_nets;
 	const struct nft_port *ports;
 	size_t n_ports;
+	/* Subnets of networks this guest has not joined: forwarding from a
+	 * container to them is dropped here too, so isolation holds even when
+	 * the BPF subnet map is full (the BPF program passes what it does not
+	 * know to the stack). */
+	const struct ip_prefix *isolated;
+	size_t n_isolated;
 };
 
 /* Replace the table with cfg, atomically. */

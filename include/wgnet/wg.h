@@ -68,6 +68,10 @@ struct wg_backend {
 	int (*set)(const char *ifname, const struct wg_device *dev);
 	/* Read the device with its peers; *out freed by wg_device_free(). */
 	int (*get)(const char *ifname, struct wg_device **out);
+	/* Optional (NULL: nothing to tune). Data-path tuning once the
+	 * interface is up: the number of sockets tuned (0: none bound yet,
+	 * call again later), or -errno. Only speed depends on it. */
+	int (*tune)(const char *ifname);
 };
 
 /* "auto", "kernel" or "userspace"; NULL with errno on failure. */

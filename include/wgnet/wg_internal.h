@@ -52,6 +52,16 @@ int wg_link_kind(const char *ifname, char kind[16]);
 /* 0 if ifname is a valid interface name (1..15 chars, no '/', no spaces). */
 int wg_ifname_valid(const char *ifname);
 
+/* ---- wg_sockbuf.c: wireguard-go's socket buffers ---- */
+
+/*
+ * Set SO_RCVBUFFORCE and SO_SNDBUFFORCE to bytes on every inet datagram
+ * socket of the process named comm, in our network namespace, that holds the
+ * TUN of ifname (pidfd_getfd). The number of sockets set, -ESRCH if no such
+ * process, -EINVAL for bad arguments, or -errno.
+ */
+int wgu_sockbuf_set(const char *comm, const char *ifname, int bytes);
+
 /* ---- wg_kernel.c: generic netlink ---- */
 
 /*

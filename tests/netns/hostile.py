@@ -62,9 +62,11 @@ def exchange(path, data, shut=True, timeout=15):
     if len(buf) < 12:
         return None if not buf else {"_raw": buf}
     magic, ver, typ, n = buf[:4], *struct.unpack(">HHI", buf[4:12])
-    if magic != b"WGNT" or ver != 1 or typ != 2 or len(buf) != 12 + n:
+    # A connection carries any number of exchanges: the first reply frame
+    # answers the first request (later ones answer later requests).
+    if magic != b"WGNT" or ver != 1 or typ != 2 or len(buf) < 12 + n:
         return {"_raw": buf}
-    return json.loads(buf[12:])
+    return json.loads(buf[12:12 + n])
 
 
 def check(name, rep, allow_close=False, want_ok=False):

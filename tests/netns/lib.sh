@@ -20,6 +20,13 @@ cleanup() {
 	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${CLEANUPS[$i]}" >/dev/null 2>&1; done
 	for p in ${PIDS[@]+"${PIDS[@]}"}; do kill "$p" 2>/dev/null; done
 	for p in ${PIDS[@]+"${PIDS[@]}"}; do wait "$p" 2>/dev/null; done
+	# What still runs in this test's namespaces was started by it (the
+	# guests' wireguard-go daemons): ended by pid, or they would keep the
+	# namespace alive and their inotify instances, until wireguard-go can
+	# start nowhere on the machine (max_user_instances, 128).
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$T-" ); do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	done
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$T-" ); do ip netns del "$ns"; done
 	rm -rf "$TMP"
 	exit $rc

@@ -67,6 +67,20 @@ n "$T-c1" ping -c 3 -i 0.2 -W 2 172.18.0.4 >/dev/null || fail "c1 -> c3 across g
 hs=$(gcall a GetStatus | jq_ 'd["networks"][0]["peers"][0]["latest_handshake"]')
 [ "$hs" -gt 0 ] || fail "no handshake in the status"
 ok "ping across guests through WireGuard (handshake at $hs)"
+# The data-path set-up (docs/perf.md, "cross-guest anatomy"): once it has
+# peers, net1's wireguard-go has its UDP sockets raised to 7 MiB (the kernel
+# shows twice that) and its TUN ring (txqueuelen) at 2000, on both guests.
+for gp in "$GA $PA" "$GB $PB"; do
+	set -- $gp
+	g=$1 port=$2
+	n "$g" ip -o link show type tun | grep -q "qlen 2000" || fail "$g: TUN txqueuelen not 2000"
+	n "$g" ss -Huamp "sport = :$port" | grep -A1 '"wireguard-go"' | grep -o 'rb[0-9]*' >"$TMP/rb.txt"
+	[ -s "$TMP/rb.txt" ] || fail "$g: no wireguard-go socket on port $port"
+	while read -r rb; do
+		[ "${rb#rb}" -ge $((14 << 20)) ] || fail "$g: wireguard-go socket buffer $rb"
+	done <"$TMP/rb.txt"
+done
+ok "wireguard-go socket buffers 14 MiB, TUN txqueuelen 2000 on both guests"
 n "$T-c3" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 PIDS+=($!)
 wait_for 5 n "$T-c3" ss -ltn sport = :5201

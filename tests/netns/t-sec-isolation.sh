@@ -104,6 +104,9 @@ for g in json.load(sys.stdin)["guests"]:
 hmac=$(lab guest exec gb -- cat /proc/self/net/dev >/dev/null; lab guest exec gb -- ip -o link show "$vhb1" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 lab guest exec gb -- tc filter del dev "$vhb1" ingress
 lab guest exec gb -- ip route replace "$ipa1/32" dev "$wgb"
+# b1 routes its subnet via the gateway; make a1 on-link so that the
+# hand-made neighbour entry is what carries the packets.
+lab exec b1 -- ip route replace "$ipa1/32" dev eth0
 lab exec b1 -- ip neigh replace "$ipa1" lladdr "$hmac" dev eth0 nud permanent
 lab exec b1 -- ip addr add "$ipx1/32" dev eth0
 # sniff LABEL SRC: count b1's echo requests from SRC that a1 receives

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -533,12 +534,17 @@ static long ms_now(void)
 /* Run the server until watch_fd is readable (1) or ms pass (0). */
 static int pump(struct dns_server *s, int watch_fd, int ms)
 {
-	struct pollfd fds[600];
+	struct pollfd *fds = NULL;
 	long end = ms_now() + ms;
-	int n, t, st;
+	int n, t, st, ret;
 
 	for (;;) {
-		n = dns_server_pollfds(s, fds, 599);
+		size_t max = dns_server_nfds(s);
+
+		free(fds);
+		fds = calloc(max + 1, sizeof(*fds));
+		CU_ASSERT_FATAL(fds != NULL);
+		n = dns_server_pollfds(s, fds, max);
 		CU_ASSERT_FATAL(n >= 0);
 		fds[n] = (struct pollfd){ watch_fd, POLLIN, 0 };
 		t = end - ms_now();
@@ -550,10 +556,11 @@ static int pump(struct dns_server *s, int watch_fd, int ms)
 		CU_ASSERT_FATAL(poll(fds, n + 1, t) >= 0);
 		dns_server_handle(s, fds, n);
 		dns_server_tick(s);
-		if (fds[n].revents & POLLIN)
-			return 1;
-		if (ms_now() >= end)
-			return 0;
+		ret = (fds[n].revents & POLLIN) ? 1 : ms_now() >= end ? 0 : -1;
+		if (ret >= 0) {
+			free(fds);
+			return ret;
+		}
 	}
 }
 
@@ -759,9 +766,9 @@ static void test_srv_timeout(void)
 	CU_ASSERT_EQUAL(rcode(r), DNS_RCODE_SERVFAIL);
 	CU_ASSERT_EQUAL(dns_server_nfds(s), 1);
 
-	/* more than DNS_MAX_FORWARDS in flight: the rest fail at once */
+	/* more than the container's share in flight: the rest fail at once */
 	dns_server_set_timeout_ms(s, 5000);
-	for (i = 0; i < DNS_MAX_FORWARDS + 3; i++) {
+	for (i = 0; i < DNS_MAX_FORWARDS_PER_CTR + 3; i++) {
 		ql = mkquery(q, i, "silent.example", DNS_T_A, 0);
 		send_to(cfd, q, ql, sport);
 		/* in batches, so no socket buffer overflows */
@@ -774,7 +781,7 @@ static void test_srv_timeout(void)
 			servfail++;
 	}
 	CU_ASSERT_EQUAL(servfail, 3);
-	CU_ASSERT_EQUAL(dns_server_nfds(s), 1 + DNS_MAX_FORWARDS);
+	CU_ASSERT_EQUAL(dns_server_nfds(s), 1 + DNS_MAX_FORWARDS_PER_CTR);
 	/* removing the client drops its forwards */
 	CU_ASSERT_EQUAL(dns_server_remove_client(s, "c1"), 0);
 	CU_ASSERT_EQUAL(dns_server_nfds(s), 0);
@@ -806,6 +813,126 @@ static int suite_init(void)
 	return 0;
 }
 
+/* Read every datagram on @fd; count answers that carry @want's address per
+ * source port. */
+static int count_answers(struct dns_server *s, int fd, int expect,
+			 const uint8_t want[4])
+{
+	uint8_t r[512];
+	int got = 0;
+	ssize_t n;
+
+	while (got < expect && pump(s, fd, 2000)) {
+		while ((n = recv(fd, r, sizeof(r), MSG_DONTWAIT)) > 0)
+			if (rcode(r) == DNS_RCODE_NOERROR && get16(r + 6) == 1 &&
+			    !memcmp(r + n - 4, want, 4))
+				got++;
+	}
+	return got;
+}
+
+/*
+ * 300 containers on one server (no fixed number of poll slots): one floods
+ * with names that go upstream (a silent upstream, so they stay in flight)
+ * and with TCP connections; it gets its own share and is refused beyond it
+ * (counted), while every other container's local name is answered and
+ * another container's forward and TCP query still get through.
+ */
+#define FAIR_N 300
+static void test_srv_many_fair(void)
+{
+	static const uint8_t want[4] = { 10, 9, 8, 7 };
+	struct dns_record rec = { .name = "web", .addr = v4(10, 9, 8, 7) };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	uint16_t ports[FAIR_N], uport, cport, t0port, t1port;
+	int ufd = udp_bound(&uport), cfd = udp_bound(&cport);
+	int t0 = tcp_listener(&t0port), t1 = tcp_listener(&t1port), k1;
+	struct ip_addr lo = v4(127, 0, 0, 1);
+	struct dns_server *s = dns_server_new(&lo, uport);
+	struct dns_server_stats st;
+	int held[DNS_MAX_TCP_PER_CTR + 4], rcvbuf = 1 << 20;
+	uint8_t q[512], r[512];
+	char key[16];
+	size_t ql;
+	ssize_t n;
+	int i, servfail = 0;
+
+	CU_ASSERT_FATAL(s != NULL);
+	dns_server_set_timeout_ms(s, 10000);
+	setsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	for (i = 0; i < FAIR_N; i++) {
+		snprintf(key, sizeof(key), "c%d", i);
+		CU_ASSERT_EQUAL_FATAL(dns_server_add_client(s, key, udp_bound(&ports[i]),
+							    i == 0 ? t0 : i == 1 ? t1 : -1),
+				      0);
+		CU_ASSERT_EQUAL(dns_server_set_records(s, key, &rec, 1), 0);
+	}
+	CU_ASSERT_EQUAL(dns_server_nfds(s), FAIR_N + 2);
+
+	/* c0 floods: 200 forwarded names, more TCP connections than its share */
+	for (i = 0; i < 200; i++) {
+		ql = mkquery(q, (uint16_t)i, "x.flood.example", DNS_T_A, 0);
+		send_to(cfd, q, ql, ports[0]);
+		if (i % 32 == 31)
+			pump(s, -1, 20);
+	}
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(t0port);
+	for (i = 0; i < DNS_MAX_TCP_PER_CTR + 4; i++) {
+		held[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		CU_ASSERT(connect(held[i], (struct sockaddr *)&sin, sizeof(sin)) == 0);
+		pump(s, -1, 10);
+	}
+	while (pump(s, cfd, 300))
+		while ((n = recv(cfd, r, sizeof(r), MSG_DONTWAIT)) > 0)
+			servfail += rcode(r) == DNS_RCODE_SERVFAIL;
+	dns_server_get_stats(s, &st);
+	CU_ASSERT_EQUAL(servfail, 200 - DNS_MAX_FORWARDS_PER_CTR);
+	CU_ASSERT_EQUAL(st.fwd_inflight, DNS_MAX_FORWARDS_PER_CTR);
+	CU_ASSERT_EQUAL(st.fwd_refused_ctr, 200 - DNS_MAX_FORWARDS_PER_CTR);
+	CU_ASSERT_EQUAL(st.fwd_refused_total, 0);
+	CU_ASSERT_EQUAL(st.tcp_conns, DNS_MAX_TCP_PER_CTR);
+	CU_ASSERT_EQUAL(st.tcp_refused_ctr, 4);
+	CU_ASSERT_EQUAL(st.clients, FAIR_N);
+
+	/* meanwhile every container resolves its local name */
+	for (i = 0; i < FAIR_N; i++) {
+		ql = mkquery(q, (uint16_t)(0x1000 + i), "web", DNS_T_A, 0);
+		send_to(cfd, q, ql, ports[i]);
+	}
+	CU_ASSERT_EQUAL(count_answers(s, cfd, FAIR_N, want), FAIR_N);
+
+	/* c1's forward goes upstream (the flood did not take the room)... */
+	for (i = 0; recv(ufd, r, sizeof(r), MSG_DONTWAIT) > 0; i++)
+		;
+	CU_ASSERT_EQUAL(i, DNS_MAX_FORWARDS_PER_CTR); /* the flood's share */
+	ql = mkquery(q, 0x4242, "ok.example", DNS_T_A, 0);
+	send_to(cfd, q, ql, ports[1]);
+	CU_ASSERT_FATAL(pump(s, ufd, 1000));
+	n = recv(ufd, r, sizeof(r), 0);
+	CU_ASSERT_EQUAL(n, (ssize_t)ql);
+	CU_ASSERT_EQUAL(memcmp(r + 12, q + 12, ql - 12), 0);
+	/* ...and c1's TCP query is answered */
+	sin.sin_port = htons(t1port);
+	k1 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(connect(k1, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	ql = mkquery(q + 2, 0x4343, "web", DNS_T_A, 0);
+	put16(q, (uint16_t)ql);
+	CU_ASSERT_EQUAL(send(k1, q, ql + 2, 0), (ssize_t)ql + 2);
+	CU_ASSERT_FATAL(pump(s, k1, 2000));
+	n = recv(k1, r, sizeof(r), 0);
+	CU_ASSERT(n > 2 + 12 && get16(r + 2) == 0x4343 && rcode(r + 2) == 0);
+	close(k1);
+	dns_server_get_stats(s, &st);
+	CU_ASSERT_EQUAL(st.tcp_refused_ctr, 4);
+
+	for (i = 0; i < DNS_MAX_TCP_PER_CTR + 4; i++)
+		close(held[i]);
+	dns_server_free(s);
+	close(cfd);
+	close(ufd);
+}
+
 void suite_dns(void)
 {
 	CU_pSuite s = CU_add_suite("dns", suite_init, NULL);
@@ -825,4 +952,6 @@ void suite_dns(void)
 	CU_add_test(s, "server: TCP", test_srv_tcp);
 	CU_add_test(s, "server: forwarding", test_srv_forward);
 	CU_add_test(s, "server: upstream timeout and limits", test_srv_timeout);
+	CU_add_test(s, "server: 300 containers, one flooding, others served",
+		    test_srv_many_fair);
 }

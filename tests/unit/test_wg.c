@@ -21,10 +21,13 @@
 #include <linux/netlink.h>
 #include <linux/wireguard.h>
 #include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <libmnl/libmnl.h>
 
+#include "wgnet/link.h"
 #include "wgnet/wg.h"
 #include "wgnet/wg_internal.h"
 
@@ -1059,6 +1062,71 @@ static pid_t find_wg_go(const struct test_ns *ns, const char *ifname)
 	return found;
 }
 
+/* The smallest SO_RCVBUF over the inet datagram sockets of pid (read on
+ * copies taken with pidfd_getfd), and their count in *n. */
+static int min_rcvbuf(pid_t pid, int *n)
+{
+	char path[300], link[64];
+	int pfd, sfd, v, dom, type, min = -1;
+	struct dirent *de;
+	socklen_t len;
+	ssize_t l;
+	DIR *d;
+
+	*n = 0;
+	pfd = pidfd_open(pid, 0);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = pfd >= 0 ? opendir(path) : NULL;
+	while (d && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
+			 de->d_name);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0 || strncmp(link, "socket:", 7))
+			continue;
+		sfd = pidfd_getfd(pfd, atoi(de->d_name), 0);
+		if (sfd < 0)
+			continue;
+		len = sizeof(int);
+		getsockopt(sfd, SOL_SOCKET, SO_DOMAIN, &dom, &len);
+		len = sizeof(int);
+		getsockopt(sfd, SOL_SOCKET, SO_TYPE, &type, &len);
+		len = sizeof(int);
+		if ((dom == AF_INET || dom == AF_INET6) && type == SOCK_DGRAM &&
+		    !getsockopt(sfd, SOL_SOCKET, SO_RCVBUF, &v, &len)) {
+			(*n)++;
+			min = min < 0 || v < min ? v : min;
+		}
+		close(sfd);
+	}
+	if (d)
+		closedir(d);
+	if (pfd >= 0)
+		close(pfd);
+	return min;
+}
+
+/* The socket buffers of wireguard-go (wg_sockbuf.c): it binds its sockets
+ * when the link comes up; then the backend raises them to 7 MiB (the
+ * kernel reports twice that), on every one of them. */
+static void userspace_tune(const struct wg_backend *u, const char *ifname,
+			   pid_t pid)
+{
+	struct rtnl *nl = rtnl_open(-1);
+	int idx = nl ? link_index(nl, ifname) : -1, tuned = 0, tries, n;
+
+	CU_ASSERT_EQUAL(u->tune("wgnope0"), 0); /* no such wireguard-go */
+	CU_ASSERT(idx > 0 && link_set(nl, idx, NULL, 0, NULL, 1) == 0);
+	for (tries = 0; tries < 150 && (tuned = u->tune(ifname)) == 0; tries++)
+		usleep(20000);
+	CU_ASSERT(tuned >= 1);
+	/* Idempotent, and every socket bound by now is covered. */
+	tuned = u->tune(ifname);
+	CU_ASSERT(min_rcvbuf(pid, &n) >= 2 * (7 << 20));
+	CU_ASSERT(tuned >= 1 && n == tuned);
+	if (nl)
+		rtnl_close(nl);
+}
+
 static bool have_program(const char *prog)
 {
 	char path[512], *paths, *dir, *save = NULL;
@@ -1160,6 +1228,8 @@ static void userspace_in_ns(const struct test_ns *ns)
 	}
 	wg_device_free(got);
 	got = NULL;
+	if (pid > 0)
+		userspace_tune(u, ifname, pid);
 
 	/* Replace the peer set: now only the IPv6 peer. */
 	/* (want->peers[1] is that peer: the set carries it alone.) */

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""bench/scale's report: reads DIR/results.jsonl (and the raw files it names),
+writes the "Control plane" section of the Markdown file OUT (between the
+markers below, replaced in place or appended), or prints it when OUT is -.
+
+  scale_report.py DIR OUT
+"""
+import json
+import math
+import os
+import re
+import sys
+
+BEGIN = "<!-- control-plane:begin (bench/scale) -->"
+END = "<!-- control-plane:end -->"
+
+
+def pct(v, p):
+    if not v:
+        return None
+    v = sorted(v)
+    k = (len(v) - 1) * p / 100
+    f = math.floor(k)
+    c = min(f + 1, len(v) - 1)
+    return v[f] + (v[c] - v[f]) * (k - f)
+
+
+def fmt(x, unit="ms", nd=1):
+    return "–" if x is None else f"{x:.{nd}f} {unit}".strip()
+
+
+def main():
+    d, out = sys.argv[1], sys.argv[2]
+    recs = [json.loads(line) for line in open(os.path.join(d, "results.jsonl")) if line.strip()]
+    meta = {r["key"]: r["value"] for r in recs if r.get("kind") == "meta"}
+    floor = [r["ms"] for r in recs if r.get("kind") == "floor" and r.get("ok")]
+    con = {}
+    fails = {}
+    for r in recs:
+        if r.get("kind") == "connect":
+            (con if r.get("ok") else fails).setdefault(r["tag"], []).append(r["ms"])
+    creates = [r["ms"] for r in recs if r.get("kind") == "create"]
+    L = []
+    L.append(BEGIN)
+    L.append("## Control plane (bench/scale)")
+    L.append("")
+    L.append(f"Run of `bench/scale` (`docs/benchmarks.md`); load at start {meta.get('start_load')}, "
+             f"at end {meta.get('end_load')}; 2 shared cores. The kernel's neighbour limit "
+             f"gc_thresh3 was {meta.get('gc_thresh3')} at start and {meta.get('gc_thresh3_end')} "
+             "at end (bench/scale and the lab never change it).")
+    L.append("")
+    L.append("| connect (`wgnet network connect`) | n | p50 | p99 | failed |")
+    L.append("|---|---|---|---|---|")
+    L.append(f"| floor: bare veth add + move + address + up | {len(floor)} | {fmt(pct(floor, 50))} | {fmt(pct(floor, 99))} | – |")
+    order = sorted(con.keys() | fails.keys(), key=lambda t: (not t.startswith("real"), int(re.sub(r"\D", "", t) or 0), t))
+    names = {"sim": "simulated guests on the network", "normal": "real, before the SIGSTOP",
+             "stopped": "real, one agent SIGSTOPped (connects on other guests)"}
+    for t in order:
+        v = con.get(t, [])
+        name = names.get(t) or (f"{t[4:]} real lab guests on the network" if t.startswith("real") else t)
+        if t == "sim":
+            name = f"{meta.get('sim_reached', '?')} {name}"
+        L.append(f"| {name} | {len(v)} | {fmt(pct(v, 50))} | {fmt(pct(v, 99))} | {len(fails.get(t, []))} |")
+    L.append("")
+    reals = [t for t in con if t.startswith("real")]
+    if reals and "sim" in con:
+        small = min(reals, key=lambda t: int(t[4:]))
+        L.append(f"p99(sim {meta.get('sim_reached')}) / p99({small[4:]} real) = "
+                 f"{pct(con['sim'], 99) / pct(con[small], 99):.2f} (target ≤ 1.5, p99 < 30 ms).")
+    if "normal" in con and "stopped" in con:
+        L.append(f"One agent SIGSTOPped: connects on the other guests p50 "
+                 f"{pct(con['stopped'], 50) / pct(con['normal'], 50):.2f}×, p99 "
+                 f"{pct(con['stopped'], 99) / pct(con['normal'], 99):.2f}× normal (target ≤ 1.5×).")
+    if "par_ok" in meta:
+        L.append(f"{meta.get('par_ok')} parallel connects to one network succeeded "
+                 f"(lines/distinct addresses {meta.get('par_distinct')}), all done in {meta.get('par_ms', 0):.0f} ms.")
+    if creates:
+        L.append(f"Containers each in its own guest: {len(creates)} created, "
+                 f"{meta.get('create_total_ms', 0) / 1000:.1f} s in all (p50 {fmt(pct(creates, 50))} each; target: 100 in < 10 s).")
+    mf = os.path.join(d, "raw", "mesh-measure.txt")
+    if os.path.exists(mf):
+        txt = open(mf).read()
+        rtt = [float(x) for x in re.findall(r"time=([\d.]+) ms", txt)]
+        sent = sum(int(x) for x in re.findall(r"(\d+) packets transmitted", txt))
+        recv = sum(int(x) for x in re.findall(r"(\d+) received", txt))
+        L.append(f"Full mesh, all ordered pairs one ping each after a warm-up round: {recv}/{sent} answered, "
+                 f"RTT p50 {fmt(pct(rtt, 50), nd=3)}, p99 {fmt(pct(rtt, 99), nd=3)}, max {fmt(max(rtt) if rtt else None, nd=3)} "
+                 f"(target p99 < 2 ms); most neighbour entries in one container: {meta.get('neigh_max')}.")
+    conv = [r for r in recs if r.get("kind") == "conv"]
+    if "sim_reached" in meta:
+        L.append("")
+        L.append(f"Simulated guests (`wgnet-simguest`): {meta.get('sim_reached')} reached in "
+                 f"{meta.get('sim_setup_ms', 0) / 1000:.0f} s of set-up (guest add + container + connect each).")
+        cv = [r["ms"] for r in conv if r["ms"] >= 0]
+        by = [r["bytes"] for r in conv]
+        if conv:
+            L.append(f"Convergence (every simulated guest holds the new address), from the start of the connect: "
+                     f"{len(cv)}/{len(conv)} converged within 60 s, p50 {fmt(pct(cv, 50))}, p99 {fmt(pct(cv, 99))} "
+                     f"(target p99 < 1 s). Bytes the host sent to the simulated guests per connect: "
+                     f"p50 {pct(by, 50):.0f}, max {max(by):.0f}.")
+        rf = os.path.join(d, "raw", "simstats-restart.json")
+        if os.path.exists(rf):
+            s = json.load(open(rf))
+            L.append(f"Host restart with every simulated guest in sync: until quiet {fmt(meta.get('restart_quiet_ms'))}; "
+                     f"the guests received {s['requests']} requests, {s['bytes_in']} bytes: SyncNetwork {s['sync']}, "
+                     f"UpdateNetwork {s['update']}, UpdatePeers (full sets) {s['update_peers']}, "
+                     f"peers carried {s['peers_sent']} (target: no full peer set, < 5 s).")
+        L.append(f"Violations counted by the simulated guests over the run: {meta.get('sim_violations', '–')}.")
+    L.append(END)
+    sec = "\n".join(L) + "\n"
+    if out == "-":
+        sys.stdout.write(sec)
+        return
+    doc = open(out).read() if os.path.exists(out) else ""
+    if BEGIN in doc and END in doc:
+        a = doc.index(BEGIN)
+        b = doc.index(END) + len(END)
+        doc = doc[:a] + sec.rstrip("\n") + doc[b:]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + sec
+    open(out, "w").write(doc)
+    sys.stdout.write(sec)
+
+
+main()
