@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The host API: validation of every op's arguments and the dispatch table
- * (docs/protocol.md, "Host calls"). Mutating ops run under h->mu; Status
- * talks to guests without it.
+ * (docs/protocol.md, "Host calls"). Ops that only read or write the store
+ * run under h->mu; ops that talk to guests take it around their store
+ * transactions only (docs/control-plane.md).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -74,6 +75,9 @@ struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 	h->call_timeout_ms = HOST_CALL_TIMEOUT_MS;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->rt_mu, NULL);
+	pthread_mutex_init(&h->ns_mu, NULL);
+	pthread_cond_init(&h->ack_cv, NULL);
+	sem_init(&h->io_sem, 0, HOST_IO_PARALLEL);
 	pthread_mutex_init(&h->stop_mu, NULL);
 	pthread_cond_init(&h->stop_cv, NULL);
 	return h;
@@ -81,8 +85,18 @@ struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 
 int host_start(struct host *h)
 {
-	int rc = pthread_create(&h->reconciler, NULL, host_reconciler_main, h);
+	struct st_guest *gs = NULL;
+	size_t n = 0;
+	int rc;
 
+	/* Every network's snapshot, then a worker per guest of ours. */
+	cp_load(h);
+	if (!h->st->ops->guest_list(h->st, &gs, &n))
+		for (size_t i = 0; i < n; i++)
+			if (host_owns_guest(h, &gs[i]))
+				cp_worker_ensure(h, &gs[i]);
+	free(gs);
+	rc = pthread_create(&h->reconciler, NULL, host_reconciler_main, h);
 	if (rc)
 		return -rc;
 	h->started = true;
@@ -99,6 +113,7 @@ void host_stop(struct host *h)
 		pthread_join(h->reconciler, NULL);
 		h->started = false;
 	}
+	cp_workers_stop_all(h);
 }
 
 void host_free(struct host *h)
@@ -111,8 +126,22 @@ void host_free(struct host *h)
 
 		h->grt = r->next;
 		pthread_mutex_destroy(&r->call_mu);
+		pthread_cond_destroy(&r->cv);
+		free(r->acks);
 		free(r);
 	}
+	while (h->nets) {
+		struct cp_net *n = h->nets;
+
+		h->nets = n->next;
+		ns_snap_free(&n->snap);
+		ns_log_clear(&n->log);
+		free(n->quar);
+		free(n);
+	}
+	sem_destroy(&h->io_sem);
+	pthread_cond_destroy(&h->ack_cv);
+	pthread_mutex_destroy(&h->ns_mu);
 	pthread_mutex_destroy(&h->mu);
 	pthread_mutex_destroy(&h->rt_mu);
 	pthread_mutex_destroy(&h->stop_mu);
@@ -223,40 +252,38 @@ typedef int (*op_fn)(struct host *h, json_t *args, json_t **res, char **em);
 static const struct {
 	const char *name;
 	op_fn fn;
-	bool locked; /* run under h->mu */
+	bool locked; /* run under h->mu (store work only, no guest I/O) */
 	const char *keys; /* the args it takes, space-separated */
 } ops[] = {
-	{ "NetworkCreate", api_op_network_create, true,
+	{ "NetworkCreate", api_op_network_create, false,
 	  "name driver subnet ip_range gateway ipv6 subnet6 ip_range6 gateway6 "
 	  "internal labels options" },
 	{ "NetworkList", api_op_network_list, true, "filters" },
 	{ "NetworkInspect", api_op_network_inspect, true, "network" },
-	{ "NetworkRemove", api_op_network_remove, true, "network" },
-	{ "NetworkConnect", api_op_network_connect, true,
-	  "network container ip ip6 aliases" },
-	{ "NetworkDisconnect", api_op_network_disconnect, true,
+	{ "NetworkRemove", api_op_network_remove, false, "network" },
+	{ "NetworkConnect", api_op_network_connect, false,
+	  "network container ip ip6 aliases wait" },
+	{ "NetworkDisconnect", api_op_network_disconnect, false,
 	  "network container force" },
-	{ "NetworkPrune", api_op_network_prune, true, "filters" },
-	{ "GuestAdd", api_op_guest_add, true, "name control" },
-	{ "GuestRemove", api_op_guest_remove, true, "name" },
+	{ "NetworkPrune", api_op_network_prune, false, "filters" },
+	{ "GuestAdd", api_op_guest_add, false, "name control" },
+	{ "GuestRemove", api_op_guest_remove, false, "name" },
 	{ "GuestList", api_op_guest_list, true, "" },
 	{ "ContainerAdd", api_op_container_add, true,
 	  "name guest netns ports" },
-	{ "ContainerRemove", api_op_container_remove, true, "container" },
+	{ "ContainerRemove", api_op_container_remove, false, "container" },
 	{ "ContainerList", api_op_container_list, true, "" },
 	{ "Status", api_op_status, false, "" },
 };
 
 /* An argument the op does not take is an error, not silently ignored: a
  * misspelt "internal" must not create an open network. */
-static int check_keys(const char *op, const char *keys, json_t *args,
-		      char **em)
+static int check_keys(const char *op, const char *keys, json_t *args, char **em)
 {
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(args, k, v)
-	{
+	json_object_foreach(args, k, v) {
 		size_t n = strlen(k);
 		const char *p = n ? keys : NULL;
 
@@ -360,8 +387,9 @@ void host_serve_fd(struct host *h, int fd)
 				      "request too large (max %u bytes)",
 				      PROTO_MAX_PAYLOAD);
 	else if (rc == -EPROTO || rc == -EPROTONOSUPPORT || rc == -EBADMSG)
-		rep = proto_reply_err(-rc, "bad request: %s (a request frame expected)",
-				      strerror(-rc));
+		rep = proto_reply_err(
+			-rc, "bad request: %s (a request frame expected)",
+			strerror(-rc));
 	else if (rc)
 		goto out; /* closed or timed out: nobody to answer */
 	else

@@ -53,11 +53,56 @@ static bool control_valid(const char *s)
 	       !strncmp(s, "serial:/", 8) || s[0] == '/';
 }
 
+/* Hello, underlay, hub, a clean slate: the guest's side of GuestAdd,
+ * without any lock. */
+static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
+			 char **em)
+{
+	json_t *ul = NULL;
+	const char *s;
+	int rc;
+
+	rc = gc_call(h, g, "Hello", NULL, h->call_timeout_ms, hello, em);
+	if (rc)
+		return rc;
+	s = json_str(*hello, "guest");
+	if (s && strcmp(s, g->name))
+		log_warn("guest %s calls itself %s", g->name, s);
+	snprintf(g->backend, sizeof(g->backend), "%s",
+		 json_str(*hello, "backend") ? json_str(*hello, "backend") :
+					       "");
+	rc = gc_call(h, g, "GetUnderlayEndpoint", NULL, h->call_timeout_ms, &ul,
+		     em);
+	if (rc)
+		goto out;
+	s = json_str(ul, "address");
+	if (!s || ip_parse(s, &g->underlay)) {
+		rc = host_err(em, -EPROTO,
+			      "guest %s: GetUnderlayEndpoint gave no address",
+			      g->name);
+		goto out;
+	}
+	/* ctrl_prefixes: none; the guest adds its underlay prefix itself. */
+	rc = gc_call(h, g, "CreateHub", json_object(), 3 * h->call_timeout_ms,
+		     NULL, em);
+	if (rc)
+		goto out;
+	/* A fresh start: nothing from an earlier life stays. */
+	rc = gc_call(h, g, "Reconcile",
+		     json_pack("{s:[],s:[]}", "networks", "containers"),
+		     3 * h->call_timeout_ms, NULL, em);
+out:
+	json_decref(ul);
+	return rc;
+}
+
 int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_guest g, old;
-	json_t *hello = NULL, *ul = NULL, *ctrl;
-	const char *name, *control, *s;
+	struct host_grt *r;
+	json_t *hello = NULL, *nets;
+	const char *name, *control, *boot;
+	char ul[IPNET_STRLEN];
 	int rc;
 
 	if ((rc = api_arg_str(args, "name", true, &name, em)) ||
@@ -75,65 +120,40 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	snprintf(g.name, sizeof(g.name), "%s", name);
 	snprintf(g.control, sizeof(g.control), "%s", control);
 	snprintf(g.host_id, sizeof(g.host_id), "%s", h->id);
-	rc = gc_call(h, &g, "Hello", NULL, h->call_timeout_ms, &hello, em);
-	if (rc)
-		goto out;
-	s = json_str(hello, "guest");
-	if (s && strcmp(s, name))
-		log_warn("guest %s calls itself %s", name, s);
-	snprintf(g.backend, sizeof(g.backend), "%s",
-		 json_str(hello, "backend") ? json_str(hello, "backend") : "");
-	rc = gc_call(h, &g, "GetUnderlayEndpoint", NULL, h->call_timeout_ms,
-		     &ul, em);
-	if (rc)
-		goto out;
-	s = json_str(ul, "address");
-	if (!s || ip_parse(s, &g.underlay)) {
-		rc = host_err(em, -EPROTO,
-			      "guest %s: GetUnderlayEndpoint gave no address",
-			      name);
-		goto out;
-	}
-	/* The host's part of the control-plane set; the guest adds its
-	 * underlay prefixes and link-local/metadata itself. */
-	ctrl = mesh_ctrl_prefixes(h);
-	if (ctrl && g.underlay.family) {
-		struct ip_prefix p = { .addr = g.underlay,
-				       .plen = ip_max_plen(g.underlay.family) };
-		char buf[IPNET_STRLEN];
-
-		json_array_append_new(ctrl, json_string(prefix_fmt(&p, buf)));
-	}
-	rc = gc_call(h, &g, "CreateHub",
-		     ctrl ? json_pack("{s:o}", "ctrl_prefixes", ctrl) :
-			    json_object(),
-		     h->call_timeout_ms, NULL, em);
-	if (rc)
-		goto out;
-	/* A fresh start: nothing from an earlier life stays. */
-	rc = gc_call(h, &g, "Reconcile",
-		     json_pack("{s:[],s:[]}", "networks", "containers"),
-		     h->call_timeout_ms, NULL, em);
+	rc = guest_prepare(h, &g, &hello, em);
 	if (rc)
 		goto out;
 	g.state = ST_GUEST_UP;
 	g.last_seen = time(NULL);
-	rc = h->st->ops->guest_put(h->st, &g);
-	if (rc) {
+	pthread_mutex_lock(&h->mu);
+	if (!h->st->ops->guest_get(h->st, name, &old))
+		rc = host_err(em, -EEXIST, "guest %s already exists", name);
+	else if ((rc = h->st->ops->guest_put(h->st, &g)))
 		host_err(em, rc, "store: %s", strerror(-rc));
+	pthread_mutex_unlock(&h->mu);
+	if (rc)
 		goto out;
+	r = host_grt_get(h, name);
+	if (r) {
+		/* What its Hello said: generations, boot id. */
+		nets = json_object_get(hello, "nets");
+		boot = json_str(hello, "boot");
+		pthread_mutex_lock(&h->rt_mu);
+		r->gens = json_is_object(nets);
+		r->nacks = 0;
+		snprintf(r->boot, sizeof(r->boot), "%s", boot ? boot : "");
+		pthread_mutex_unlock(&h->rt_mu);
 	}
 	host_grt_set_state(h, name, ST_GUEST_UP);
-	/* Every guest: the new one its isolation set, all of them the new
-	 * guest's underlay address in their control-plane set. */
-	mesh_push_isolation(h, NULL);
-	log_info("guest %s added (%s, underlay %s)", name, g.backend, s);
+	cp_worker_ensure(h, &g);
+	mesh_push_isolation(h, name, true);
+	log_info("guest %s added (%s, underlay %s)", name, g.backend,
+		 ip_fmt(&g.underlay, ul));
 	*res = guest_json(h, &g);
 out:
-	if (rc)
+	if (rc && rc != -EEXIST)
 		host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
 	json_decref(hello);
-	json_decref(ul);
 	return rc;
 }
 
@@ -142,44 +162,49 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 	struct st_guest g;
 	struct st_container *cs = NULL;
 	struct st_guest_net *gns = NULL;
-	size_t n = 0, ngn = 0, mine = 0;
+	size_t n = 0, ngn = 0;
 	const char *name;
 	int rc;
 
 	if ((rc = api_arg_str(args, "name", true, &name, em)))
 		return rc;
+	pthread_mutex_lock(&h->mu);
 	if (h->st->ops->guest_get(h->st, name, &g))
-		return host_err(em, -ENOENT, "no such guest: %s", name);
-	rc = host_check_owner(h, name, em);
-	if (rc)
-		return rc;
-	rc = h->st->ops->container_list(h->st, &cs, &n);
-	if (rc)
-		return host_err(em, rc, "store: %s", strerror(-rc));
-	for (size_t i = 0; i < n; i++)
-		mine += !strcmp(cs[i].guest, name);
+		rc = host_err(em, -ENOENT, "no such guest: %s", name);
+	else
+		rc = host_check_owner(h, name, em);
+	if (!rc && (rc = mesh_guest_containers(h->st, name, &cs, &n)))
+		host_err(em, rc, "store: %s", strerror(-rc));
 	free(cs);
-	if (mine)
-		return host_err(
+	if (!rc && n)
+		rc = host_err(
 			em, -EBUSY,
 			"guest %s has %zu container(s): remove them first",
-			name, mine);
-	if (host_grt_state(h, name) == ST_GUEST_UP)
-		gc_call(h, &g, "DeleteHub", NULL, h->call_timeout_ms, NULL,
-			NULL);
-	if (!h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn)) {
-		for (size_t i = 0; i < ngn; i++)
-			if (!strcmp(gns[i].guest, name))
-				h->st->ops->guest_net_delete(h->st, name,
-							     gns[i].network_id);
-		free(gns);
+			name, n);
+	pthread_mutex_unlock(&h->mu);
+	if (rc)
+		return rc;
+	if (host_grt_state(h, name) == ST_GUEST_UP) {
+		struct cp_ticket *t = cp_ticket_new();
+
+		cp_worker_ensure(h, &g);
+		cp_enqueue(h, name, CP_CALL, "DeleteHub", NULL, NULL, NULL, t);
+		cp_ticket_wait(h, t, h->call_timeout_ms * 4, NULL);
 	}
+	cp_worker_stop(h, name);
+	pthread_mutex_lock(&h->mu);
+	if (h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn))
+		ngn = 0;
+	/* Its WireGuard interfaces go with it. */
 	rc = h->st->ops->guest_delete(h->st, name);
+	pthread_mutex_unlock(&h->mu);
+	for (size_t i = 0; i < ngn; i++)
+		if (!strcmp(gns[i].guest, name))
+			cp_net_refresh(h, gns[i].network_id);
+	free(gns);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
-	/* Its underlay address leaves the others' control-plane set. */
-	mesh_push_isolation(h, NULL);
 	log_info("guest %s removed", name);
 	*res = json_object();
 	return 0;
@@ -453,7 +478,7 @@ int api_op_container_remove(struct host *h, json_t *args, json_t **res,
 
 	if ((rc = api_arg_str(args, "container", true, &ref, em)) ||
 	    (rc = api_get_container(h, ref, &c, em)) ||
-	    (rc = host_container_remove_locked(h, &c, em)))
+	    (rc = host_container_remove(h, &c, true, em)))
 		return rc;
 	*res = json_object();
 	return 0;
@@ -476,7 +501,13 @@ int api_op_container_list(struct host *h, json_t *args, json_t **res, char **em)
 	return 0;
 }
 
-/* --- Status: guests are asked in parallel, without h->mu --- */
+/* --- Status: guests are asked in parallel (at most STATUS_PARALLEL at
+ * once), on connections of their own: never behind a worker's queue. --- */
+
+#define STATUS_PARALLEL 32
+/* The reply must fit the client's limit: past this budget the guests'
+ * own status objects are left out (and counted), never silently. */
+#define STATUS_BUDGET (PROTO_MAX_REPLY / 2)
 
 struct status_job {
 	struct host *h;
@@ -496,20 +527,63 @@ static void *status_main(void *arg)
 	return NULL;
 }
 
+static void status_run(struct status_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i += STATUS_PARALLEL) {
+		size_t end = i + STATUS_PARALLEL < n ? i + STATUS_PARALLEL : n;
+
+		for (size_t k = i; k < end; k++) {
+			if (host_grt_state(jobs[k].h, jobs[k].g.name) !=
+			    ST_GUEST_UP)
+				continue;
+			jobs[k].started = !pthread_create(
+				&jobs[k].th, NULL, status_main, &jobs[k]);
+			if (!jobs[k].started)
+				status_main(&jobs[k]);
+		}
+		for (size_t k = i; k < end; k++)
+			if (jobs[k].started)
+				pthread_join(jobs[k].th, NULL);
+	}
+}
+
+/* The control plane's view of a guest: acknowledged generations, queue
+ * depth, age of the last acknowledgement. */
+static void status_cplane(struct host *h, json_t *gj, const char *name)
+{
+	struct host_grt *r = host_grt_get(h, name);
+	int64_t last;
+	size_t depth;
+	bool gens;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&h->rt_mu);
+	last = r->last_ack_ms;
+	depth = r->depth;
+	gens = r->gens;
+	pthread_mutex_unlock(&h->rt_mu);
+	json_object_set_new(gj, "generations", cp_guest_acks_json(h, r));
+	json_object_set_new(gj, "queue", json_integer((json_int_t)depth));
+	json_object_set_new(gj, "last_ack_ms",
+			    last ? json_integer(host_now_ms() - last) :
+				   json_null());
+	json_object_set_new(gj, "protocol",
+			    json_string(gens ? "generations" : "full-sets"));
+}
+
 int api_op_status(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_guest *gs = NULL;
 	struct status_job *jobs = NULL;
 	json_t *arr, *list = NULL;
-	size_t n = 0;
+	size_t n = 0, budget = STATUS_BUDGET, omitted = 0;
 	int rc;
 
 	(void)args;
-	pthread_mutex_lock(&h->mu);
 	rc = h->st->ops->guest_list(h->st, &gs, &n);
 	if (!rc)
 		rc = api_op_guest_list(h, NULL, &list, em);
-	pthread_mutex_unlock(&h->mu);
 	if (rc) {
 		free(gs);
 		return host_err(em, rc, "store: %s", strerror(-rc));
@@ -523,29 +597,44 @@ int api_op_status(struct host *h, json_t *args, json_t **res, char **em)
 	for (size_t i = 0; i < n; i++) {
 		jobs[i].h = h;
 		jobs[i].g = gs[i];
-		if (host_grt_state(h, gs[i].name) != ST_GUEST_UP)
-			continue;
-		jobs[i].started = !pthread_create(&jobs[i].th, NULL,
-						  status_main, &jobs[i]);
-		if (!jobs[i].started)
-			status_main(&jobs[i]);
 	}
+	status_run(jobs, n);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *gj = json_array_get(list, i);
+		size_t sz = 0;
 
-		if (jobs[i].started)
-			pthread_join(jobs[i].th, NULL);
-		if (!gj)
+		if (!gj) {
+			json_decref(jobs[i].status);
 			continue;
+		}
+		if (jobs[i].status) {
+			char *t = json_dumps(jobs[i].status, JSON_COMPACT);
+
+			sz = t ? strlen(t) : 0;
+			free(t);
+		}
+		if (jobs[i].status && sz > budget) {
+			json_decref(jobs[i].status);
+			jobs[i].status = NULL;
+			json_object_set_new(gj, "status_omitted",
+					    json_string("reply size limit"));
+			omitted++;
+		} else {
+			budget -= sz;
+		}
 		json_object_set_new(gj, "status",
 				    jobs[i].status ? jobs[i].status :
 						     json_null());
+		status_cplane(h, gj, gs[i].name);
 		json_array_append(arr, gj);
 	}
 	json_decref(list);
 	free(jobs);
 	free(gs);
 	*res = json_pack("{s:o}", "guests", arr);
+	if (omitted)
+		json_object_set_new(*res, "status_omitted",
+				    json_integer((json_int_t)omitted));
 	return 0;
 }

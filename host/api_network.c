@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The host API's network ops: NetworkCreate, List, Inspect, Remove, Prune,
- * Connect and Disconnect (docs/protocol.md, "Host calls"). They run under
- * h->mu.
+ * Connect and Disconnect (docs/protocol.md, "Host calls"). List and Inspect
+ * run under h->mu (store reads only); the others take it around their store
+ * transactions only, never across guest I/O (docs/control-plane.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -215,10 +216,14 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 	rc = mtu_option_text(req.options, req.ipv6, &mtu, em);
 	if (rc)
 		return rc;
+	pthread_mutex_lock(&h->mu);
 	rc = check_overlap(h, &req, em);
-	if (rc)
+	if (rc) {
+		pthread_mutex_unlock(&h->mu);
 		return rc;
+	}
 	rc = h->st->ops->network_create(h->st, &req, &out);
+	pthread_mutex_unlock(&h->mu);
 	if (rc == -EEXIST)
 		return host_err(
 			em, rc,
@@ -233,7 +238,9 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	log_info("network %s created (%.12s)", out.name, out.id);
-	mesh_push_isolation(h, NULL);
+	cp_net_refresh(h, out.id);
+	/* Queued before any endpoint on it: ordered before its traffic. */
+	mesh_push_isolation(h, NULL, true);
 	*res = netjson_network(h->st, &out);
 	return 0;
 }
@@ -273,6 +280,12 @@ int api_op_network_inspect(struct host *h, json_t *args, json_t **res,
 	    (rc = api_get_network(h, ref, &n, em)))
 		return rc;
 	*res = netjson_network(h->st, &n);
+	/* The control plane: the generation, and each guest's. */
+	json_object_set_new(
+		*res, "Generation",
+		json_integer(
+			(json_int_t)(n.gen ? n.gen : cp_net_gen(h, n.id))));
+	json_object_set_new(*res, "Guests", cp_net_guests_json(h, n.id));
 	return 0;
 }
 
@@ -283,31 +296,31 @@ static int network_delete(struct host *h, const struct st_network *n, char **em)
 	size_t ngn = 0;
 	int rc;
 
-	if (count_endpoints(h->st, n->id))
+	pthread_mutex_lock(&h->mu);
+	if (count_endpoints(h->st, n->id)) {
+		pthread_mutex_unlock(&h->mu);
 		return host_err(em, -EBUSY, "network %s has active endpoints",
 				n->name);
-	if (!h->st->ops->guest_net_list(h->st, n->id, &gns, &ngn)) {
-		for (size_t i = 0; i < ngn; i++) {
-			struct st_guest g;
-
-			if (!h->st->ops->guest_get(h->st, gns[i].guest, &g) &&
-			    host_grt_state(h, g.name) == ST_GUEST_UP)
-				gc_call(h, &g, "RemoveNetwork",
-					json_pack("{s:s}", "network_id", n->id),
-					HOST_PUSH_TIMEOUT_MS, NULL, NULL);
-			h->st->ops->guest_net_delete(h->st, gns[i].guest,
-						     n->id);
-		}
-		free(gns);
 	}
+	if (h->st->ops->guest_net_list(h->st, n->id, &gns, &ngn))
+		ngn = 0;
+	for (size_t i = 0; i < ngn; i++)
+		h->st->ops->guest_net_delete(h->st, gns[i].guest, n->id);
 	rc = h->st->ops->network_delete(h->st, n->id);
+	pthread_mutex_unlock(&h->mu);
+	for (size_t i = 0; !rc && i < ngn; i++)
+		cp_enqueue(h, gns[i].guest, CP_RMNET, NULL,
+			   json_pack("{s:s}", "network_id", n->id), n->id, NULL,
+			   NULL);
+	free(gns);
 	if (rc == -EBUSY)
 		return host_err(em, rc, "network %s has active endpoints",
 				n->name);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
+	cp_net_refresh(h, n->id); /* gone: forgotten */
 	log_info("network %s removed", n->name);
-	mesh_push_isolation(h, NULL);
+	mesh_push_isolation(h, NULL, true);
 	return 0;
 }
 
@@ -358,10 +371,12 @@ int api_op_network_connect(struct host *h, json_t *args, json_t **res,
 	struct st_container c;
 	const char *nref, *cref, *ip, *ip6;
 	json_t *aliases, *a;
+	bool wait = false;
 	size_t i;
 	int rc;
 
-	if ((rc = api_arg_str(args, "network", true, &nref, em)) ||
+	if ((rc = api_arg_bool(args, "wait", &wait, em)) ||
+	    (rc = api_arg_str(args, "network", true, &nref, em)) ||
 	    (rc = api_arg_str(args, "container", true, &cref, em)) ||
 	    (rc = api_arg_str(args, "ip", false, &ip, em)) ||
 	    (rc = api_arg_str(args, "ip6", false, &ip6, em)) ||
@@ -378,7 +393,7 @@ int api_op_network_connect(struct host *h, json_t *args, json_t **res,
 	if ((rc = api_get_network(h, nref, &n, em)) ||
 	    (rc = api_get_container(h, cref, &c, em)))
 		return rc;
-	return mesh_attach(h, &n, &c, ip, ip6, aliases, res, em);
+	return mesh_attach(h, &n, &c, ip, ip6, aliases, wait, res, em);
 }
 
 int api_op_network_disconnect(struct host *h, json_t *args, json_t **res,

@@ -522,7 +522,7 @@ out:
 	return rc;
 }
 
-enum { NCO_IP, NCO_IP6, NCO_ALIAS, NCO_HELP };
+enum { NCO_IP, NCO_IP6, NCO_ALIAS, NCO_WAIT, NCO_HELP };
 
 int cli_cmd_network_connect(int argc, char **argv)
 {
@@ -530,11 +530,12 @@ int cli_cmd_network_connect(int argc, char **argv)
 		[NCO_IP] = { "ip", 0, true },
 		[NCO_IP6] = { "ip6", 0, true },
 		[NCO_ALIAS] = { "alias", 0, true },
+		[NCO_WAIT] = { "wait", 0, false },
 		[NCO_HELP] = { "help", 0, false },
 		{ NULL, 0, false },
 	};
 	const char *usage =
-		"wgnet network connect [--ip IP] [--ip6 IP] [--alias NAME]... NETWORK CONTAINER";
+		"wgnet network connect [--ip IP] [--ip6 IP] [--alias NAME]... [--wait] NETWORK CONTAINER";
 	struct cli_args a;
 	json_t *args = NULL, *res = NULL, *aliases = NULL;
 	int rc = 1;
@@ -559,6 +560,9 @@ int cli_cmd_network_connect(int argc, char **argv)
 	if (cli_last(&a, NCO_IP6))
 		json_object_set_new(args, "ip6",
 				    json_string(cli_last(&a, NCO_IP6)));
+	/* Until every guest on the network has acknowledged the change. */
+	if (cli_has(&a, NCO_WAIT))
+		json_object_set_new(args, "wait", json_true());
 	if (!cli_call("NetworkConnect", args, &res, false))
 		rc = 0;
 out:

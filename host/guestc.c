@@ -36,6 +36,10 @@ struct host_grt *host_grt_get(struct host *h, const char *name)
 		goto out;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	pthread_mutex_init(&r->call_mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->fd = -1;
+	r->tail = &r->head;
+	r->host = h;
 	r->state = ST_GUEST_UNKNOWN;
 	r->replay = true;
 	r->last_ok_ms = host_now_ms();
@@ -94,9 +98,8 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 		json_decref(args);
 		return host_err(errmsg, -ENOMEM, "out of memory");
 	}
-	pthread_mutex_lock(&r->call_mu);
+	/* Outside the worker (guest add, Status): its own connection. */
 	rc = proto_call(g->control, timeout_ms, op, args, result, &em);
-	pthread_mutex_unlock(&r->call_mu);
 	json_decref(args);
 	if (!rc) {
 		pthread_mutex_lock(&h->rt_mu);
@@ -134,148 +137,6 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 			g->control, strerror(-rc));
 }
 
-/* --- batches --- */
-
-struct gc_item {
-	char op[32];
-	json_t *args;
-	struct gc_item *next;
-};
-
-struct gc_group {
-	struct st_guest g;
-	struct gc_item *head, **tail;
-	struct gc_batch *b;
-	int timeout_ms;
-	int failed;
-	pthread_t th;
-	bool started;
-	struct gc_group *next;
-};
-
-struct gc_batch {
-	struct host *h;
-	struct gc_group *groups;
-};
-
-struct gc_batch *gc_batch_new(struct host *h)
-{
-	struct gc_batch *b = calloc(1, sizeof(*b));
-
-	if (b)
-		b->h = h;
-	return b;
-}
-
-void gc_batch_add(struct gc_batch *b, const struct st_guest *g, const char *op,
-		  json_t *args)
-{
-	struct gc_group *gr;
-	struct gc_item *it;
-
-	if (!b || !args) {
-		json_decref(args);
-		return;
-	}
-	for (gr = b->groups; gr; gr = gr->next)
-		if (!strcmp(gr->g.name, g->name))
-			break;
-	if (!gr) {
-		gr = calloc(1, sizeof(*gr));
-		if (!gr) {
-			json_decref(args);
-			return;
-		}
-		gr->g = *g;
-		gr->b = b;
-		gr->tail = &gr->head;
-		gr->next = b->groups;
-		b->groups = gr;
-	}
-	it = calloc(1, sizeof(*it));
-	if (!it) {
-		json_decref(args);
-		return;
-	}
-	snprintf(it->op, sizeof(it->op), "%s", op);
-	it->args = args;
-	*gr->tail = it;
-	gr->tail = &it->next;
-}
-
-static void *group_main(void *arg)
-{
-	struct gc_group *gr = arg;
-
-	for (struct gc_item *it = gr->head; it; it = it->next) {
-		char *em = NULL;
-		int rc = gc_call(gr->b->h, &gr->g, it->op,
-				 json_incref(it->args), gr->timeout_ms, NULL,
-				 &em);
-
-		if (rc) {
-			gr->failed++;
-			log_warn("%s", em ? em : strerror(-rc));
-		}
-		free(em);
-		/* An unreachable guest gets the rest on its replay. */
-		if (rc == -EHOSTUNREACH)
-			break;
-	}
-	return NULL;
-}
-
-int gc_batch_run(struct gc_batch *b, int timeout_ms)
-{
-	struct gc_group *gr;
-	int failed = 0;
-
-	if (!b)
-		return 0;
-	for (gr = b->groups; gr; gr = gr->next) {
-		gr->timeout_ms = timeout_ms;
-		/* DOWN, DEAD and not yet probed guests are caught up by the
-		 * reconciler's replay. */
-		if (host_grt_state(b->h, gr->g.name) != ST_GUEST_UP) {
-			log_debug("guest %s is not up: push deferred",
-				  gr->g.name);
-			continue;
-		}
-		if (!pthread_create(&gr->th, NULL, group_main, gr))
-			gr->started = true;
-		else
-			group_main(gr);
-	}
-	for (gr = b->groups; gr; gr = gr->next) {
-		if (gr->started) {
-			pthread_join(gr->th, NULL);
-			gr->started = false;
-		}
-		failed += gr->failed;
-	}
-	return failed;
-}
-
-void gc_batch_free(struct gc_batch *b)
-{
-	if (!b)
-		return;
-	while (b->groups) {
-		struct gc_group *gr = b->groups;
-
-		b->groups = gr->next;
-		while (gr->head) {
-			struct gc_item *it = gr->head;
-
-			gr->head = it->next;
-			json_decref(it->args);
-			free(it);
-		}
-		free(gr);
-	}
-	free(b);
-}
-
 /* --- the reconciler --- */
 
 struct probe {
@@ -306,13 +167,24 @@ static const char *state_name(int s)
 	return s == ST_GUEST_UP ? "up" : s == ST_GUEST_DEAD ? "dead" : "down";
 }
 
+static void back_off(struct host *h, struct host_grt *r)
+{
+	pthread_mutex_lock(&h->rt_mu);
+	r->next_ms = host_now_ms() + r->backoff_ms;
+	r->backoff_ms = r->backoff_ms * 2 > HOST_BACKOFF_MAX_MS ?
+				HOST_BACKOFF_MAX_MS :
+				r->backoff_ms * 2;
+	pthread_mutex_unlock(&h->rt_mu);
+}
+
+/* The guest answered its probe: audit or replay it if due (in its
+ * worker, through call). */
 static void probe_ok(struct host *h, struct host_grt *r,
-		     const struct st_guest *g)
+		     const struct st_guest *g, mesh_call_fn call)
 {
 	int64_t now = host_now_ms();
 	bool need, audit;
 	json_t *status = NULL;
-	struct st_guest cur;
 	int was, rc = 0;
 
 	pthread_mutex_lock(&h->rt_mu);
@@ -323,40 +195,32 @@ static void probe_ok(struct host *h, struct host_grt *r,
 		r->next_audit_ms = now + HOST_AUDIT_MS;
 	pthread_mutex_unlock(&h->rt_mu);
 
-	if (audit && gc_call(h, g, "GetStatus", NULL, HOST_PROBE_TIMEOUT_MS,
-			     &status, NULL))
-		return;
-	pthread_mutex_lock(&h->mu);
-	if (h->st->ops->guest_get(h->st, g->name, &cur)) {
-		/* Removed meanwhile. */
-		pthread_mutex_unlock(&h->mu);
+	if (audit && call(h, r, "GetStatus", NULL, &status, NULL)) {
 		json_decref(status);
 		return;
 	}
 	if (audit && mesh_audit(h, g, status))
 		need = true;
-	if (need) {
+	json_decref(status);
+	if (need && r->replay) {
 		if (was != ST_GUEST_UP)
 			log_info("guest %s answers (was %s)", g->name,
 				 state_name(was));
-		rc = mesh_replay(h, g);
+		rc = mesh_replay_guest(h, r, g, call);
+	} else if (need) {
+		/* A host restart with the guest in sync (generations):
+		 * nothing to replay, the catch-up compares generations. */
+		log_info("guest %s answers, in sync", g->name);
 	}
 	if (rc) {
 		/* It answers but cannot take its state: back off too. */
 		host_grt_set_state(h, g->name, ST_GUEST_DOWN);
-		pthread_mutex_lock(&h->rt_mu);
-		r->next_ms = host_now_ms() + r->backoff_ms;
-		r->backoff_ms = r->backoff_ms * 2 > HOST_BACKOFF_MAX_MS ?
-					HOST_BACKOFF_MAX_MS :
-					r->backoff_ms * 2;
-		pthread_mutex_unlock(&h->rt_mu);
+		back_off(h, r);
 		persist_state(h, g->name, ST_GUEST_DOWN, 0);
 	} else {
 		host_grt_set_state(h, g->name, ST_GUEST_UP);
 		persist_state(h, g->name, ST_GUEST_UP, time(NULL));
 	}
-	pthread_mutex_unlock(&h->mu);
-	json_decref(status);
 }
 
 static void probe_failed(struct host *h, struct host_grt *r,
@@ -376,15 +240,11 @@ static void probe_failed(struct host *h, struct host_grt *r,
 	else
 		next = ST_GUEST_DOWN;
 	r->state = next;
-	r->next_ms = now + r->backoff_ms;
-	r->backoff_ms = r->backoff_ms * 2 > HOST_BACKOFF_MAX_MS ?
-				HOST_BACKOFF_MAX_MS :
-				r->backoff_ms * 2;
 	pthread_mutex_unlock(&h->rt_mu);
+	back_off(h, r);
 
 	if (was == ST_GUEST_UNKNOWN)
 		log_warn("guest %s does not answer: %s", g->name, why);
-	pthread_mutex_lock(&h->mu);
 	if (!h->st->ops->guest_get(h->st, g->name, &cur)) {
 		if (cur.state == ST_GUEST_DEAD && next != ST_GUEST_DEAD)
 			/* Dead before a restart of wgnet-host: still dead. */
@@ -394,52 +254,33 @@ static void probe_failed(struct host *h, struct host_grt *r,
 		else
 			persist_state(h, g->name, next, 0);
 	}
-	pthread_mutex_unlock(&h->mu);
 }
 
-static void *probe_main(void *arg)
+void host_probe_result(struct host *h, struct host_grt *r,
+		       const struct st_guest *g, int rc, json_t *hello,
+		       const char *why, mesh_call_fn call)
 {
-	struct probe *p = arg;
-	struct host_grt *r = host_grt_get(p->h, p->g.name);
-	json_t *res = NULL;
-	char *em = NULL;
-	int rc;
-
-	if (!r)
-		return NULL;
-	rc = gc_call(p->h, &p->g, "Hello", NULL, HOST_PROBE_TIMEOUT_MS, &res,
-		     &em);
+	(void)hello;
 	/* An error reply still proves the agent is alive. */
-	if (!rc || rc != -EHOSTUNREACH)
-		probe_ok(p->h, r, &p->g);
+	if (rc != -EHOSTUNREACH)
+		probe_ok(h, r, g, call);
 	else
-		probe_failed(p->h, r, &p->g, em ? em : strerror(-rc));
-	json_decref(res);
-	free(em);
-	pthread_mutex_lock(&p->h->rt_mu);
+		probe_failed(h, r, g, why);
+	pthread_mutex_lock(&h->rt_mu);
 	r->busy = false;
-	pthread_mutex_unlock(&p->h->rt_mu);
-	return NULL;
+	pthread_mutex_unlock(&h->rt_mu);
 }
 
-#define PROBE_PARALLEL 32
-
+/* One pass: every guest of ours whose probe is due gets its worker woken
+ * with a probe (the worker sends the Hello and replays). */
 void host_reconcile_once(struct host *h)
 {
 	struct st_guest *gs = NULL;
-	struct probe *ps = NULL;
-	size_t n = 0, due = 0;
+	size_t n = 0;
 	int64_t now = host_now_ms();
 
-	pthread_mutex_lock(&h->mu);
 	if (h->st->ops->guest_list(h->st, &gs, &n))
 		n = 0;
-	pthread_mutex_unlock(&h->mu);
-	if (!n)
-		goto out;
-	ps = calloc(n, sizeof(*ps));
-	if (!ps)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct host_grt *r;
 		bool go = false;
@@ -447,6 +288,7 @@ void host_reconcile_once(struct host *h)
 		/* Another host's guest (shared store): not ours to probe. */
 		if (!host_owns_guest(h, &gs[i]))
 			continue;
+		cp_worker_ensure(h, &gs[i]);
 		r = host_grt_get(h, gs[i].name);
 		if (!r)
 			continue;
@@ -458,28 +300,9 @@ void host_reconcile_once(struct host *h)
 			go = true;
 		}
 		pthread_mutex_unlock(&h->rt_mu);
-		if (go) {
-			ps[due].h = h;
-			ps[due].g = gs[i];
-			due++;
-		}
+		if (go)
+			cp_wake(h, r, true);
 	}
-	for (size_t i = 0; i < due; i += PROBE_PARALLEL) {
-		size_t end = i + PROBE_PARALLEL < due ? i + PROBE_PARALLEL :
-							due;
-
-		for (size_t k = i; k < end; k++)
-			ps[k].started = !pthread_create(&ps[k].th, NULL,
-							probe_main, &ps[k]);
-		for (size_t k = i; k < end; k++) {
-			if (ps[k].started)
-				pthread_join(ps[k].th, NULL);
-			else
-				probe_main(&ps[k]);
-		}
-	}
-out:
-	free(ps);
 	free(gs);
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,7 +21,6 @@
 
 #include "wgnet/docker_api.h"
 #include "wgnet/host.h"
-#include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 #include "metrics.h"
@@ -51,19 +51,18 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-#define HOST_MAX_CTRL_CFG 64
-
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
 		"                  [--docker-socket PATH] [--metrics ADDR [--metrics-interval SEC]]\n"
-		"                  [--ctrl-prefix CIDR]...\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
 		"  --guest-timeout SEC  silence before a guest is dead (default 30)\n"
+		"  --call-timeout MS    deadline of one guest call, the whole exchange\n"
+		"                       (default 2000; device-building ops get 3x)\n"
 		"  --lease-ttl SEC      etcd store: this host's lease (default 10)\n"
 		"  -v, --debug          debug logging\n"
 		"  --log-file PATH      log there instead of stderr\n"
@@ -71,9 +70,7 @@ static void usage(FILE *f)
 		"                       next to --socket; \"none\" or \"\" disables)\n"
 		"  --metrics ADDR       serve /metrics (Prometheus) on 127.0.0.1:PORT,\n"
 		"                       [::1]:PORT or unix:/path (default: off)\n"
-		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n"
-		"  --ctrl-prefix CIDR   containers may never reach CIDR (repeatable; e.g.\n"
-		"                       the underlays of other machines, docs/bpf.md)\n",
+		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n",
 		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
 }
 
@@ -217,6 +214,22 @@ static void wait_clients(void)
 	pthread_mutex_unlock(&clients_mu);
 }
 
+/* One worker connection per guest plus the clients': take every
+ * descriptor the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			log_warn("cannot raise the file descriptor limit: %s",
+				 strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -224,11 +237,11 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'S' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "guest-timeout", required_argument, NULL, 't' },
+		{ "call-timeout", required_argument, NULL, 'C' },
 		{ "lease-ttl", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "docker-socket", required_argument, NULL, 'D' },
-		{ "ctrl-prefix", required_argument, NULL, 'C' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-interval", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
@@ -246,9 +259,7 @@ int main(int argc, char **argv)
 	struct store *st = NULL;
 	struct host *h = NULL;
 	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
-	const char *ctrl[HOST_MAX_CTRL_CFG];
-	size_t n_ctrl = 0;
-	struct ip_prefix cp;
+	int call_ms = HOST_CALL_TIMEOUT_MS;
 	char *end;
 
 	log_prog = "wgnet-host";
@@ -275,6 +286,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'C':
+			errno = 0;
+			call_ms = (int)strtol(optarg, &end, 10);
+			if (errno || *end || call_ms < 100 ||
+			    call_ms > 600000) {
+				fprintf(stderr,
+					"wgnet-host: invalid --call-timeout %s (100..600000 ms)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'L':
 			errno = 0;
 			lease_ttl = (int)strtol(optarg, &end, 10);
@@ -295,23 +317,14 @@ int main(int argc, char **argv)
 		case 'D':
 			dsock = optarg;
 			break;
-		case 'C':
-			if (prefix_parse(optarg, false, &cp) ||
-			    n_ctrl >= HOST_MAX_CTRL_CFG) {
-				fprintf(stderr,
-					"wgnet-host: invalid --ctrl-prefix %s (a CIDR; at most %d)\n",
-					optarg, HOST_MAX_CTRL_CFG);
-				return 2;
-			}
-			ctrl[n_ctrl++] = optarg;
-			break;
 		case 'M':
 			maddr = optarg;
 			break;
 		case 'I':
 			errno = 0;
 			minterval = (int)strtol(optarg, &end, 10);
-			if (errno || *end || minterval < 1 || minterval > 3600) {
+			if (errno || *end || minterval < 1 ||
+			    minterval > 3600) {
 				fprintf(stderr,
 					"wgnet-host: invalid --metrics-interval %s (1..3600)\n",
 					optarg);
@@ -345,6 +358,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -363,8 +377,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
-	h->ctrl_cfg = ctrl;
-	h->n_ctrl_cfg = n_ctrl;
+	h->call_timeout_ms = call_ms;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The mesh, continued: the audit of a guest's GetStatus, the full replay of
- * one guest, and dead guests. Every function here runs with h->mu held.
+ * one guest (in its worker, docs/control-plane.md) and dead guests. No lock
+ * is held across guest I/O; h->mu only around store changes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,8 +16,8 @@
 #include "mtu.h"
 
 /* Containers of guest g. */
-static int guest_containers(struct store *st, const char *guest,
-			    struct st_container **out, size_t *n)
+int mesh_guest_containers(struct store *st, const char *guest,
+			  struct st_container **out, size_t *n)
 {
 	struct st_container *all = NULL;
 	size_t nall = 0, k = 0;
@@ -55,7 +56,7 @@ static int remove_vanished(struct host *h, const struct st_guest *g,
 		log_warn(
 			"container %s: its namespace on guest %s vanished, removing it",
 			c.name, g->name);
-		host_container_remove_locked(h, &c, NULL);
+		host_container_remove(h, &c, false, NULL);
 		removed++;
 	}
 	return removed;
@@ -100,7 +101,7 @@ int mesh_audit(struct host *h, const struct st_guest *g, json_t *status)
 	int differs = 0;
 
 	remove_vanished(h, g, status);
-	if (guest_containers(st, g->name, &cs, &ncs))
+	if (mesh_guest_containers(st, g->name, &cs, &ncs))
 		return 0;
 	for (size_t i = 0; i < ncs && !differs; i++) {
 		struct st_endpoint *eps = NULL;
@@ -139,21 +140,27 @@ static bool str_in(json_t *arr, const char *s)
 }
 
 /* Replay steps that push one network: AddNetwork (+ store its key). */
-static int replay_networks(struct host *h, const struct st_guest *g,
-			   json_t *nets, json_t *changed, json_t *added)
+static int replay_networks(struct host *h, struct host_grt *r,
+			   const struct st_guest *g, json_t *nets,
+			   json_t *added, mesh_call_fn call)
 {
 	json_t *x;
 	size_t i;
 
 	json_array_foreach(nets, i, x) {
 		struct st_network n;
+		json_t *args = NULL, *res = NULL;
 		char *em = NULL;
-		bool ch = false;
 		int rc;
 
 		if (h->st->ops->network_get(h->st, json_string_value(x), &n))
 			continue;
-		rc = mesh_guest_add_network(h, g, &n, &ch, &em);
+		mesh_network_args(&n, &args);
+		mtu_add_network_args(h->st, &n, args);
+		rc = call(h, r, "AddNetwork", args, &res, &em);
+		if (!rc)
+			rc = mesh_store_key(h, g->name, n.id, res, &em);
+		json_decref(res);
 		if (rc) {
 			log_warn("replay %s: %s", g->name, em);
 			free(em);
@@ -161,16 +168,15 @@ static int replay_networks(struct host *h, const struct st_guest *g,
 				return rc;
 			continue;
 		}
-		if (ch)
-			json_array_append_new(changed, json_string(n.id));
 		json_array_append(added, x);
 	}
 	return 0;
 }
 
-static int replay_endpoints(struct host *h, const struct st_guest *g,
+static int replay_endpoints(struct host *h, struct host_grt *r,
+			    const struct st_guest *g,
 			    const struct st_container *cs, size_t ncs,
-			    json_t *added)
+			    json_t *added, mesh_call_fn call)
 {
 	struct store *st = h->st;
 
@@ -184,7 +190,6 @@ static int replay_endpoints(struct host *h, const struct st_guest *g,
 		for (size_t k = 0; k < nep && !vanished; k++) {
 			struct st_network n;
 			char *em = NULL;
-			json_t *args;
 			int rc;
 
 			/* Its network failed: the reply would be ENOENT for
@@ -192,9 +197,9 @@ static int replay_endpoints(struct host *h, const struct st_guest *g,
 			if (!str_in(added, eps[k].network_id) ||
 			    st->ops->network_get(st, eps[k].network_id, &n))
 				continue;
-			args = mesh_endpoint_args(&n, &cs[i], &eps[k]);
-			rc = gc_call(h, g, "AddEndpoint", args,
-				     h->call_timeout_ms, NULL, &em);
+			rc = call(h, r, "AddEndpoint",
+				  mesh_endpoint_args(&n, &cs[i], &eps[k]), NULL,
+				  &em);
 			if (rc == -EHOSTUNREACH) {
 				free(em);
 				free(eps);
@@ -212,50 +217,30 @@ static int replay_endpoints(struct host *h, const struct st_guest *g,
 			log_warn(
 				"container %s: namespace %s is gone, removing it",
 				cs[i].name, cs[i].netns);
-			host_container_remove_locked(h, &cs[i], NULL);
+			host_container_remove(h, &cs[i], false, NULL);
 		}
 	}
 	return 0;
 }
 
-int mesh_replay(struct host *h, const struct st_guest *g)
+/* The networks of the guest's containers; stale interface rows go. */
+static int replay_plan(struct host *h, const struct st_guest *g, json_t *nets,
+		       json_t *ctrs, struct st_container **cs, size_t *ncs)
 {
 	struct store *st = h->st;
-	struct st_container *cs = NULL;
 	struct st_guest_net *gns = NULL;
-	struct gc_batch *b = NULL;
-	json_t *nets = json_array(), *ctrs = json_array(),
-	       *changed = json_array(), *added = json_array(), *status = NULL,
-	       *x;
-	size_t ncs = 0, ngn = 0, i;
-	char *em = NULL;
+	size_t ngn = 0, i;
 	int rc;
 
-	log_info("replaying the desired state of guest %s", g->name);
-	x = mesh_ctrl_prefixes(h);
-	rc = gc_call(h, g, "CreateHub",
-		     x ? json_pack("{s:o}", "ctrl_prefixes", x) : json_object(),
-		     h->call_timeout_ms, NULL, &em);
+	rc = mesh_guest_containers(st, g->name, cs, ncs);
 	if (rc)
-		goto out;
-	x = mesh_isolation_args(h);
-	if (x) {
-		rc = gc_call(h, g, "SetIsolation", x, h->call_timeout_ms, NULL,
-			     &em);
-		if (rc == -EHOSTUNREACH)
-			goto out;
-		free(em);
-		em = NULL;
-	}
-	rc = guest_containers(st, g->name, &cs, &ncs);
-	if (rc)
-		goto out;
-	for (i = 0; i < ncs; i++) {
+		return rc;
+	for (i = 0; i < *ncs; i++) {
 		struct st_endpoint *eps = NULL;
 		size_t nep = 0;
 
-		json_array_append_new(ctrs, json_string(cs[i].id));
-		if (st->ops->endpoint_list(st, NULL, cs[i].id, &eps, &nep))
+		json_array_append_new(ctrs, json_string((*cs)[i].id));
+		if (st->ops->endpoint_list(st, NULL, (*cs)[i].id, &eps, &nep))
 			continue;
 		for (size_t k = 0; k < nep; k++)
 			if (!str_in(nets, eps[k].network_id))
@@ -267,61 +252,86 @@ int mesh_replay(struct host *h, const struct st_guest *g)
 	if (!st->ops->guest_net_list(st, NULL, &gns, &ngn))
 		for (i = 0; i < ngn; i++)
 			if (!strcmp(gns[i].guest, g->name) &&
-			    !str_in(nets, gns[i].network_id))
+			    !str_in(nets, gns[i].network_id)) {
+				pthread_mutex_lock(&h->mu);
 				st->ops->guest_net_delete(st, g->name,
 							  gns[i].network_id);
-	rc = replay_networks(h, g, nets, changed, added);
-	if (rc)
-		goto out;
-	rc = replay_endpoints(h, g, cs, ncs, added);
-	if (rc)
-		goto out;
-	b = gc_batch_new(h);
-	if (!b) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	json_array_foreach(nets, i, x) {
-		json_t *peers = NULL, *args;
+				pthread_mutex_unlock(&h->mu);
+				cp_net_refresh(h, gns[i].network_id);
+			}
+	free(gns);
+	return 0;
+}
 
-		if (mesh_peer_set(st, json_string_value(x), g->name, &peers))
-			continue;
-		args = json_pack("{s:O,s:o}", "network_id", x, "peers", peers);
-		mtu_add_peers_args(st, json_string_value(x), args);
-		rc = gc_call(h, g, "UpdatePeers", args, h->call_timeout_ms,
-			     NULL, &em);
+int mesh_replay_guest(struct host *h, struct host_grt *r,
+		      const struct st_guest *g, mesh_call_fn call)
+{
+	struct st_container *cs = NULL;
+	json_t *nets = json_array(), *ctrs = json_array(),
+	       *added = json_array(), *status = NULL, *x;
+	size_t ncs = 0, i;
+	char *em = NULL;
+	int rc;
+
+	log_info("replaying the desired state of guest %s", g->name);
+	rc = call(h, r, "CreateHub", json_object(), NULL, &em);
+	if (rc)
+		goto out;
+	x = mesh_isolation_args(h->st);
+	if (x) {
+		rc = call(h, r, "SetIsolation", x, NULL, &em);
 		if (rc == -EHOSTUNREACH)
 			goto out;
 		free(em);
 		em = NULL;
 	}
+	rc = replay_plan(h, g, nets, ctrs, &cs, &ncs);
+	if (rc)
+		goto out;
+	rc = replay_networks(h, r, g, nets, added, call);
+	if (rc)
+		goto out;
+	rc = replay_endpoints(h, r, g, cs, ncs, added, call);
+	if (rc)
+		goto out;
 	/* Containers may have gone in replay_endpoints: list them again. */
 	free(cs);
 	cs = NULL;
 	json_array_clear(ctrs);
-	rc = guest_containers(st, g->name, &cs, &ncs);
+	rc = mesh_guest_containers(h->st, g->name, &cs, &ncs);
 	if (rc)
 		goto out;
-	for (i = 0; i < ncs; i++) {
+	for (i = 0; i < ncs; i++)
 		json_array_append_new(ctrs, json_string(cs[i].id));
-		mesh_queue_container(h, b, &cs[i]);
-	}
-	/* The guest is not UP yet for the batch's skip rule: call directly. */
-	rc = gc_call(h, g, "Reconcile",
-		     json_pack("{s:O,s:O}", "networks", nets, "containers",
-			       ctrs),
-		     h->call_timeout_ms, NULL, &em);
+	rc = call(h, r, "Reconcile",
+		  json_pack("{s:O,s:O}", "networks", nets, "containers", ctrs),
+		  NULL, &em);
 	if (rc == -EHOSTUNREACH)
 		goto out;
 	free(em);
 	em = NULL;
-	host_grt_set_state(h, g->name, ST_GUEST_UP);
-	gc_batch_run(b, h->call_timeout_ms);
-	gc_batch_free(b);
-	b = NULL;
-	json_array_foreach(changed, i, x)
-		mesh_push_network(h, json_string_value(x), NULL);
-	rc = gc_call(h, g, "GetStatus", NULL, h->call_timeout_ms, &status, &em);
+	/* Peers and DNS: the worker's catch-up once it is up (a guest
+	 * without generations gets everything again). Ports here. */
+	pthread_mutex_lock(&h->rt_mu);
+	if (!r->gens)
+		for (i = 0; i < r->nacks; i++)
+			r->acks[i].a.valid = false;
+	pthread_mutex_unlock(&h->rt_mu);
+	for (i = 0; i < ncs; i++) {
+		json_t *ports = NULL;
+
+		if (mesh_ports(h->st, &cs[i], &ports))
+			continue;
+		rc = call(h, r, "PublishPorts",
+			  json_pack("{s:s,s:o}", "container_id", cs[i].id,
+				    "ports", ports),
+			  NULL, &em);
+		if (rc == -EHOSTUNREACH)
+			goto out;
+		free(em);
+		em = NULL;
+	}
+	rc = call(h, r, "GetStatus", NULL, &status, &em);
 	if (!rc)
 		remove_vanished(h, g, status);
 	rc = rc == -EHOSTUNREACH ? rc : 0;
@@ -329,43 +339,52 @@ out:
 	if (rc)
 		log_warn("replay of guest %s stopped: %s", g->name,
 			 em ? em : strerror(-rc));
-	gc_batch_free(b);
 	free(em);
 	free(cs);
-	free(gns);
 	json_decref(status);
 	json_decref(nets);
 	json_decref(ctrs);
-	json_decref(changed);
 	json_decref(added);
 	return rc;
 }
 
+/* A dead guest: its containers and interfaces go from the store (the
+ * generations move), the others drop it as a peer through their
+ * catch-up. No guest I/O. */
 int mesh_guest_dead(struct host *h, const struct st_guest *g)
 {
 	struct store *st = h->st;
 	struct st_container *cs = NULL;
 	struct st_guest_net *gns = NULL;
-	size_t ncs = 0, ngn = 0, i;
+	struct st_endpoint *freed = NULL;
+	size_t ncs = 0, ngn = 0, nfreed = 0, i;
 	json_t *nets = json_array(), *x;
 	struct st_guest dead = *g;
 	int rc;
 
-	rc = guest_containers(st, g->name, &cs, &ncs);
+	pthread_mutex_lock(&h->mu);
+	rc = mesh_guest_containers(st, g->name, &cs, &ncs);
 	if (rc)
-		goto out;
+		goto unlock;
 	log_warn("guest %s is dead: removing its %zu container(s)", g->name,
 		 ncs);
 	for (i = 0; i < ncs; i++) {
-		struct st_endpoint *eps = NULL;
+		struct st_endpoint *eps = NULL, *tmp;
 		size_t nep = 0;
 
-		if (!st->ops->endpoint_list(st, NULL, cs[i].id, &eps, &nep))
+		if (!st->ops->endpoint_list(st, NULL, cs[i].id, &eps, &nep)) {
+			tmp = realloc(freed, (nfreed + nep + 1) * sizeof(*tmp));
+			if (tmp) {
+				freed = tmp;
+				memcpy(freed + nfreed, eps, nep * sizeof(*eps));
+				nfreed += nep;
+			}
 			for (size_t k = 0; k < nep; k++)
 				if (!str_in(nets, eps[k].network_id))
 					json_array_append_new(
 						nets,
 						json_string(eps[k].network_id));
+		}
 		free(eps);
 		st->ops->container_delete(st, cs[i].id);
 	}
@@ -381,10 +400,16 @@ int mesh_guest_dead(struct host *h, const struct st_guest *g)
 			}
 	dead.state = ST_GUEST_DEAD;
 	st->ops->guest_put(st, &dead);
+unlock:
+	pthread_mutex_unlock(&h->mu);
 	json_array_foreach(nets, i, x)
-		mesh_push_network(h, json_string_value(x), NULL);
-out:
+		cp_net_refresh(h, json_string_value(x));
+	for (i = 0; i < nfreed; i++)
+		cp_net_quarantine(h, freed[i].network_id, &freed[i].ip4,
+				  &freed[i].ip6,
+				  cp_net_gen(h, freed[i].network_id));
 	json_decref(nets);
+	free(freed);
 	free(cs);
 	free(gns);
 	return rc;

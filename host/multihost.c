@@ -28,56 +28,10 @@ int host_check_owner(struct host *h, const char *guest, char **errmsg)
 	if (!shared(h) || h->st->ops->guest_get(h->st, guest, &g) ||
 	    host_owns_guest(h, &g))
 		return 0;
-	return host_err(errmsg, -EREMOTE,
-			"guest %s is served by host %s: use that host's wgnet-host",
-			guest, g.host_id);
-}
-
-/* Does one of our guests have a WireGuard interface on the network? */
-static bool ours_on(struct host *h, const char *network_id)
-{
-	struct st_guest_net *gns = NULL;
-	size_t n = 0;
-	bool mine = false;
-
-	if (h->st->ops->guest_net_list(h->st, network_id, &gns, &n))
-		return false;
-	for (size_t i = 0; i < n && !mine; i++) {
-		struct st_guest g;
-
-		mine = !h->st->ops->guest_get(h->st, gns[i].guest, &g) &&
-		       host_owns_guest(h, &g);
-	}
-	free(gns);
-	return mine;
-}
-
-static void push(struct host *h, const char *network_id)
-{
-	struct gc_batch *b;
-
-	if (!ours_on(h, network_id))
-		return;
-	b = gc_batch_new(h);
-	if (!b)
-		return;
-	log_debug("store change on network %.12s: pushing to our guests",
-		  network_id);
-	/* Only our UP guests are called: the batch skips the others. */
-	mesh_queue_network(h, b, network_id, NULL);
-	gc_batch_run(b, HOST_PUSH_TIMEOUT_MS);
-	gc_batch_free(b);
-}
-
-static bool has_endpoints(struct host *h, const char *network_id)
-{
-	struct st_endpoint *eps = NULL;
-	size_t n = 0;
-
-	if (h->st->ops->endpoint_list(h->st, network_id, NULL, &eps, &n))
-		return true; /* unknown: no extra push */
-	free(eps);
-	return n > 0;
+	return host_err(
+		errmsg, -EREMOTE,
+		"guest %s is served by host %s: use that host's wgnet-host",
+		guest, g.host_id);
 }
 
 void host_on_store_change(struct host *h, const char *network_id)
@@ -85,21 +39,24 @@ void host_on_store_change(struct host *h, const char *network_id)
 	struct st_network *ns = NULL;
 	size_t n = 0;
 
-	pthread_mutex_lock(&h->mu);
+	/* No lock across anything: the refresh reads the network in one
+	 * transaction and wakes only our guests' workers, and only when the
+	 * generation moved (our own writes were refreshed already). */
 	if (network_id) {
-		push(h, network_id);
+		bool known = cp_net_gen(h, network_id) != 0;
+		uint64_t gen = cp_net_refresh(h, network_id);
+
 		/* A network created or removed on another host changes the
-		 * isolation set of our guests (it has no endpoints then). */
-		if (!has_endpoints(h, network_id))
-			mesh_push_isolation(h, NULL);
+		 * isolation set of our guests. */
+		if (known != (gen != 0))
+			mesh_push_isolation(h, NULL, false);
 	} else if (!h->st->ops->network_list(h->st, &ns, &n)) {
 		log_info("store: full resync of %zu network(s)", n);
 		for (size_t i = 0; i < n; i++)
-			push(h, ns[i].id);
+			cp_net_refresh(h, ns[i].id);
 		free(ns);
-		mesh_push_isolation(h, NULL);
+		mesh_push_isolation(h, NULL, false);
 	}
-	pthread_mutex_unlock(&h->mu);
 }
 
 static void on_change(void *arg, const char *network_id)

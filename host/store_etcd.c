@@ -81,6 +81,40 @@ static void note_up(struct etcd_store *e, size_t member)
 		log_info("store reachable again: %s", e->urls[member]);
 }
 
+/* A handle with its live connections, or a new one. */
+static CURL *handle_get(struct etcd_store *e)
+{
+	CURL *c = NULL;
+
+	pthread_mutex_lock(&e->mu);
+	if (e->n_idle)
+		c = e->idle[--e->n_idle];
+	pthread_mutex_unlock(&e->mu);
+	if (c) {
+		curl_easy_reset(c); /* options go, connections stay */
+		return c;
+	}
+	return curl_easy_init();
+}
+
+static void handle_put(struct etcd_store *e, CURL *c)
+{
+	pthread_mutex_lock(&e->mu);
+	if (e->n_idle < ETCD_IDLE_HANDLES) {
+		e->idle[e->n_idle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&e->mu);
+	if (c)
+		curl_easy_cleanup(c);
+}
+
+void est_handles_free(struct etcd_store *e)
+{
+	while (e->n_idle)
+		curl_easy_cleanup(e->idle[--e->n_idle]);
+}
+
 /* One POST to one member. 1 = try the next member, 0 = *resp set,
  * -errno = an answer that is an error. */
 static int post_one(struct etcd_store *e, size_t m, const char *path,
@@ -89,7 +123,7 @@ static int post_one(struct etcd_store *e, size_t m, const char *path,
 	char url[512];
 	struct buf b = { 0 };
 	struct curl_slist *hdr = NULL;
-	CURL *c = curl_easy_init();
+	CURL *c = handle_get(e);
 	CURLcode cc;
 	long code = 0;
 	json_t *j = NULL, *jc;
@@ -150,7 +184,11 @@ out:
 	json_decref(j);
 	free(b.p);
 	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
+	/* A failed transfer may have left a broken connection: drop it. */
+	if (rc == 1)
+		curl_easy_cleanup(c);
+	else
+		handle_put(e, c);
 	return rc;
 }
 
@@ -196,7 +234,7 @@ static int kv_cmp_create(const void *a, const void *b)
 
 	return x->create_rev < y->create_rev ? -1 :
 	       x->create_rev > y->create_rev ? 1 :
-						0;
+					       0;
 }
 
 /* Range read; *rev = the store revision of the read. Sorted by key, or by
@@ -283,9 +321,9 @@ void est_mine_del(struct etcd_store *e, const char *key, bool prefix)
 	if (!prefix)
 		json_object_del(e->mine, key);
 	else
-		json_object_foreach_safe(e->mine, tmp, k, v)
-			if (!strncmp(k, key, strlen(key)))
-				json_object_del(e->mine, k);
+		json_object_foreach_safe(e->mine, tmp, k,
+					 v) if (!strncmp(k, key, strlen(key)))
+			json_object_del(e->mine, k);
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -342,6 +380,7 @@ static void etcd_close(struct store *st)
 	for (size_t i = 0; i < e->n_urls; i++)
 		free(e->urls[i]);
 	json_decref(e->mine);
+	est_handles_free(e);
 	pthread_mutex_destroy(&e->mu);
 	pthread_mutex_destroy(&e->stop_mu);
 	pthread_cond_destroy(&e->stop_cv);
@@ -453,8 +492,7 @@ struct store *store_etcd_open_ex(const char *uri, const char *host_id,
 	 * answers, and calls fail with -ENOTCONN until then. */
 	rc = est_lease_acquire(e, true);
 	if (rc && (rc != -ENOTCONN || must_reach)) {
-		log_err("store %s: cannot get a lease: %s", uri,
-			strerror(-rc));
+		log_err("store %s: cannot get a lease: %s", uri, strerror(-rc));
 		goto fail;
 	}
 	rc = pthread_create(&e->ka_th, NULL, est_ka_main, e);

@@ -6,6 +6,7 @@
 #ifndef WGNET_HOST_STORE_ETCD_INT_H
 #define WGNET_HOST_STORE_ETCD_INT_H
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -21,6 +22,8 @@
 #define TXN_RETRIES 16 /* other compare-and-swap loops */
 #define MAX_RESPONSE (64u << 20)
 
+#define ETCD_IDLE_HANDLES 8
+
 struct etcd_store {
 	struct store st; /* first: to_etcd() relies on it */
 	char uri[1024];
@@ -29,7 +32,12 @@ struct etcd_store {
 	char host_id[ST_NAME_LEN];
 	int ttl;
 
-	pthread_mutex_t mu; /* cur, lease, mine, down */
+	/* Idle libcurl handles: each keeps its connections, so requests
+	 * reuse them instead of a TCP connect each (under mu). */
+	CURL *idle[ETCD_IDLE_HANDLES];
+	size_t n_idle;
+
+	pthread_mutex_t mu; /* cur, lease, mine, down, idle */
 	size_t cur; /* the member that answered last */
 	int64_t lease;
 	json_t *mine; /* leased key → value, to register again */
@@ -66,6 +74,7 @@ int est_post(struct etcd_store *e, const char *path, json_t *body,
 	     json_t **resp);
 int est_range(struct etcd_store *e, const char *key, bool prefix,
 	      bool by_create, struct etcd_kv **kvs, size_t *n, int64_t *rev);
+void est_handles_free(struct etcd_store *e);
 int est_get1(struct etcd_store *e, const char *key, struct etcd_kv *kv);
 int est_txn(struct etcd_store *e, const struct etcd_txn *t, bool *ok,
 	    json_t **out);

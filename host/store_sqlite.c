@@ -41,7 +41,8 @@ static const char schema_sql[] =
 	" ipv6 INTEGER NOT NULL DEFAULT 0,"
 	" labels TEXT NOT NULL DEFAULT '{}',"
 	" options TEXT NOT NULL DEFAULT '{}',"
-	" created INTEGER NOT NULL);"
+	" created INTEGER NOT NULL,"
+	" gen INTEGER NOT NULL DEFAULT 1);"
 	"CREATE TABLE guests ("
 	" name TEXT PRIMARY KEY,"
 	" control TEXT NOT NULL DEFAULT '',"
@@ -79,7 +80,15 @@ static const char schema_sql[] =
 	" listen_port INTEGER NOT NULL,"
 	" mtu INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (guest, network_id));"
-	"CREATE INDEX guest_nets_network ON guest_nets (network_id);";
+	"CREATE INDEX guest_nets_network ON guest_nets (network_id);"
+	"CREATE INDEX containers_guest ON containers (guest);";
+
+/* Version 2 → 3: the network's generation (docs/control-plane.md) and the
+ * index on a container's guest. */
+static const char migrate_v3_sql[] =
+	"ALTER TABLE networks ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
+	"CREATE INDEX IF NOT EXISTS containers_guest ON containers (guest);"
+	"UPDATE schema_version SET version = 3;";
 
 bool sq_str_ok(const char *s, size_t size)
 {
@@ -114,6 +123,90 @@ int sq_err(struct store_sqlite *s, int rc, const char *what)
 }
 
 /*
+ * Prepared statements are kept (SQLITE_PREPARE_PERSISTENT) in a small
+ * open-addressing table keyed by their SQL text and reset after use; a
+ * statement still running (the same SQL nested) gets a fresh one that is
+ * finalized after use.
+ */
+static size_t sq_hash(const char *sql)
+{
+	size_t h = 5381;
+
+	while (*sql)
+		h = h * 33 + (unsigned char)*sql++;
+	return h;
+}
+
+static sqlite3_stmt *sq_cached(struct store_sqlite *s, const char *sql)
+{
+	size_t i = sq_hash(sql) % SQ_CACHE_SLOTS;
+
+	for (size_t k = 0; k < SQ_CACHE_SLOTS; k++) {
+		struct sq_cache_ent *e = &s->cache[(i + k) % SQ_CACHE_SLOTS];
+
+		if (!e->sql)
+			return NULL;
+		if (!strcmp(e->sql, sql))
+			return sqlite3_stmt_busy(e->stmt) || e->in_use ?
+				       NULL :
+				       (e->in_use = true, e->stmt);
+	}
+	return NULL;
+}
+
+static void sq_cache_put(struct store_sqlite *s, const char *sql,
+			 sqlite3_stmt *stmt)
+{
+	size_t i = sq_hash(sql) % SQ_CACHE_SLOTS;
+
+	for (size_t k = 0; k < SQ_CACHE_SLOTS; k++) {
+		struct sq_cache_ent *e = &s->cache[(i + k) % SQ_CACHE_SLOTS];
+
+		if (e->sql && !strcmp(e->sql, sql))
+			return; /* a nested twin: finalized after use */
+		if (!e->sql && k < SQ_CACHE_SLOTS / 2) {
+			e->sql = strdup(sql);
+			if (!e->sql)
+				return;
+			e->stmt = stmt;
+			e->in_use = true;
+			return;
+		}
+	}
+}
+
+/* Done with a statement: reset a cached one, finalize any other. */
+void sq_finish(struct store_sqlite *s, sqlite3_stmt *stmt)
+{
+	const char *sql = sqlite3_sql(stmt);
+	size_t i = sql ? sq_hash(sql) % SQ_CACHE_SLOTS : 0;
+
+	for (size_t k = 0; sql && k < SQ_CACHE_SLOTS; k++) {
+		struct sq_cache_ent *e = &s->cache[(i + k) % SQ_CACHE_SLOTS];
+
+		if (!e->sql)
+			break;
+		if (e->stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			e->in_use = false;
+			return;
+		}
+	}
+	sqlite3_finalize(stmt);
+}
+
+static void sq_cache_free(struct store_sqlite *s)
+{
+	for (size_t k = 0; k < SQ_CACHE_SLOTS; k++) {
+		sqlite3_finalize(s->cache[k].stmt);
+		free(s->cache[k].sql);
+		s->cache[k].sql = NULL;
+		s->cache[k].stmt = NULL;
+	}
+}
+
+/*
  * Prepare sql and bind its parameters from fmt: 's' string, 'S' string
  * stored as NULL when empty, 'i' int, 'I' int64_t, 'a' struct ip_addr *
  * (NULL when family 0), 'p' struct ip_prefix * (likewise).
@@ -125,10 +218,25 @@ static int sq_vprepare(struct store_sqlite *s, sqlite3_stmt **out,
 	sqlite3_stmt *stmt = NULL;
 	int rc, i;
 
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return sq_err(s, rc, "prepare");
+	stmt = sq_cached(s, sql);
+	if (!stmt) {
+		rc = sqlite3_prepare_v3(s->db, sql, -1,
+					SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+		if (rc != SQLITE_OK)
+			return sq_err(s, rc, "prepare");
+		sq_cache_put(s, sql, stmt);
+	}
 	for (i = 1; fmt && *fmt; fmt++, i++) {
+		/* A query variant that does not use every argument. */
+		if (i > sqlite3_bind_parameter_count(stmt)) {
+			if (*fmt == 'i')
+				(void)va_arg(ap, int);
+			else if (*fmt == 'I')
+				(void)va_arg(ap, int64_t);
+			else
+				(void)va_arg(ap, const void *);
+			continue;
+		}
 		switch (*fmt) {
 		case 's':
 		case 'S': {
@@ -174,7 +282,7 @@ static int sq_vprepare(struct store_sqlite *s, sqlite3_stmt **out,
 			rc = SQLITE_MISUSE;
 		}
 		if (rc != SQLITE_OK) {
-			sqlite3_finalize(stmt);
+			sq_finish(s, stmt);
 			return sq_err(s, rc, "bind");
 		}
 	}
@@ -213,8 +321,31 @@ int sq_run(struct store_sqlite *s, int *changes, const char *sql,
 	err = rc == SQLITE_DONE ? 0 : sq_err(s, rc, "step");
 	if (!err && changes)
 		*changes = sqlite3_changes(s->db);
-	sqlite3_finalize(stmt);
+	sq_finish(s, stmt);
 	return err;
+}
+
+int sq_bump(struct store_sqlite *s, const char *network_id)
+{
+	return sq_run(s, NULL, "UPDATE networks SET gen = gen + 1 WHERE id = ?",
+		      "s", network_id);
+}
+
+int sq_bump_guest(struct store_sqlite *s, const char *guest)
+{
+	return sq_run(s, NULL,
+		      "UPDATE networks SET gen = gen + 1 WHERE id IN"
+		      " (SELECT network_id FROM guest_nets WHERE guest = ?)",
+		      "s", guest);
+}
+
+int sq_bump_container(struct store_sqlite *s, const char *container_id)
+{
+	return sq_run(s, NULL,
+		      "UPDATE networks SET gen = gen + 1 WHERE id IN"
+		      " (SELECT network_id FROM endpoints"
+		      " WHERE container_id = ?)",
+		      "s", container_id);
 }
 
 /* Read the first row of stmt through fn; returns how many rows there were
@@ -232,7 +363,7 @@ int sq_one(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn, void *out)
 	}
 	if (!err && n < 2 && rc != SQLITE_DONE)
 		err = sq_err(s, rc, "step");
-	sqlite3_finalize(stmt);
+	sq_finish(s, stmt);
 	return err ? err : n;
 }
 
@@ -264,7 +395,7 @@ int sq_all(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn, size_t elem,
 	if (rc != SQLITE_DONE)
 		err = sq_err(s, rc, "step");
 out:
-	sqlite3_finalize(stmt);
+	sq_finish(s, stmt);
 	if (err) {
 		free(arr);
 		return err;
@@ -327,6 +458,7 @@ static void sqlite_close(struct store *st)
 
 	if (!s)
 		return;
+	sq_cache_free(s);
 	sqlite3_close_v2(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -354,6 +486,7 @@ static const struct store_ops sqlite_ops = {
 	.guest_net_get = sqlite_guest_net_get,
 	.guest_net_delete = sqlite_guest_net_delete,
 	.guest_net_list = sqlite_guest_net_list,
+	.network_view = sqlite_network_view,
 };
 
 /* Opening. */
@@ -421,7 +554,7 @@ static int sq_setup(struct store_sqlite *s)
 		goto out;
 	rc = sqlite3_step(stmt);
 	i = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
-	sqlite3_finalize(stmt);
+	sq_finish(s, stmt);
 	if (i < 0) {
 		err = sq_err(s, rc, "schema");
 		goto out;
@@ -441,7 +574,7 @@ static int sq_setup(struct store_sqlite *s)
 		goto out;
 	rc = sqlite3_step(stmt);
 	version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
-	sqlite3_finalize(stmt);
+	sq_finish(s, stmt);
 	if (version == 1) {
 		/* 1 → 2: guest_nets.mtu (what the guest's underlay carries). */
 		rc = sqlite3_exec(s->db,
@@ -453,6 +586,14 @@ static int sq_setup(struct store_sqlite *s)
 		if (err)
 			goto out;
 		version = 2;
+	}
+	if (version == 2) {
+		rc = sqlite3_exec(s->db, migrate_v3_sql, NULL, NULL, NULL);
+		err = sq_err(s, rc, "migrate schema 2 to 3");
+		if (err)
+			goto out;
+		log_info("store %s: schema migrated to version 3", s->path);
+		version = 3;
 	}
 	if (version != SCHEMA_VERSION) {
 		/* Migrations from older versions go above. */

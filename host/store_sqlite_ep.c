@@ -97,6 +97,8 @@ int sqlite_container_delete(struct store *st, const char *ref)
 	err = sq_resolve(s, "SELECT " CT_COLS " FROM containers", ref,
 			 sq_row_container, &c);
 	if (!err)
+		err = sq_bump_container(s, c.id);
+	if (!err)
 		err = sq_run(s, NULL,
 			     "DELETE FROM endpoints WHERE container_id = ?",
 			     "s", c.id);
@@ -124,9 +126,11 @@ static int get_network_by_id(struct store_sqlite *s, const char *id,
 }
 
 static int used_addrs(struct store_sqlite *s, const char *network_id, bool v6,
+		      const struct ip_addr *avoid, size_t n_avoid,
 		      struct ip_addr **out, size_t *n)
 {
 	sqlite3_stmt *stmt;
+	struct ip_addr *tmp;
 	int err;
 
 	err = sq_prepare(s, &stmt,
@@ -137,16 +141,29 @@ static int used_addrs(struct store_sqlite *s, const char *network_id, bool v6,
 			 "s", network_id);
 	if (err)
 		return err;
-	return sq_all(s, stmt, sq_row_ip0, sizeof(**out), (void **)out, n);
+	err = sq_all(s, stmt, sq_row_ip0, sizeof(**out), (void **)out, n);
+	if (err || !n_avoid)
+		return err;
+	/* Freed addresses not yet acknowledged by every guest count as
+	 * used for a pick (docs/control-plane.md). */
+	tmp = realloc(*out, (*n + n_avoid) * sizeof(**out));
+	if (!tmp)
+		return -ENOMEM;
+	*out = tmp;
+	for (size_t i = 0; i < n_avoid; i++)
+		if (avoid[i].family == (v6 ? AF_INET6 : AF_INET))
+			tmp[(*n)++] = avoid[i];
+	return 0;
 }
 
 /* Pick or check one family's address of ep on network n. */
 static int ep_addr(struct store_sqlite *s, const struct st_network *n, bool v6,
-		   const struct ip_addr *want, struct ip_addr *got)
+		   const struct st_endpoint *req, struct ip_addr *got)
 {
 	const struct ip_prefix *subnet = v6 ? &n->subnet6 : &n->subnet4;
 	const struct ip_prefix *range = v6 ? &n->range6 : &n->range4;
 	const struct ip_addr *gw = v6 ? &n->gw6 : &n->gw4;
+	const struct ip_addr *want = v6 ? &req->ip6 : &req->ip4;
 	struct ip_addr *used = NULL;
 	const char *why = NULL;
 	size_t n_used = 0;
@@ -155,7 +172,9 @@ static int ep_addr(struct store_sqlite *s, const struct st_network *n, bool v6,
 	memset(got, 0, sizeof(*got));
 	if (!subnet->addr.family)
 		return 0; /* the caller refused a static address here */
-	err = used_addrs(s, n->id, v6, &used, &n_used);
+	/* A static address is the caller's choice; only picks avoid. */
+	err = used_addrs(s, n->id, v6, req->avoid,
+			 want->family ? 0 : req->n_avoid, &used, &n_used);
 	if (err)
 		return err;
 	if (want->family) {
@@ -209,9 +228,9 @@ static int ep_create_tx(struct store_sqlite *s, struct st_endpoint *ep,
 			 n.name);
 		return -EINVAL;
 	}
-	err = ep_addr(s, &n, false, &ep->ip4, &e.ip4);
+	err = ep_addr(s, &n, false, ep, &e.ip4);
 	if (!err)
-		err = ep_addr(s, &n, true, &ep->ip6, &e.ip6);
+		err = ep_addr(s, &n, true, ep, &e.ip6);
 	if (err)
 		return err;
 	if (!e.ip4.family && !e.ip6.family)
@@ -233,7 +252,7 @@ static int ep_create_tx(struct store_sqlite *s, struct st_endpoint *ep,
 		e.seq = sqlite3_column_int64(stmt, 0);
 	else
 		err = sq_err(s, sqlite3_errcode(s->db), "seq");
-	sqlite3_finalize(stmt);
+	sq_finish(s, stmt);
 	if (err)
 		return err;
 	snprintf(e.network_id, sizeof(e.network_id), "%s", ep->network_id);
@@ -249,6 +268,8 @@ static int ep_create_tx(struct store_sqlite *s, struct st_endpoint *ep,
 		/* Someone took the address we picked: pick again. */
 		err = -EAGAIN;
 	}
+	if (!err)
+		err = sq_bump(s, e.network_id);
 	if (!err)
 		*ep = e;
 	return err;
@@ -282,7 +303,10 @@ int sqlite_endpoint_create(struct store *st, struct st_endpoint *ep)
 int sqlite_endpoint_delete(struct store *st, const char *network_id,
 			   const char *container_id)
 {
-	return sq_delete_query(st_to_sq(st), NULL,
+	return sq_delete_query(st_to_sq(st),
+			       "UPDATE networks SET gen = gen + 1 WHERE id = ?1"
+			       " AND EXISTS (SELECT 1 FROM endpoints"
+			       " WHERE network_id = ?1 AND container_id = ?2)",
 			       "DELETE FROM endpoints WHERE network_id = ?"
 			       " AND container_id = ?",
 			       "ss", network_id, container_id);
@@ -301,12 +325,21 @@ int sqlite_endpoint_list(struct store *st, const char *network_id,
 			 const char *container_id, struct st_endpoint **out,
 			 size_t *n)
 {
+	/* One query per case: "(?1 IS NULL OR network_id = ?1)" cannot use
+	 * an index. */
+	static const char *const sql[4] = {
+		"SELECT " EP_COLS " FROM endpoints ORDER BY rowid",
+		"SELECT " EP_COLS " FROM endpoints WHERE network_id = ?1"
+		" ORDER BY rowid",
+		"SELECT " EP_COLS " FROM endpoints WHERE container_id = ?2"
+		" ORDER BY rowid",
+		"SELECT " EP_COLS " FROM endpoints WHERE network_id = ?1"
+		" AND container_id = ?2 ORDER BY rowid",
+	};
+
 	return sq_list_query(st_to_sq(st), sq_row_endpoint, sizeof(**out),
 			     (void **)out, n,
-			     "SELECT " EP_COLS " FROM endpoints"
-			     " WHERE (?1 IS NULL OR network_id = ?1)"
-			     " AND (?2 IS NULL OR container_id = ?2)"
-			     " ORDER BY rowid",
+			     sql[(network_id ? 1 : 0) + (container_id ? 2 : 0)],
 			     "ss", network_id, container_id);
 }
 
@@ -324,15 +357,34 @@ int sqlite_guest_net_put(struct store *st, const struct st_guest_net *gn)
 	err = sq_tx_begin(s, true);
 	if (err)
 		return err;
-	/* The foreign key turns an unknown network into -ENOENT. */
+	/* A new or changed interface changes every peer set of the network;
+	 * the foreign key turns an unknown network into -ENOENT. */
+	{
+		sqlite3_stmt *stmt;
+
+		err = sq_prepare(s, &stmt,
+				 "SELECT 1 FROM guest_nets WHERE guest = ?"
+				 " AND network_id = ? AND public_key = ?"
+				 " AND listen_port = ? AND mtu = ?",
+				 "sssii", gn->guest, gn->network_id,
+				 gn->public_key, (int)gn->listen_port,
+				 (int)gn->mtu);
+		if (!err)
+			err = sq_one(s, stmt, NULL, NULL);
+		if (err) /* unchanged (1) or an error */
+			return sq_tx_end(s, err < 0 ? err : 0);
+	}
 	err = sq_run(s, NULL,
-		     "INSERT INTO guest_nets (" GN_COLS ") VALUES (?, ?, ?, ?, ?)"
+		     "INSERT INTO guest_nets (" GN_COLS
+		     ") VALUES (?, ?, ?, ?, ?)"
 		     " ON CONFLICT (guest, network_id) DO UPDATE SET"
 		     " public_key = excluded.public_key,"
 		     " listen_port = excluded.listen_port,"
 		     " mtu = excluded.mtu",
 		     "sssii", gn->guest, gn->network_id, gn->public_key,
 		     (int)gn->listen_port, (int)gn->mtu);
+	if (!err)
+		err = sq_bump(s, gn->network_id);
 	return sq_tx_end(s, err);
 }
 
@@ -348,9 +400,12 @@ int sqlite_guest_net_get(struct store *st, const char *guest,
 int sqlite_guest_net_delete(struct store *st, const char *guest,
 			    const char *network_id)
 {
-	return sq_delete_query(st_to_sq(st), NULL,
+	return sq_delete_query(st_to_sq(st),
+			       "UPDATE networks SET gen = gen + 1 WHERE id = ?2"
+			       " AND EXISTS (SELECT 1 FROM guest_nets"
+			       " WHERE guest = ?1 AND network_id = ?2)",
 			       "DELETE FROM guest_nets"
-			       " WHERE guest = ? AND network_id = ?",
+			       " WHERE guest = ?1 AND network_id = ?2",
 			       "ss", guest, network_id);
 }
 
@@ -359,8 +414,103 @@ int sqlite_guest_net_list(struct store *st, const char *network_id,
 {
 	return sq_list_query(st_to_sq(st), sq_row_guest_net, sizeof(**out),
 			     (void **)out, n,
-			     "SELECT " GN_COLS " FROM guest_nets"
-			     " WHERE (?1 IS NULL OR network_id = ?1)"
-			     " ORDER BY guest, network_id",
+			     network_id ? "SELECT " GN_COLS " FROM guest_nets"
+					  " WHERE network_id = ?1"
+					  " ORDER BY guest" :
+					  "SELECT " GN_COLS " FROM guest_nets"
+					  " ORDER BY guest, network_id",
 			     "s", network_id, NULL);
+}
+
+/* The view of one network (store.h): three indexed queries, one read
+ * transaction. */
+
+static int row_member(sqlite3_stmt *stmt, void *out)
+{
+	struct st_view_member *m = out;
+	const char *t;
+
+	snprintf(m->guest, sizeof(m->guest), "%s",
+		 (const char *)sqlite3_column_text(stmt, 0));
+	snprintf(m->public_key, sizeof(m->public_key), "%s",
+		 (const char *)sqlite3_column_text(stmt, 1));
+	m->listen_port = (uint16_t)sqlite3_column_int(stmt, 2);
+	t = (const char *)sqlite3_column_text(stmt, 3);
+	snprintf(m->host_id, sizeof(m->host_id), "%s", t ? t : "");
+	t = (const char *)sqlite3_column_text(stmt, 4);
+	if (t && *t && ip_parse(t, &m->underlay))
+		return -EIO;
+	m->state = sqlite3_column_int(stmt, 5);
+	m->mtu = (uint16_t)sqlite3_column_int(stmt, 6);
+	return 0;
+}
+
+static int row_view_ep(sqlite3_stmt *stmt, void *out)
+{
+	struct st_view_ep *e = out;
+	const char *t;
+
+	snprintf(e->container_id, sizeof(e->container_id), "%s",
+		 (const char *)sqlite3_column_text(stmt, 0));
+	t = (const char *)sqlite3_column_text(stmt, 1);
+	snprintf(e->name, sizeof(e->name), "%s", t ? t : "");
+	t = (const char *)sqlite3_column_text(stmt, 2);
+	snprintf(e->guest, sizeof(e->guest), "%s", t ? t : "");
+	t = (const char *)sqlite3_column_text(stmt, 3);
+	if (t && *t && ip_parse(t, &e->ip4))
+		return -EIO;
+	t = (const char *)sqlite3_column_text(stmt, 4);
+	if (t && *t && ip_parse(t, &e->ip6))
+		return -EIO;
+	t = (const char *)sqlite3_column_text(stmt, 5);
+	snprintf(e->aliases, sizeof(e->aliases), "%s", t ? t : "[]");
+	e->seq = sqlite3_column_int64(stmt, 6);
+	return 0;
+}
+
+int sqlite_network_view(struct store *st, const char *network_id,
+			struct st_net_view *out)
+{
+	struct store_sqlite *s = st_to_sq(st);
+	sqlite3_stmt *stmt;
+	int err, n;
+
+	err = sq_tx_begin(s, false);
+	if (err)
+		return err;
+	err = sq_prepare(s, &stmt, "SELECT gen FROM networks WHERE id = ?", "s",
+			 network_id);
+	if (err)
+		goto out;
+	n = sqlite3_step(stmt);
+	if (n == SQLITE_ROW)
+		out->gen = (uint64_t)sqlite3_column_int64(stmt, 0);
+	else
+		err = n == SQLITE_DONE ? -ENOENT : sq_err(s, n, "view");
+	sq_finish(s, stmt);
+	if (err)
+		goto out;
+	err = sq_prepare(s, &stmt,
+			 "SELECT gn.guest, gn.public_key, gn.listen_port,"
+			 " g.host_id, g.underlay, COALESCE(g.state, 0), gn.mtu"
+			 " FROM guest_nets gn LEFT JOIN guests g"
+			 " ON g.name = gn.guest WHERE gn.network_id = ?"
+			 " ORDER BY gn.guest",
+			 "s", network_id);
+	if (!err)
+		err = sq_all(s, stmt, row_member, sizeof(*out->members),
+			     (void **)&out->members, &out->n_members);
+	if (err)
+		goto out;
+	err = sq_prepare(s, &stmt,
+			 "SELECT e.container_id, c.name, c.guest, e.ip4, e.ip6,"
+			 " e.aliases, e.seq FROM endpoints e LEFT JOIN"
+			 " containers c ON c.id = e.container_id"
+			 " WHERE e.network_id = ? ORDER BY e.rowid",
+			 "s", network_id);
+	if (!err)
+		err = sq_all(s, stmt, row_view_ep, sizeof(*out->eps),
+			     (void **)&out->eps, &out->n_eps);
+out:
+	return sq_tx_end(s, err);
 }

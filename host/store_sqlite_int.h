@@ -13,21 +13,30 @@
 
 #include "wgnet/store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 5000
 #define BUSY_RETRIES 3 /* after the busy timeout itself */
 #define ALLOC_RETRIES 8 /* endpoint_create on an address collision */
 
+#define SQ_CACHE_SLOTS 256
+
+struct sq_cache_ent {
+	char *sql;
+	sqlite3_stmt *stmt;
+	bool in_use;
+};
+
 struct store_sqlite {
 	struct store st; /* first: st_to_sq() relies on it */
 	sqlite3 *db;
+	struct sq_cache_ent cache[SQ_CACHE_SLOTS];
 	pthread_mutex_t lock;
 	char path[PATH_MAX];
 };
 
 #define NET_COLS                                                         \
 	"id, name, driver, subnet4, range4, gw4, subnet6, range6, gw6, " \
-	"internal, ipv6, labels, options, created"
+	"internal, ipv6, labels, options, created, gen"
 #define CT_COLS "id, COALESCE(name, ''), guest, netns, ports"
 #define EP_COLS "id, network_id, container_id, ip4, ip6, mac, aliases, seq"
 #define GUEST_COLS "name, control, host_id, underlay, backend, state, last_seen"
@@ -46,6 +55,11 @@ bool sq_str_ok(const char *s, size_t size);
 int sq_all(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn, size_t elem,
 	   void **out, size_t *n_out);
 int sq_err(struct store_sqlite *s, int rc, const char *what);
+void sq_finish(struct store_sqlite *s, sqlite3_stmt *stmt);
+/* gen = gen + 1 of the network (or every network with a row matching). */
+int sq_bump(struct store_sqlite *s, const char *network_id);
+int sq_bump_guest(struct store_sqlite *s, const char *guest);
+int sq_bump_container(struct store_sqlite *s, const char *container_id);
 int sq_one(struct store_sqlite *s, sqlite3_stmt *stmt, row_fn fn, void *out);
 int sq_prepare(struct store_sqlite *s, sqlite3_stmt **out, const char *sql,
 	       const char *fmt, ...);
@@ -108,5 +122,7 @@ int sqlite_guest_net_get(struct store *st, const char *guest,
 int sqlite_guest_net_list(struct store *st, const char *network_id,
 			  struct st_guest_net **out, size_t *n);
 int sqlite_guest_net_put(struct store *st, const struct st_guest_net *gn);
+int sqlite_network_view(struct store *st, const char *network_id,
+			struct st_net_view *out);
 
 #endif

@@ -226,10 +226,31 @@ out:
 
 /* Guests. */
 
+/* Does the new row change what peers of the guest hold (its underlay
+ * address, or dead or not)? */
+static int guest_put_changes_peers(struct store_sqlite *s,
+				   const struct st_guest *g)
+{
+	struct st_guest old;
+	sqlite3_stmt *stmt;
+	int n;
+
+	n = sq_prepare(s, &stmt,
+		       "SELECT " GUEST_COLS " FROM guests WHERE name = ?", "s",
+		       g->name);
+	if (n)
+		return n;
+	n = sq_one(s, stmt, sq_row_guest, &old);
+	if (n <= 0)
+		return n; /* new: it has no networks yet */
+	return !ip_equal(&old.underlay, &g->underlay) ||
+	       (old.state == ST_GUEST_DEAD) != (g->state == ST_GUEST_DEAD);
+}
+
 int sqlite_guest_put(struct store *st, const struct st_guest *g)
 {
 	struct store_sqlite *s = st_to_sq(st);
-	int err;
+	int err, bump;
 
 	if (!sq_str_ok(g->name, sizeof(g->name)) || !g->name[0] ||
 	    !sq_str_ok(g->control, sizeof(g->control)) ||
@@ -239,6 +260,9 @@ int sqlite_guest_put(struct store *st, const struct st_guest *g)
 	err = sq_tx_begin(s, true);
 	if (err)
 		return err;
+	bump = guest_put_changes_peers(s, g);
+	if (bump < 0)
+		return sq_tx_end(s, bump);
 	err = sq_run(s, NULL,
 		     "INSERT INTO guests (" GUEST_COLS ")"
 		     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -249,6 +273,8 @@ int sqlite_guest_put(struct store *st, const struct st_guest *g)
 		     " last_seen = excluded.last_seen",
 		     "sssasiI", g->name, g->control, g->host_id, &g->underlay,
 		     g->backend, g->state, g->last_seen);
+	if (!err && bump)
+		err = sq_bump_guest(s, g->name);
 	return sq_tx_end(s, err);
 }
 
@@ -270,8 +296,20 @@ int sqlite_guest_list(struct store *st, struct st_guest **out, size_t *n)
 int sqlite_guest_delete(struct store *st, const char *name)
 {
 	/* Its WireGuard interfaces go with it. */
-	return sq_delete_query(st_to_sq(st),
-			       "DELETE FROM guest_nets WHERE guest = ?",
+	struct store_sqlite *s = st_to_sq(st);
+	int err;
+
+	err = sq_tx_begin(s, true);
+	if (err)
+		return err;
+	err = sq_bump_guest(s, name);
+	if (!err)
+		err = sq_run(s, NULL, "DELETE FROM guest_nets WHERE guest = ?",
+			     "s", name);
+	err = sq_tx_end(s, err);
+	if (err)
+		return err;
+	return sq_delete_query(st_to_sq(st), NULL,
 			       "DELETE FROM guests WHERE name = ?", "s", name,
 			       NULL);
 }

@@ -109,6 +109,7 @@ int sq_row_network(sqlite3_stmt *stmt, void *out)
 	col_str(stmt, 11, n->labels, sizeof(n->labels));
 	col_str(stmt, 12, n->options, sizeof(n->options));
 	n->created = sqlite3_column_int64(stmt, 13);
+	n->gen = (uint64_t)sqlite3_column_int64(stmt, 14);
 	return 0;
 }
 
@@ -177,7 +178,8 @@ int sq_resolve(struct store_sqlite *s, const char *select, const char *ref,
 	static const char *const where[] = {
 		"name = ?1",
 		"id = ?1",
-		"substr(id, 1, length(?1)) = ?1",
+		/* A range, so that the primary key's index serves it. */
+		"id >= ?1 AND id < ?1 || 'g'",
 	};
 	sqlite3_stmt *stmt;
 	char sql[512];

@@ -32,11 +32,8 @@ mh_b_ns() { echo "$PFX-ulb"; }
 lab_store() {
 	if mh_on; then echo "etcd://$(mh_endpoints)"; else echo "sqlite:$LAB_DIR/state.db"; fi
 }
-# Each machine's wgnet-host is told the other machine's underlay and the
-# link between them: its containers may reach neither (--ctrl-prefix; a
-# guest adds its own underlay prefix itself).
 lab_host_args() {
-	mh_on && echo "--id A --lease-ttl ${WGNET_LAB_LEASE_TTL:-10} --ctrl-prefix 10.78.0.0/16 --ctrl-prefix $MH_LINK_A/30"
+	mh_on && echo "--id A --lease-ttl ${WGNET_LAB_LEASE_TTL:-10}"
 }
 
 mh_endpoints() {
@@ -193,7 +190,6 @@ mh_host_b_start() {
 	local log="$LAB_DIR/host-b.log" sock="$LAB_DIR/host-b.sock"
 	setsid "$BIN/wgnet-host" --socket "$sock" --store "etcd://$(mh_endpoints)" \
 		--id B --lease-ttl "${WGNET_LAB_LEASE_TTL:-10}" \
-		--ctrl-prefix 10.77.0.0/16 --ctrl-prefix "$MH_LINK_A/30" \
 		--guest-timeout "${WGNET_LAB_GUEST_TIMEOUT:-30}" ${WGNET_HOST_ARGS:-} \
 		>>"$log" 2>&1 </dev/null &
 	echo $! >"$LAB_DIR/host-b.pid"

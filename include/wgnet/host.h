@@ -3,11 +3,14 @@
  * wgnet-host internals shared by host/main.c, api.c, mesh.c, guestc.c,
  * netjson.c, the CLI and the Docker Engine API module.
  *
- * Locking: h->mu serialises every use of the store and every state change
- * (host ops, replays, dead guests). Calls to one guest are serialised by that
- * guest's call_mu; calls to different guests run in parallel. Nobody takes
- * h->mu while holding a call_mu, so the two never deadlock. h->rt_mu guards
- * the runtime fields of the guest list and is never held across I/O.
+ * Locking (docs/control-plane.md): h->mu serialises the short store
+ * transactions of host ops that read-modify-write (validate, then commit)
+ * and is never held across guest I/O. Guests are only talked to by their
+ * own worker thread (host/cpworker.c), one queue each; host ops enqueue and
+ * wait without any lock held. h->ns_mu guards the in-memory network states
+ * (snapshots, change logs, freed addresses), h->rt_mu the runtime fields of
+ * the guests (state, queue, acknowledged generations); both are held only
+ * for in-memory work. Order: h->mu, then h->ns_mu, then h->rt_mu.
  */
 #ifndef WGNET_HOST_H
 #define WGNET_HOST_H
@@ -19,17 +22,31 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <semaphore.h>
+
+#include "wgnet/netstate.h"
 #include "wgnet/store.h"
 
 #define HOST_DEFAULT_SOCK "/run/wgnet/host.sock"
 #define HOST_DEFAULT_STORE "sqlite:/var/lib/wgnet/state.db"
-#define HOST_CALL_TIMEOUT_MS 3000 /* one guest call: connect+send+recv */
+#define HOST_CALL_TIMEOUT_MS 2000 /* one guest call, the whole exchange */
 #define HOST_PUSH_TIMEOUT_MS 2000 /* fan-out pushes to other guests */
 #define HOST_PROBE_TIMEOUT_MS 2000 /* liveness Hello */
 #define HOST_TICK_MS 1000
 #define HOST_BACKOFF_MIN_MS 500
 #define HOST_BACKOFF_MAX_MS 10000
 #define HOST_AUDIT_MS 10000 /* GetStatus check of UP guests */
+#define HOST_IO_PARALLEL 64 /* workers talking to guests at once */
+#define HOST_WAIT_MS 30000 /* "wait": every guest acknowledges */
+#define HOST_WORKER_STACK (256 * 1024)
+
+struct cp_item;
+
+/* One (guest, network) acknowledged generation. */
+struct cp_ack {
+	char network_id[ST_ID_LEN];
+	struct ns_ack a;
+};
 
 /* Runtime view of one guest (not persisted except state/last_seen). */
 struct host_grt {
@@ -43,7 +60,38 @@ struct host_grt {
 	int64_t next_ms; /* monotonic: next liveness probe */
 	int64_t next_audit_ms;
 	int backoff_ms;
+	/* The worker (host/cpworker.c); all under h->rt_mu except fd. */
+	char control[ST_PATH_LEN];
+	pthread_t th;
+	bool th_started, th_stop;
+	pthread_cond_t cv;
+	struct cp_item *head, **tail;
+	size_t depth; /* items queued or running */
+	bool dirty; /* a network's generation moved */
+	bool probe; /* the reconciler asks for a Hello */
+	bool gens; /* its Hello has "nets": SyncNetwork/UpdateNetwork */
+	char boot[64]; /* Hello's "boot" */
+	struct cp_ack *acks;
+	size_t nacks;
+	int64_t last_ack_ms; /* monotonic, 0 = never */
+	int fd; /* persistent connection, the worker's own */
+	struct host *host;
 	struct host_grt *next;
+};
+
+/* In-memory state of one network (h->ns_mu). */
+struct cp_quar {
+	struct ip_addr ip;
+	uint64_t gen; /* removed at */
+};
+
+struct cp_net {
+	char id[ST_ID_LEN];
+	struct ns_snap snap;
+	struct ns_log log;
+	struct cp_quar *quar;
+	size_t nquar;
+	struct cp_net *next;
 };
 
 struct host {
@@ -53,6 +101,10 @@ struct host {
 	int call_timeout_ms;
 	pthread_mutex_t mu;
 	pthread_mutex_t rt_mu;
+	pthread_mutex_t ns_mu;
+	pthread_cond_t ack_cv; /* with rt_mu: an ack or a finished item */
+	struct cp_net *nets;
+	sem_t io_sem;
 	struct host_grt *grt;
 	pthread_mutex_t stop_mu;
 	pthread_cond_t stop_cv;
@@ -60,11 +112,11 @@ struct host {
 	bool started;
 	pthread_t reconciler;
 	char store_uri[ST_PATH_LEN]; /* for "store unreachable: …" */
-	/* --ctrl-prefix: more control-plane prefixes for every guest (e.g.
-	 * other machines' underlays), text CIDRs; owned by the caller. */
-	const char *const *ctrl_cfg;
-	size_t n_ctrl_cfg;
 };
+
+/* A call through a guest's worker connection (args stolen). */
+typedef int (*mesh_call_fn)(struct host *h, struct host_grt *r, const char *op,
+			    json_t *args, json_t **res, char **errmsg);
 
 /* api.c */
 struct host *host_new(struct store *st, const char *id, int guest_timeout_s);
@@ -88,9 +140,6 @@ int host_err(char **errmsg, int rc, const char *fmt, ...)
 /* Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters. */
 bool host_name_valid(const char *s);
 int64_t host_now_ms(void); /* CLOCK_MONOTONIC */
-/* Container removal with h->mu held: detach everywhere, drop ports, delete. */
-int host_container_remove_locked(struct host *h, const struct st_container *c,
-				 char **errmsg);
 
 /* guestc.c */
 struct host_grt *host_grt_get(struct host *h, const char *name);
@@ -105,20 +154,23 @@ void host_grt_set_state(struct host *h, const char *name, int state);
 int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg);
 
-/* A set of calls, run one thread per guest, in order within a guest. */
-struct gc_batch;
-struct gc_batch *gc_batch_new(struct host *h);
-/* args is stolen. Guests DOWN or DEAD are skipped when the batch runs. */
-void gc_batch_add(struct gc_batch *b, const struct st_guest *g, const char *op,
-		  json_t *args);
-/* Returns the number of failed calls (logged). */
-int gc_batch_run(struct gc_batch *b, int timeout_ms);
-void gc_batch_free(struct gc_batch *b);
+/* gconn.c: one exchange on a connected socket with a deadline for the
+ * whole call (monotonic ms); the reply object in *reply. */
+int gconn_exchange(int fd, const char *op, json_t *args, int64_t deadline,
+		   json_t **reply);
+/* A reply → 0 and *result, or -code and *errmsg (then *result, if asked,
+ * is the whole reply: ESTALE carries the guest's generation). */
+int gconn_reply(json_t *rep, json_t **result, char **errmsg);
+
+/* The worker's probe answered (rc) or not: state, replay, dead guests. */
+void host_probe_result(struct host *h, struct host_grt *r,
+		       const struct st_guest *g, int rc, json_t *hello,
+		       const char *why, mesh_call_fn call);
 /* One reconciler pass (probes due guests); used by the thread and tests. */
 void host_reconcile_once(struct host *h);
 void *host_reconciler_main(void *arg);
 
-/* mesh.c: all with h->mu held. */
+/* mesh.c, mesh_attach.c, mesh_replay.c (docs/control-plane.md). */
 int mesh_network_args(const struct st_network *n, json_t **out);
 /* Desired peers of guest on network (other non-dead guests with keys). */
 int mesh_peer_set(struct store *st, const char *network_id, const char *guest,
@@ -128,33 +180,88 @@ int mesh_dns_records(struct store *st, const struct st_container *c,
 		     json_t **out);
 /* Its published ports with container_ip filled ([] without endpoints). */
 int mesh_ports(struct store *st, const struct st_container *c, json_t **out);
-/* Queue UpdatePeers to every guest of the network (except skip) and SetDNS +
- * PublishPorts for every container on it. */
-int mesh_queue_network(struct host *h, struct gc_batch *b,
-		       const char *network_id, const char *skip_guest);
 int mesh_attach(struct host *h, const struct st_network *n,
 		const struct st_container *c, const char *ip, const char *ip6,
-		json_t *aliases, json_t **result, char **errmsg);
+		json_t *aliases, bool wait, json_t **result, char **errmsg);
 int mesh_detach(struct host *h, const struct st_network *n,
 		const struct st_container *c, char **errmsg);
-int mesh_replay(struct host *h, const struct st_guest *g);
-/* SetIsolation (every network's subnets) to every UP guest, or only to the
- * guest named only. */
-int mesh_push_isolation(struct host *h, const char *only);
-/* The host's part of a guest's control-plane set (CreateHub/SetIsolation
- * "ctrl_prefixes"): a JSON array of CIDRs, or NULL. */
-json_t *mesh_ctrl_prefixes(struct host *h);
+/* SetIsolation (every network's subnets) through the queue of every guest
+ * of ours, or only of the guest named only; wait: for the UP ones. */
+int mesh_push_isolation(struct host *h, const char *only, bool wait);
 /* Compare a guest's GetStatus with the desired state: 1 = differs. */
 int mesh_audit(struct host *h, const struct st_guest *g, json_t *status);
 int mesh_guest_dead(struct host *h, const struct st_guest *g);
+/* A WireGuard public key as text (44 base64 characters, not all zero). */
+bool mesh_key_valid(const char *k);
+/* Store what AddNetwork said (h->mu taken inside) and refresh the
+ * network: 0 or -errno with a message. */
+int mesh_store_key(struct host *h, const char *guest, const char *nid,
+		   json_t *res, char **errmsg);
+/* Containers of a guest (malloc'd). */
+int mesh_guest_containers(struct store *st, const char *guest,
+			  struct st_container **out, size_t *n);
+/* The worker's replay of one guest (calls through call). */
+int mesh_replay_guest(struct host *h, struct host_grt *r,
+		      const struct st_guest *g, mesh_call_fn call);
+/* Remove a container: store first, then its guest's worker (wait: for
+ * it). */
+int host_container_remove(struct host *h, const struct st_container *c,
+			  bool wait, char **errmsg);
+
+/* cplane.c: the in-memory state of every network (docs/control-plane.md). */
+/* Load every network of the store (at start). */
+int cp_load(struct host *h);
+/* Re-read a network from the store in one transaction, log the delta
+ * against the last snapshot and wake the workers of its guests. Returns its
+ * generation (0 if it is gone: then it is forgotten). */
+uint64_t cp_net_refresh(struct host *h, const char *network_id);
+uint64_t cp_net_gen(struct host *h, const char *network_id);
+/* Addresses freed at generation gen: not picked again before every live
+ * guest on the network has acknowledged gen. */
+void cp_net_quarantine(struct host *h, const char *network_id,
+		       const struct ip_addr *ip4, const struct ip_addr *ip6,
+		       uint64_t gen);
+/* The freed addresses still waiting (malloc'd). */
+int cp_net_avoid(struct host *h, const char *network_id, struct ip_addr **out,
+		 size_t *n);
+/* Wait until every guest of ours on the network has acknowledged gen
+ * (dead and down ones excepted only if skip_down). */
+int cp_wait_converged(struct host *h, const char *network_id, uint64_t gen,
+		      int timeout_ms, char **errmsg);
+/* Inspect's "Guests": {guest: {"Generation", "State"}}. */
+json_t *cp_net_guests_json(struct host *h, const char *network_id);
+/* The guest's acknowledged generations {network_id: gen}. */
+json_t *cp_guest_acks_json(struct host *h, struct host_grt *r);
+/* Wake the workers of every guest of ours on the network. */
+void cp_net_notify(struct host *h, const char *network_id);
+uint64_t cp_ack_get(struct host_grt *r, const char *network_id, bool *valid);
+
+/* cpworker.c: one worker thread and queue per guest. */
+enum { CP_CALL, CP_ADDNET, CP_PORTS, CP_RMNET };
+struct cp_ticket;
+struct cp_ticket *cp_ticket_new(void);
+/* Wait for every item of the ticket (and the catch-up after them); frees
+ * the caller's reference. */
+int cp_ticket_wait(struct host *h, struct cp_ticket *t, int timeout_ms,
+		   char **errmsg);
+/* Queue a call on the guest's worker (args stolen; t may be NULL). */
+void cp_enqueue(struct host *h, const char *guest, int kind, const char *op,
+		json_t *args, const char *network_id, const char *container_id,
+		struct cp_ticket *t);
+/* Start the guest's worker if it is not running. */
+void cp_worker_ensure(struct host *h, const struct st_guest *g);
+void cp_worker_stop(struct host *h, const char *guest);
+void cp_workers_stop_all(struct host *h);
+/* Wake the worker: something changed (probe: send a Hello too). */
+void cp_wake(struct host *h, struct host_grt *r, bool probe);
 
 /* multihost.c: a store shared by several hosts (etcd, docs/etcd.md). */
 /* Does this host serve g? Always with a store of its own. */
 bool host_owns_guest(const struct host *h, const struct st_guest *g);
 /* -EREMOTE with a message when another host serves the guest. */
 int host_check_owner(struct host *h, const char *guest, char **errmsg);
-/* Something changed on network_id (NULL = anything): push the peer sets
- * and DNS of that network to this host's guests. Takes h->mu. */
+/* Something changed on network_id (NULL = anything) in a shared store:
+ * refresh it; our guests' workers catch up (docs/control-plane.md). */
 void host_on_store_change(struct host *h, const char *network_id);
 /* Start/stop watching a shared store (no-op for SQLite). */
 int host_watch_start(struct host *h);

@@ -35,6 +35,10 @@ struct st_network {
 	char labels[2048]; /* JSON object text, "{}" if none */
 	char options[2048]; /* JSON object text */
 	int64_t created; /* unix seconds */
+	/* Bumped by one in the transaction of every change guests on the
+	 * network must hear of (docs/control-plane.md); 0 = the store keeps
+	 * none. */
+	uint64_t gen;
 };
 
 struct st_guest {
@@ -47,7 +51,12 @@ struct st_guest {
 	int64_t last_seen;
 };
 
-enum { ST_GUEST_UNKNOWN = 0, ST_GUEST_UP = 1, ST_GUEST_DOWN = 2, ST_GUEST_DEAD = 3 };
+enum {
+	ST_GUEST_UNKNOWN = 0,
+	ST_GUEST_UP = 1,
+	ST_GUEST_DOWN = 2,
+	ST_GUEST_DEAD = 3
+};
 
 struct st_container {
 	char id[ST_ID_LEN];
@@ -66,6 +75,10 @@ struct st_endpoint {
 	char mac[18];
 	char aliases[1024]; /* JSON array text */
 	int64_t seq; /* attach order within the container */
+	/* endpoint_create input only: addresses a pick must not hand out
+	 * (freed, removal not yet acknowledged by every guest). */
+	const struct ip_addr *avoid;
+	size_t n_avoid;
 };
 
 /* One WireGuard interface of a guest on a network: what AddNetwork said. */
@@ -93,6 +106,37 @@ struct st_network_req {
 	char labels[2048], options[2048];
 };
 
+/* What guests on one network must hold, read in one transaction
+ * (network_view): its generation, every guest interface with its guest, and
+ * every endpoint with its container. */
+struct st_view_member {
+	char guest[ST_NAME_LEN];
+	char host_id[ST_NAME_LEN];
+	char public_key[ST_KEY_LEN];
+	uint16_t listen_port;
+	uint16_t mtu; /* guest_nets.mtu */
+	struct ip_addr underlay;
+	int state; /* ST_GUEST_* */
+};
+
+struct st_view_ep {
+	char container_id[ST_ID_LEN];
+	char name[ST_NAME_LEN];
+	char guest[ST_NAME_LEN];
+	struct ip_addr ip4, ip6;
+	char aliases[1024];
+	int64_t seq;
+};
+
+struct st_net_view {
+	uint64_t gen;
+	unsigned int mtu_fixed; /* the network's MTU option (set by the caller) */
+	struct st_view_member *members;
+	size_t n_members;
+	struct st_view_ep *eps;
+	size_t n_eps;
+};
+
 struct store;
 
 /* Something that may change the mesh of network_id changed in a shared
@@ -102,18 +146,22 @@ typedef void (*store_change_fn)(void *arg, const char *network_id);
 struct store_ops {
 	void (*close)(struct store *st);
 
-	int (*network_create)(struct store *st, const struct st_network_req *req,
+	int (*network_create)(struct store *st,
+			      const struct st_network_req *req,
 			      struct st_network *out);
 	/* By exact name, exact id, or unique id prefix (-ENOENT; ambiguous
 	 * prefix -EINVAL). */
 	int (*network_get)(struct store *st, const char *ref,
 			   struct st_network *out);
-	int (*network_list)(struct store *st, struct st_network **out, size_t *n);
+	int (*network_list)(struct store *st, struct st_network **out,
+			    size_t *n);
 	/* -EBUSY while endpoints remain. */
 	int (*network_delete)(struct store *st, const char *id);
 
-	int (*guest_put)(struct store *st, const struct st_guest *g); /* upsert */
-	int (*guest_get)(struct store *st, const char *name, struct st_guest *out);
+	int (*guest_put)(struct store *st,
+			 const struct st_guest *g); /* upsert */
+	int (*guest_get)(struct store *st, const char *name,
+			 struct st_guest *out);
 	int (*guest_list)(struct store *st, struct st_guest **out, size_t *n);
 	int (*guest_delete)(struct store *st, const char *name);
 
@@ -150,6 +198,11 @@ struct store_ops {
 	int (*guest_net_list)(struct store *st, const char *network_id,
 			      struct st_guest_net **out, size_t *n);
 
+	/* The view of one network in one read transaction; NULL = built from
+	 * the list ops by store_network_view(). -ENOENT unknown network. */
+	int (*network_view)(struct store *st, const char *network_id,
+			    struct st_net_view *out);
+
 	/* Shared (multi-host) stores only, NULL otherwise: watch the store
 	 * from a thread of its own and call fn for every change; fn NULL
 	 * stops the watch (returns once fn is no longer running). */
@@ -159,6 +212,11 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 };
+
+/* st->ops->network_view, or the same from the list ops. */
+int store_network_view(struct store *st, const char *network_id,
+		       struct st_net_view *out);
+void store_net_view_free(struct st_net_view *v);
 
 /* "sqlite:/path/state.db" or a plain path → SQLite; "etcd://h:p[,h:p]" →
  * etcd. NULL with errno on failure. */

@@ -43,8 +43,9 @@ def call(sock, op, args):
     s.connect(sock)
     b = json.dumps({"op": op, "args": args}).encode()
     s.sendall(b"WGNT" + struct.pack(">HHI", 1, 1, len(b)) + b)
+    # One reply frame (the agent keeps the connection open for more).
     buf = b""
-    while True:
+    while len(buf) < 12 or len(buf) < 12 + struct.unpack(">I", buf[8:12])[0]:
         x = s.recv(65536)
         if not x:
             break

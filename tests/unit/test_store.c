@@ -161,7 +161,7 @@ static void test_open(void)
 					   -1, &stmt, NULL),
 			SQLITE_OK);
 	CU_ASSERT_EQUAL(sqlite3_step(stmt), SQLITE_ROW);
-	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 2);
+	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 3);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 
@@ -535,6 +535,8 @@ static void test_migrate_v1(void)
 			"INSERT INTO schema_version VALUES (1);"
 			"CREATE TABLE networks (id TEXT PRIMARY KEY);"
 			"INSERT INTO networks VALUES ('aaaaaaaaaaaa');"
+			"CREATE TABLE containers (id TEXT PRIMARY KEY,"
+			" guest TEXT NOT NULL DEFAULT '');"
 			"CREATE TABLE guest_nets (guest TEXT NOT NULL,"
 			" network_id TEXT NOT NULL REFERENCES networks(id),"
 			" public_key TEXT NOT NULL, listen_port INTEGER NOT NULL,"
@@ -551,7 +553,7 @@ static void test_migrate_v1(void)
 	CU_ASSERT_EQUAL(out.listen_port, 51820);
 	CU_ASSERT_EQUAL(out.mtu, 0);
 	s1->ops->close(s1);
-	/* Opened again: already version 2. */
+	/* Opened again: already version 3 (2 added networks.gen). */
 	s1 = store_sqlite_open(path);
 	CU_ASSERT_PTR_NOT_NULL(s1);
 	if (s1)

@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control plane's in-memory network states (docs/control-plane.md):
+ * per network the snapshot at its current generation, the change log of
+ * recent deltas and the freed addresses waiting for every guest's
+ * acknowledgement; waking the workers of a network's guests; waiting for
+ * convergence. All under h->ns_mu (and h->rt_mu for the guests' acks),
+ * never across I/O.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "wgnet/host.h"
+#include "wgnet/log.h"
+
+#include "mtu.h"
+
+static struct cp_net *net_find(struct host *h, const char *nid)
+{
+	for (struct cp_net *n = h->nets; n; n = n->next)
+		if (!strcmp(n->id, nid))
+			return n;
+	return NULL;
+}
+
+static struct cp_net *net_get(struct host *h, const char *nid)
+{
+	struct cp_net *n = net_find(h, nid);
+
+	if (n)
+		return n;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	snprintf(n->id, sizeof(n->id), "%s", nid);
+	n->next = h->nets;
+	h->nets = n;
+	return n;
+}
+
+static void net_free(struct cp_net *n)
+{
+	ns_snap_free(&n->snap);
+	ns_log_clear(&n->log);
+	free(n->quar);
+	free(n);
+}
+
+static void net_forget(struct host *h, const char *nid)
+{
+	for (struct cp_net **p = &h->nets; *p; p = &(*p)->next) {
+		if (!strcmp((*p)->id, nid)) {
+			struct cp_net *n = *p;
+
+			*p = n->next;
+			net_free(n);
+			return;
+		}
+	}
+}
+
+uint64_t cp_ack_get(struct host_grt *r, const char *nid, bool *valid)
+{
+	for (size_t i = 0; i < r->nacks; i++)
+		if (!strcmp(r->acks[i].network_id, nid)) {
+			if (valid)
+				*valid = r->acks[i].a.valid;
+			return r->acks[i].a.gen;
+		}
+	if (valid)
+		*valid = false;
+	return 0;
+}
+
+/* Has guest name, a member of network n, acknowledged generation gen?
+ * Dead guests and guests without a worker here (another host's) do not
+ * hold anything up. With ns_mu held. */
+static bool net_member_acked(struct host *h, const struct cp_net *n,
+			     const char *name, uint64_t gen)
+{
+	struct host_grt *r;
+	bool valid = false, done;
+
+	pthread_mutex_lock(&h->rt_mu);
+	for (r = h->grt; r; r = r->next)
+		if (!strcmp(r->name, name))
+			break;
+	if (!r || !r->th_started || r->state == ST_GUEST_DEAD)
+		done = true;
+	else
+		done = cp_ack_get(r, n->id, &valid) >= gen && valid;
+	pthread_mutex_unlock(&h->rt_mu);
+	return done;
+}
+
+/* Drop the freed addresses every member has acknowledged. ns_mu held. */
+static void quar_prune(struct host *h, struct cp_net *n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n->nquar; i++) {
+		const char *g;
+		json_t *v;
+		bool all = true;
+
+		json_object_foreach(n->snap.members, g, v)
+			if (!net_member_acked(h, n, g, n->quar[i].gen)) {
+				all = false;
+				break;
+			}
+		if (!all)
+			n->quar[k++] = n->quar[i];
+	}
+	n->nquar = k;
+}
+
+/* Install a newer snapshot: 1 = the generation moved, 0 = nothing new. */
+static int net_install(struct host *h, const char *nid, struct ns_snap *snap)
+{
+	struct ns_delta d;
+	struct cp_net *n;
+	int rc = 1;
+
+	pthread_mutex_lock(&h->ns_mu);
+	n = net_get(h, nid);
+	if (!n) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (n->snap.peers) {
+		/* A store without generations: ours, by content. */
+		if (!snap->gen) {
+			snap->gen = n->snap.gen;
+			if (!json_equal(n->snap.peers, snap->peers) ||
+			    !json_equal(n->snap.dns, snap->dns) ||
+			    !json_equal(n->snap.members, snap->members) ||
+			    n->snap.mtu != snap->mtu)
+				snap->gen++;
+		}
+		/* An older read than the one installed: nothing new. */
+		if (snap->gen <= n->snap.gen) {
+			if (snap->gen == n->snap.gen &&
+			    !json_equal(n->snap.members, snap->members)) {
+				json_decref(n->snap.members);
+				n->snap.members = json_incref(snap->members);
+			}
+			rc = 0;
+			goto out;
+		}
+		if (ns_diff(&n->snap, snap, &d))
+			ns_log_clear(&n->log); /* out of memory: resyncs */
+		else
+			ns_log_push(&n->log, &d);
+	} else if (!snap->gen) {
+		snap->gen = 1;
+	}
+	ns_snap_free(&n->snap);
+	n->snap = *snap;
+	memset(snap, 0, sizeof(*snap));
+out:
+	pthread_mutex_unlock(&h->ns_mu);
+	return rc;
+}
+
+void cp_net_notify(struct host *h, const char *nid)
+{
+	json_t *members = NULL, *v;
+	const char *g;
+	struct cp_net *n;
+
+	pthread_mutex_lock(&h->ns_mu);
+	n = net_find(h, nid);
+	if (n)
+		members = json_incref(n->snap.members);
+	pthread_mutex_unlock(&h->ns_mu);
+	json_object_foreach(members, g, v) {
+		struct host_grt *r;
+
+		pthread_mutex_lock(&h->rt_mu);
+		for (r = h->grt; r; r = r->next)
+			if (!strcmp(r->name, g))
+				break;
+		pthread_mutex_unlock(&h->rt_mu);
+		if (r)
+			cp_wake(h, r, false);
+	}
+	json_decref(members);
+}
+
+uint64_t cp_net_refresh(struct host *h, const char *nid)
+{
+	struct st_net_view v;
+	struct ns_snap snap;
+	uint64_t gen = 0;
+	int rc;
+
+	rc = store_network_view(h->st, nid, &v);
+	if (!rc) {
+		struct st_network n;
+		unsigned int mtu = 0;
+
+		/* The network's MTU option (docs/operations.md). */
+		if (!h->st->ops->network_get(h->st, nid, &n) &&
+		    !mtu_option(&n, &mtu, NULL))
+			v.mtu_fixed = mtu;
+	}
+	if (rc == -ENOENT) {
+		pthread_mutex_lock(&h->ns_mu);
+		net_forget(h, nid);
+		pthread_mutex_unlock(&h->ns_mu);
+		return 0;
+	}
+	if (rc) {
+		log_warn("network %.12s: cannot read it from the store: %s",
+			 nid, strerror(-rc));
+		return cp_net_gen(h, nid);
+	}
+	rc = ns_snap_build(&v, &snap);
+	store_net_view_free(&v);
+	if (!rc)
+		rc = net_install(h, nid, &snap);
+	ns_snap_free(&snap);
+	gen = cp_net_gen(h, nid);
+	if (rc > 0)
+		cp_net_notify(h, nid);
+	return gen;
+}
+
+uint64_t cp_net_gen(struct host *h, const char *nid)
+{
+	struct cp_net *n;
+	uint64_t gen;
+
+	pthread_mutex_lock(&h->ns_mu);
+	n = net_find(h, nid);
+	gen = n ? n->snap.gen : 0;
+	pthread_mutex_unlock(&h->ns_mu);
+	return gen;
+}
+
+int cp_load(struct host *h)
+{
+	struct st_network *ns = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = h->st->ops->network_list(h->st, &ns, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		cp_net_refresh(h, ns[i].id);
+	free(ns);
+	return 0;
+}
+
+void cp_net_quarantine(struct host *h, const char *nid,
+		       const struct ip_addr *ip4, const struct ip_addr *ip6,
+		       uint64_t gen)
+{
+	const struct ip_addr *ips[2] = { ip4, ip6 };
+	struct cp_net *n;
+
+	pthread_mutex_lock(&h->ns_mu);
+	n = net_find(h, nid);
+	for (int i = 0; n && i < 2; i++) {
+		struct cp_quar *q;
+
+		if (!ips[i] || !ips[i]->family)
+			continue;
+		q = realloc(n->quar, (n->nquar + 1) * sizeof(*q));
+		if (!q)
+			break;
+		n->quar = q;
+		q[n->nquar].ip = *ips[i];
+		q[n->nquar].gen = gen;
+		n->nquar++;
+	}
+	pthread_mutex_unlock(&h->ns_mu);
+}
+
+int cp_net_avoid(struct host *h, const char *nid, struct ip_addr **out,
+		 size_t *cnt)
+{
+	struct cp_net *n;
+	int rc = 0;
+
+	*out = NULL;
+	*cnt = 0;
+	pthread_mutex_lock(&h->ns_mu);
+	n = net_find(h, nid);
+	if (n) {
+		quar_prune(h, n);
+		if (n->nquar) {
+			*out = calloc(n->nquar, sizeof(**out));
+			if (!*out)
+				rc = -ENOMEM;
+			for (size_t i = 0; *out && i < n->nquar; i++)
+				(*out)[i] = n->quar[i].ip;
+			*cnt = *out ? n->nquar : 0;
+		}
+	}
+	pthread_mutex_unlock(&h->ns_mu);
+	return rc;
+}
+
+/* Members of the network (guest names) not yet at gen, as text. */
+static int lagging(struct host *h, const char *nid, uint64_t gen, char *buf,
+		   size_t len)
+{
+	struct cp_net *n;
+	const char *g;
+	json_t *v;
+	int cnt = 0;
+
+	buf[0] = '\0';
+	pthread_mutex_lock(&h->ns_mu);
+	n = net_find(h, nid);
+	if (n)
+		json_object_foreach(n->snap.members, g, v) {
+			size_t l = strlen(buf);
+
+			if (net_member_acked(h, n, g, gen))
+				continue;
+			if (l + strlen(g) + 3 < len)
+				snprintf(buf + l, len - l, "%s%s",
+					 cnt ? ", " : "", g);
+			cnt++;
+		}
+	pthread_mutex_unlock(&h->ns_mu);
+	return cnt;
+}
+
+int cp_wait_converged(struct host *h, const char *nid, uint64_t gen,
+		      int timeout_ms, char **em)
+{
+	int64_t end = host_now_ms() + timeout_ms;
+	char who[512];
+
+	for (;;) {
+		struct timespec ts;
+		int64_t left;
+
+		if (!lagging(h, nid, gen, who, sizeof(who)))
+			return 0;
+		left = end - host_now_ms();
+		if (left <= 0)
+			return host_err(
+				em, -ETIMEDOUT,
+				"not every guest acknowledged generation %llu within %d s: %s",
+				(unsigned long long)gen, timeout_ms / 1000,
+				who);
+		if (left > 100)
+			left = 100;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += left * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&h->rt_mu);
+		pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+		pthread_mutex_unlock(&h->rt_mu);
+	}
+}
+
+static const char *state_name(int s)
+{
+	return s == ST_GUEST_UP	  ? "up" :
+	       s == ST_GUEST_DEAD ? "dead" :
+	       s == ST_GUEST_DOWN ? "down" :
+				    "unknown";
+}
+
+json_t *cp_net_guests_json(struct host *h, const char *nid)
+{
+	json_t *out = json_object(), *v;
+	struct cp_net *n;
+	const char *g;
+
+	pthread_mutex_lock(&h->ns_mu);
+	n = net_find(h, nid);
+	if (n)
+		json_object_foreach(n->snap.members, g, v) {
+			struct host_grt *r;
+			uint64_t acked = 0;
+			bool valid = false;
+			int state = ST_GUEST_UNKNOWN;
+
+			pthread_mutex_lock(&h->rt_mu);
+			for (r = h->grt; r; r = r->next)
+				if (!strcmp(r->name, g))
+					break;
+			if (r) {
+				acked = cp_ack_get(r, nid, &valid);
+				state = r->state;
+			}
+			pthread_mutex_unlock(&h->rt_mu);
+			json_object_set_new(
+				out, g,
+				json_pack("{s:I,s:s}", "Generation",
+					  (json_int_t)(valid ? acked : 0),
+					  "State",
+					  r ? state_name(state) : "remote"));
+		}
+	pthread_mutex_unlock(&h->ns_mu);
+	return out;
+}
+
+json_t *cp_guest_acks_json(struct host *h, struct host_grt *r)
+{
+	json_t *out = json_object();
+
+	pthread_mutex_lock(&h->rt_mu);
+	for (size_t i = 0; i < r->nacks; i++)
+		if (r->acks[i].a.valid)
+			json_object_set_new(
+				out, r->acks[i].network_id,
+				json_integer((json_int_t)r->acks[i].a.gen));
+	pthread_mutex_unlock(&h->rt_mu);
+	return out;
+}
