@@ -345,14 +345,14 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_decref(ag->isolate);
 	ag->isolate = json_deep_copy(subs);
 	err = ag_isolation_sync(ag);
-	/* The host's part of the control-plane set; re-syncing the map also
-	 * picks up underlay addresses added since (the table below too). */
+	/* The host's part of the control-plane set, if given; re-syncing the
+	 * map picks up underlay addresses added since (the table below too). */
 	if (ctrl) {
 		json_decref(ag->ctrl);
 		ag->ctrl = json_deep_copy(ctrl);
-		if (ag->dp)
-			cerr = ag_ctrl_sync(ag);
 	}
+	if (ag->dp)
+		cerr = ag_ctrl_sync(ag);
 	/* The nftables backstop drops the subnets the BPF map could not
 	 * take: isolation holds, and the error still goes back. */
 	nerr = ag_nft_sync(ag);
