@@ -7,6 +7,7 @@
 #   make valgrind   unit tests under valgrind
 #   make fuzz       build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make demo       a lab with two micro-VMs talking through WireGuard
+#   make demo-docker  two dockerd machines on wgnet's Docker plugin + etcd
 #   make bench      the benchmark report (docs/perf.md)
 
 BUILD ?= build
@@ -42,6 +43,12 @@ PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev \
 # test) would pull prometheus-node-exporter, a daemon.
 PKGS_NORECS := prometheus
 
+# The Docker plugin's demo and tests: Debian's docker.io (dockerd 20.10) and
+# etcd. Installed with a policy-rc.d that refuses service starts when the
+# machine has none, so that no system dockerd starts (it would take over the
+# machine's iptables and /run/docker); the tests run dockerds of their own.
+DOCKER_PKGS := docker.io etcd-server etcd-client
+
 LIB_SRCS := $(wildcard src/*.c) $(filter-out guest/main.c,$(wildcard guest/*.c)) \
 	    $(filter-out host/main.c host/cli.c,$(wildcard host/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -57,7 +64,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test check unit asan valgrind fuzz fuzz-build fuzz-replay \
-	netns-test demo bench clean format analyze install
+	netns-test demo demo-docker docker-deps bench clean format analyze install
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -75,6 +82,20 @@ $(BUILD)/.deps: Makefile
 		apt-get update -qq || exit 1; \
 		if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; fi; \
 		if [ -n "$$norecs" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$norecs >/dev/null || exit 1; fi; \
+	fi
+	@touch $@
+
+docker-deps: $(BUILD)/.docker-deps
+$(BUILD)/.docker-deps: Makefile
+	@mkdir -p $(BUILD)
+	@missing=$$(for p in $(DOCKER_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT      $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root to install: $$missing" >&2; exit 1; fi; \
+		prc=; if [ ! -e /usr/sbin/policy-rc.d ]; then prc=1; printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; rc=$$?; \
+		[ -z "$$prc" ] || rm -f /usr/sbin/policy-rc.d; \
+		[ $$rc = 0 ] || exit 1; \
 	fi
 	@touch $@
 
@@ -166,7 +187,7 @@ valgrind: all
 		--leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
 		$(BUILD)/test_unit
 
-netns-test: all
+netns-test: all docker-deps
 	$(Q)WGNET_BIN=$(CURDIR)/$(BUILD) tests/netns/run-all.sh
 
 fuzz-build: deps
@@ -178,7 +199,7 @@ fuzz: fuzz-build
 fuzz-replay: fuzz-build
 	$(Q)tests/fuzz/run.sh replay
 
-test: all
+test: all docker-deps
 	$(Q)$(BUILD)/test_unit
 	$(Q)$(MAKE) --no-print-directory asan-unit
 	$(Q)if [ -f tests/fuzz/Makefile.fuzz ]; then $(MAKE) --no-print-directory fuzz-replay; fi
@@ -186,6 +207,9 @@ test: all
 
 demo: all
 	$(Q)WGNET_BIN=$(CURDIR)/$(BUILD) lab/demo.sh
+
+demo-docker: all docker-deps
+	$(Q)WGNET_BIN=$(CURDIR)/$(BUILD) lab/demo-docker.sh
 
 bench: all
 	$(Q)WGNET_BIN=$(CURDIR)/$(BUILD) bench/run $(BENCH_ARGS)

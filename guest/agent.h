@@ -65,7 +65,7 @@ struct ag_ctr {
 	bool used;
 	char id[AG_ID_LEN];
 	char name[AG_NAME_LEN];
-	char netns[AG_PATH_LEN];
+	char netns[AG_PATH_LEN]; /* "" = host mode */
 	json_t *dns; /* records array, owned */
 	json_t *ports; /* published ports array, owned */
 	bool dns_open; /* its 127.0.0.11 sockets are registered */
@@ -112,6 +112,7 @@ struct agent {
 	struct dns_server *dns;
 	json_t *ctrl; /* extra control-plane prefixes (array of text) */
 	json_t *isolate; /* all wgnet subnets (SetIsolation), array of text */
+	json_t *dns_nets; /* networks whose gateway:53 we serve (dnsnet.c) */
 	struct ag_ctl_stats ctl;
 	struct dp_limits lim; /* map sizes (--map-*) */
 	struct ag_dp_errors dperr;
@@ -139,6 +140,12 @@ int ag_state_flush_ms(struct agent *ag);
 int ag_state_load(struct agent *ag);
 struct ag_net *ag_net_find(struct agent *ag, const char *id);
 struct ag_ctr *ag_ctr_find(struct agent *ag, const char *id);
+/* A container in host mode (Docker's remote driver): no namespace of ours;
+ * its veth end stays in the guest for the runtime to move. */
+static inline bool ag_ctr_host_mode(const struct ag_ctr *c)
+{
+	return !c->netns[0];
+}
 struct ag_ep *ag_ep_find(struct agent *ag, const char *net_id, const char *cid);
 void ag_net_clear(struct ag_net *n);
 void ag_ctr_clear(struct ag_ctr *c);
@@ -213,6 +220,10 @@ void ag_dns_close(struct agent *ag, struct ag_ctr *c);
 /* The container's records: its own (SetDNS) and those of every network it
  * has an endpoint on. */
 int ag_dns_records(struct agent *ag, struct ag_ctr *c);
+/* dnsnet.c: a resolver at each network's gateway:53 in the guest for the
+ * networks with host-mode containers (Docker's remote driver: Docker's own
+ * resolver in the container forwards names it does not know there). */
+void ag_dns_net_sync(struct agent *ag);
 /* Refresh the records of every container with an endpoint on @n. */
 void ag_dns_net_changed(struct agent *ag, struct ag_net *n);
 

@@ -38,8 +38,8 @@ int ag_dns_open(struct agent *ag, struct ag_ctr *c)
 {
 	int nsfd, udp = -1, tcp = -1, err;
 
-	if (!ag->dns || c->dns_open)
-		return 0;
+	if (!ag->dns || c->dns_open || ag_ctr_host_mode(c))
+		return 0; /* host mode: the runtime owns the container's DNS */
 	nsfd = netns_open(c->netns);
 	if (nsfd < 0)
 		return nsfd;

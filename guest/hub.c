@@ -690,6 +690,7 @@ int ag_adopt(struct agent *ag)
 	for (int i = 0; i < AG_MAX_CTRS; i++)
 		if (ag->ctrs[i].used)
 			ag_dns_open(ag, &ag->ctrs[i]);
+	ag_dns_net_sync(ag);
 	ag_isolation_sync(ag);
 	log_info("adopted %d interfaces from the previous agent", adopted);
 	return 0;
@@ -738,8 +739,8 @@ static bool ctr_ns_gone(struct ag_ctr *c)
 {
 	int fd;
 
-	if (!c)
-		return false;
+	if (!c || ag_ctr_host_mode(c))
+		return false; /* the veth is the whole container for us */
 	fd = netns_open(c->netns);
 	if (fd >= 0) {
 		close(fd);

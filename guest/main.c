@@ -559,6 +559,7 @@ int main(int argc, char **argv)
 		err = run(&ag, sock, vsock_port, &so, &upstream, ser);
 	serial_free(ser);
 	dns_server_free(ag.dns);
+	json_decref(ag.dns_nets);
 	dp_close(ag.dp);
 	rtnl_close(ag.nl);
 	for (int i = 0; i < AG_MAX_NETS; i++)

@@ -603,6 +603,9 @@ json_t *ag_dispatch(struct agent *ag, const char *op, json_t *args)
 			args = empty = json_object();
 		r = ops[i].fn(ag, args);
 		json_decref(empty);
+		/* Gateway resolvers follow networks, endpoints and names. */
+		if (strcmp(op, "GetStatus") && strcmp(op, "Hello"))
+			ag_dns_net_sync(ag);
 		return r;
 	}
 	return proto_reply_err(-EOPNOTSUPP, "unknown op \"%.64s\"", op);

@@ -74,8 +74,8 @@ static void ctr_default_route(struct agent *ag, const char *cid, struct rtnl *cn
 }
 
 
-static int ctr_get(struct agent *ag, json_t *jc, struct ag_ctr **out,
-		   const char **why)
+static int ctr_get(struct agent *ag, json_t *jc, bool host_mode,
+		   struct ag_ctr **out, const char **why)
 {
 	const char *id = json_str(jc, "id"), *name = json_str(jc, "name");
 	const char *netns = json_str(jc, "netns");
@@ -85,11 +85,20 @@ static int ctr_get(struct agent *ag, json_t *jc, struct ag_ctr **out,
 		return *why = "container.id must be 12-64 lowercase hex characters", -EINVAL;
 	if (name && !ag_valid_name(name))
 		return *why = "container.name has characters outside [A-Za-z0-9_.-]", -EINVAL;
-	if (!netns || !*netns || strlen(netns) >= AG_PATH_LEN ||
-	    strstr(netns, ".."))
+	if (host_mode && json_object_get(jc, "netns") &&
+	    !json_is_null(json_object_get(jc, "netns")))
+		return *why = "container.netns must be null with host_mode", -EINVAL;
+	if (host_mode)
+		netns = "";
+	else if (!netns || !*netns || strlen(netns) >= AG_PATH_LEN ||
+		 strstr(netns, ".."))
 		return *why = "container.netns must be a namespace path or name", -EINVAL;
 	c = ag_ctr_find(ag, id);
 	if (c) {
+		if (host_mode != ag_ctr_host_mode(c))
+			return *why = host_mode ? "the container has a namespace: host_mode does not apply" :
+						  "the container is in host mode: no netns may be given",
+			       -EINVAL;
 		*out = c;
 		return 0;
 	}
@@ -180,6 +189,16 @@ static int ep_config_down(struct agent *ag, struct rtnl *cnl, int cidx,
 	int lo = link_index(cnl, "lo");
 	int err;
 
+	if (cnl == ag->nl) {
+		/* Host mode: the runtime addresses and moves the container
+		 * end; it only gets the endpoint's MAC. */
+		err = link_set(cnl, cidx, NULL, 0, tmp->mac, -1);
+		if (!err)
+			err = link_get_mac(ag->nl, tmp->host_ifindex, tmp->hmac);
+		if (err)
+			*why = "cannot set the container interface's MAC";
+		return err;
+	}
 	err = link_set(cnl, cidx, NULL, 0, tmp->mac, -1);
 	if (!err && lo > 0)
 		link_set(cnl, lo, NULL, 0, NULL, 1);
@@ -217,6 +236,17 @@ int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl)
 	struct rtnl *own = NULL;
 	int nsfd = -1, cidx, err;
 
+	if (c && ag_ctr_host_mode(c)) {
+		/* Host mode: the container end is the runtime's to bring up. */
+		err = link_set(ag->nl, e->host_ifindex, NULL, 0, NULL, 1);
+		if (!err) {
+			struct ip_prefix host4 = { .addr = e->ip4, .plen = 32 };
+
+			route_replace(ag->nl, e->host_ifindex, &host4, NULL);
+			neigh_replace(ag->nl, e->host_ifindex, &e->ip4, e->mac);
+		}
+		return err;
+	}
 	if (!cnl) {
 		nsfd = c ? netns_open(c->netns) : -ENOENT;
 		own = nsfd >= 0 ? rtnl_open(nsfd) : NULL;
@@ -260,6 +290,7 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	const char *why = NULL;
 	int nsfd = -1, err, cidx, slot = -1;
 	bool ctr_new, veth_made = false;
+	bool host_mode = json_is_true(json_object_get(args, "host_mode"));
 	unsigned int mtu = ag_ep_mtu(ag);
 
 	if (!ag_valid_id(net_id))
@@ -283,8 +314,11 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		       strspn(ifname + 3, "0123456789") != strlen(ifname + 3) ||
 		       !ifname[3]))
 		return proto_reply_err(-EINVAL, "ifname must be eth<N>");
+	if (host_mode && ifname)
+		return proto_reply_err(-EINVAL, "ifname cannot be chosen in host_mode (the runtime names the interface)");
 	ctr_new = !ag_ctr_find(ag, json_str(json_object_get(args, "container"), "id") ?: "");
-	err = ctr_get(ag, json_object_get(args, "container"), &c, &why);
+	err = ctr_get(ag, json_object_get(args, "container"), host_mode, &c,
+		      &why);
 	if (err)
 		return proto_reply_err(err, "%s", why);
 
@@ -327,19 +361,27 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 			goto fail;
 		}
 	}
-	nsfd = netns_open(c->netns);
-	if (nsfd < 0) {
+	if (host_mode) {
+		/* Docker's remote driver: the container end stays here, down,
+		 * named vc<13 chars of the id> (one endpoint per such
+		 * container), for the runtime to move and rename. */
+		if (ag_ctr_has_endpoints(ag, c->id) && !e) {
+			err = -EEXIST;
+			why = "a host-mode container has one endpoint";
+			goto fail;
+		}
+		snprintf(tmp.ifname, sizeof(tmp.ifname), "vc%.13s", c->id);
+		if (link_index(ag->nl, tmp.ifname) > 0)
+			link_del(ag->nl, link_index(ag->nl, tmp.ifname));
+	} else if ((nsfd = netns_open(c->netns)) < 0) {
 		err = nsfd;
 		why = "cannot open the container's network namespace";
 		goto fail;
-	}
-	cnl = rtnl_open(nsfd);
-	if (!cnl) {
+	} else if (!(cnl = rtnl_open(nsfd))) {
 		err = -errno;
 		why = "cannot open netlink in the container's namespace";
 		goto fail;
-	}
-	if (!ifname) {
+	} else if (!ifname) {
 		struct ifnames u = { 0 };
 		int k;
 
@@ -365,7 +407,8 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	/* Both ends are created down and stay down until the BPF program is
 	 * attached and the state saved: a crash in between leaves a down,
 	 * unowned pair that the next start removes (ag_remove_orphans). */
-	err = link_veth_create(ag->nl, tmp.host_ifname, tmp.ifname, nsfd, mtu);
+	err = link_veth_create(ag->nl, tmp.host_ifname, tmp.ifname,
+			       host_mode ? -1 : nsfd, mtu);
 	if (err) {
 		why = err == -EEXIST ? "the interface name is taken in the container" :
 				       "cannot create the veth pair";
@@ -373,13 +416,13 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 	}
 	veth_made = true;
 	tmp.host_ifindex = link_index(ag->nl, tmp.host_ifname);
-	cidx = link_index(cnl, tmp.ifname);
+	cidx = link_index(host_mode ? ag->nl : cnl, tmp.ifname);
 	if (tmp.host_ifindex <= 0 || cidx <= 0) {
 		err = -ENODEV;
 		why = "the veth pair did not appear";
 		goto fail;
 	}
-	err = ep_config_down(ag, cnl, cidx, n, &tmp, &why);
+	err = ep_config_down(ag, host_mode ? ag->nl : cnl, cidx, n, &tmp, &why);
 	if (err)
 		goto fail;
 	ag_fault_point("ep_after_veth");
@@ -405,12 +448,15 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		why = "cannot bring the veth pair up";
 		goto fail;
 	}
-	ctr_default_route(ag, c->id, cnl, NULL);
+	if (cnl)
+		ctr_default_route(ag, c->id, cnl, NULL);
 	if (ag_dns_open(ag, c) == 0)
 		ag_dns_records(ag, c); /* now with this network's records */
 	ag_state_save(ag);
-	rtnl_close(cnl);
-	close(nsfd);
+	if (cnl)
+		rtnl_close(cnl);
+	if (nsfd >= 0)
+		close(nsfd);
 	log_info("endpoint %s/%s %s of %s on %s", e->host_ifname, e->ifname, ip,
 		 c->name, n->name);
 	return proto_reply_ok(ep_result(e));
@@ -465,7 +511,7 @@ void ag_ep_remove(struct agent *ag, struct ag_ep *e)
 		return;
 	}
 	ag_dns_records(ag, c); /* without this network's records */
-	if (had_default) {
+	if (had_default && !ag_ctr_host_mode(c)) {
 		int nsfd = netns_open(c->netns);
 		struct rtnl *cnl = nsfd >= 0 ? rtnl_open(nsfd) : NULL;
 

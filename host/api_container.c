@@ -322,7 +322,7 @@ static int check_ports(json_t *ports, char **em)
 
 /* Host ports already taken by another container of the same guest. */
 static int check_port_conflicts(struct host *h, const char *guest,
-				json_t *ports, char **em)
+				const char *skip_id, json_t *ports, char **em)
 {
 	struct st_container *cs = NULL;
 	size_t n = 0;
@@ -335,7 +335,8 @@ static int check_port_conflicts(struct host *h, const char *guest,
 		json_t *theirs, *p, *q;
 		size_t a, b;
 
-		if (strcmp(cs[i].guest, guest))
+		if (strcmp(cs[i].guest, guest) ||
+		    (skip_id && !strcmp(cs[i].id, skip_id)))
 			continue;
 		theirs = json_loads(cs[i].ports, 0, NULL);
 		json_array_foreach(ports, a, p) {
@@ -401,8 +402,9 @@ int api_op_container_add(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_container c, *cs = NULL;
 	struct st_guest g;
-	const char *name, *guest, *netns;
+	const char *name, *guest, *netns = NULL;
 	json_t *ports, *copy = NULL;
+	bool host_mode = false;
 	size_t n = 0;
 	char *text = NULL;
 	int rc;
@@ -410,10 +412,18 @@ int api_op_container_add(struct host *h, json_t *args, json_t **res, char **em)
 	if ((rc = api_arg_str(args, "name", true, &name, em)) ||
 	    (rc = api_check_name("container", name, em)) ||
 	    (rc = api_arg_str(args, "guest", true, &guest, em)) ||
-	    (rc = api_arg_str(args, "netns", true, &netns, em)) ||
+	    (rc = api_arg_bool(args, "host_mode", &host_mode, em)) ||
+	    (rc = api_arg_str(args, "netns", !host_mode, &netns, em)) ||
 	    (rc = api_arg_typed(args, "ports", JSON_ARRAY, &ports, em)))
 		return rc;
-	if (netns[0] != '/' || strlen(netns) >= ST_PATH_LEN)
+	/* Host mode (Docker's remote driver): no namespace of ours, the veth
+	 * end stays in the guest for the runtime to move; stored as "". */
+	if (host_mode && netns)
+		return host_err(em, -EINVAL,
+				"netns cannot be given with host_mode");
+	if (host_mode)
+		netns = "";
+	else if (netns[0] != '/' || strlen(netns) >= ST_PATH_LEN)
 		return host_err(em, -EINVAL,
 				"invalid netns %s: want an absolute path",
 				netns);
@@ -435,7 +445,7 @@ int api_op_container_add(struct host *h, json_t *args, json_t **res, char **em)
 		return rc;
 	copy = ports ? json_deep_copy(ports) : json_array();
 	if ((rc = check_ports(copy, em)) ||
-	    (rc = check_port_conflicts(h, guest, copy, em)))
+	    (rc = check_port_conflicts(h, guest, NULL, copy, em)))
 		goto out;
 	memset(&c, 0, sizeof(c));
 	text = json_dumps(copy, JSON_COMPACT);
@@ -463,6 +473,55 @@ int api_op_container_add(struct host *h, json_t *args, json_t **res, char **em)
 	}
 	log_info("container %s added on guest %s", name, guest);
 	*res = container_json(h, &c);
+out:
+	free(text);
+	json_decref(copy);
+	return rc;
+}
+
+/* ContainerPorts {container, ports}: replace a container's published ports
+ * (Docker's ProgramExternalConnectivity comes after the attach). */
+int api_op_container_ports(struct host *h, json_t *args, json_t **res,
+			   char **em)
+{
+	struct st_container c;
+	struct st_guest g;
+	const char *ref;
+	json_t *ports, *copy = NULL, *push = NULL;
+	char *text = NULL;
+	int rc;
+
+	if ((rc = api_arg_str(args, "container", true, &ref, em)) ||
+	    (rc = api_arg_typed(args, "ports", JSON_ARRAY, &ports, em)) ||
+	    (rc = api_get_container(h, ref, &c, em)) ||
+	    (rc = host_check_owner(h, c.guest, em)))
+		return rc;
+	copy = ports ? json_deep_copy(ports) : json_array();
+	if ((rc = check_ports(copy, em)) ||
+	    (rc = check_port_conflicts(h, c.guest, c.id, copy, em)))
+		goto out;
+	text = json_dumps(copy, JSON_COMPACT);
+	if (!text || strlen(text) >= sizeof(c.ports)) {
+		rc = host_err(em, -EINVAL, "too many published ports");
+		goto out;
+	}
+	rc = h->st->ops->container_set_ports(h->st, c.id, text);
+	if (rc) {
+		host_err(em, rc, "store: %s", strerror(-rc));
+		goto out;
+	}
+	snprintf(c.ports, sizeof(c.ports), "%s", text);
+	if (!h->st->ops->guest_get(h->st, c.guest, &g) &&
+	    host_grt_state(h, g.name) == ST_GUEST_UP &&
+	    !mesh_ports(h->st, &c, &push)) {
+		rc = gc_call(h, &g, "PublishPorts",
+			     json_pack("{s:s,s:o}", "container_id", c.id,
+				       "ports", push),
+			     h->call_timeout_ms, NULL, em);
+		if (rc)
+			goto out;
+	}
+	*res = json_object();
 out:
 	free(text);
 	json_decref(copy);

@@ -45,6 +45,10 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em);
 int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em);
 int api_op_guest_list(struct host *h, json_t *args, json_t **res, char **em);
 int api_op_container_add(struct host *h, json_t *args, json_t **res, char **em);
+int api_op_endpoint_aliases(struct host *h, json_t *args, json_t **res,
+			    char **em);
+int api_op_container_ports(struct host *h, json_t *args, json_t **res,
+			   char **em);
 int api_op_container_remove(struct host *h, json_t *args, json_t **res,
 			    char **em);
 int api_op_container_list(struct host *h, json_t *args, json_t **res,

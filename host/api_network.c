@@ -16,6 +16,7 @@
 #include "wgnet/log.h"
 
 #include "api_int.h"
+#include "mesh_int.h"
 #include "mtu.h"
 
 /* An object of string values, as text that fits len. */
@@ -414,6 +415,55 @@ int api_op_network_disconnect(struct host *h, json_t *args, json_t **res,
 	    (rc = api_get_container(h, cref, &c, em)) ||
 	    (rc = mesh_detach(h, &n, &c, em)))
 		return rc;
+	*res = json_object();
+	return 0;
+}
+
+/* EndpointAliases {network, container, aliases}: replace the names an
+ * endpoint answers to besides its container's (the Docker plugin learns a
+ * container's name and aliases from dockerd after the attach). */
+int api_op_endpoint_aliases(struct host *h, json_t *args, json_t **res,
+			    char **em)
+{
+	struct st_network n;
+	struct st_container c;
+	const char *nref, *cref;
+	json_t *aliases, *a;
+	char *text = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = api_arg_str(args, "network", true, &nref, em)) ||
+	    (rc = api_arg_str(args, "container", true, &cref, em)) ||
+	    (rc = api_arg_typed(args, "aliases", JSON_ARRAY, &aliases, em)))
+		return rc;
+	if (!aliases)
+		return host_err(em, -EINVAL, "missing argument 'aliases'");
+	json_array_foreach(aliases, i, a) {
+		if (!json_is_string(a))
+			return host_err(
+				em, -EINVAL,
+				"argument 'aliases' must be an array of strings");
+		if ((rc = api_check_name("alias", json_string_value(a), em)))
+			return rc;
+	}
+	if ((rc = api_get_network(h, nref, &n, em)) ||
+	    (rc = api_get_container(h, cref, &c, em)) ||
+	    (rc = host_check_owner(h, c.guest, em)))
+		return rc;
+	text = json_dumps(aliases, JSON_COMPACT);
+	if (!text)
+		return host_err(em, -ENOMEM, "out of memory");
+	rc = h->st->ops->endpoint_set_aliases(h->st, n.id, c.id, text);
+	free(text);
+	if (rc == -ENOENT)
+		return host_err(em, rc, "container %s is not connected to network %s",
+				c.name, n.name);
+	if (rc == -EINVAL)
+		return host_err(em, rc, "too many aliases");
+	if (rc)
+		return host_err(em, rc, "store: %s", strerror(-rc));
+	cp_net_refresh(h, n.id); /* the workers push the names */
 	*res = json_object();
 	return 0;
 }

@@ -537,7 +537,7 @@ static int parent_dirs(const char *path)
 	}
 }
 
-static int listen_unix(const char *path)
+int docker_listen_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, rc;
@@ -590,7 +590,7 @@ int docker_api_start(struct host *h, const char *sock_path,
 		goto err;
 	}
 	strcpy(d->path, sock_path);
-	d->fd = listen_unix(sock_path);
+	d->fd = docker_listen_unix(sock_path);
 	if (d->fd < 0) {
 		rc = d->fd;
 		d->fd = -1;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "wgnet/docker_api.h"
+#include "wgnet/plugin.h"
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -57,6 +58,8 @@ static void usage(FILE *f)
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
 		"                  [--docker-socket PATH] [--metrics ADDR [--metrics-interval SEC]]\n"
+		"                  [--plugin-socket PATH --plugin-guest NAME\n"
+		"                   [--plugin-state FILE] [--plugin-docker PATH]]\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
@@ -70,8 +73,15 @@ static void usage(FILE *f)
 		"                       next to --socket; \"none\" or \"\" disables)\n"
 		"  --metrics ADDR       serve /metrics (Prometheus) on 127.0.0.1:PORT,\n"
 		"                       [::1]:PORT or unix:/path (default: off)\n"
-		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n",
-		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE);
+		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n"
+		"  --plugin-socket PATH Docker network+IPAM plugin (off unless given;\n"
+		"                       Docker looks for %s)\n"
+		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
+		"  --plugin-state FILE  Docker ids -> wgnet ids (default %s)\n"
+		"  --plugin-docker PATH dockerd's API socket, to learn container names\n"
+		"                       for wgnet's DNS (default %s; \"none\": no names)\n",
+		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, PLUGIN_DEFAULT_SOCK,
+		PLUGIN_DEFAULT_STATE, PLUGIN_DEFAULT_DOCKER);
 }
 
 static int make_dirs(const char *path)
@@ -242,6 +252,10 @@ int main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "docker-socket", required_argument, NULL, 'D' },
+		{ "plugin-socket", required_argument, NULL, 'P' },
+		{ "plugin-guest", required_argument, NULL, 'G' },
+		{ "plugin-state", required_argument, NULL, 'T' },
+		{ "plugin-docker", required_argument, NULL, 'K' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-interval", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
@@ -251,6 +265,11 @@ int main(int argc, char **argv)
 	const char *id = NULL, *logfile = NULL, *dsock = NULL;
 	char dbuf[PATH_MAX];
 	struct docker_api *dapi = NULL;
+	const char *psock = NULL, *pguest = NULL;
+	const char *pstate = PLUGIN_DEFAULT_STATE;
+	const char *pdocker = PLUGIN_DEFAULT_DOCKER;
+	struct plugin *plug = NULL;
+	struct plugin_srv *psrv = NULL;
 	struct metrics *metrics = NULL;
 	const char *maddr = NULL;
 	int minterval = 10;
@@ -317,6 +336,18 @@ int main(int argc, char **argv)
 		case 'D':
 			dsock = optarg;
 			break;
+		case 'P':
+			psock = optarg;
+			break;
+		case 'G':
+			pguest = optarg;
+			break;
+		case 'T':
+			pstate = optarg;
+			break;
+		case 'K':
+			pdocker = optarg;
+			break;
 		case 'M':
 			maddr = optarg;
 			break;
@@ -341,6 +372,11 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (psock && (!pguest || !*pguest)) {
+		fprintf(stderr,
+			"wgnet-host: --plugin-socket needs --plugin-guest NAME (this machine's wgnet-guest)\n");
 		return 2;
 	}
 	if (logfile && !freopen(logfile, "a", stderr)) {
@@ -402,6 +438,12 @@ int main(int argc, char **argv)
 			strerror(-opt));
 		goto out;
 	}
+	if (psock && ((opt = plugin_new(h, pguest, pstate, pdocker, &plug)) ||
+		      (opt = plugin_srv_start(plug, psock, &psrv)))) {
+		log_err("cannot serve the docker plugin on %s (state %s): %s",
+			psock, pstate, strerror(-opt));
+		goto out;
+	}
 	if (maddr && (opt = metrics_start(h, maddr, minterval, &metrics))) {
 		log_err("cannot serve metrics on %s: %s%s", maddr,
 			opt == -EPERM ? "not a loopback address" :
@@ -432,6 +474,8 @@ int main(int argc, char **argv)
 	metrics = NULL;
 	docker_api_stop(dapi);
 	dapi = NULL;
+	plugin_srv_stop(psrv);
+	psrv = NULL;
 	close(lfd);
 	lfd = -1;
 	unlink(sock);
@@ -442,6 +486,7 @@ int main(int argc, char **argv)
 out:
 	metrics_stop(metrics);
 	docker_api_stop(dapi);
+	plugin_srv_stop(psrv);
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(sock);
@@ -451,6 +496,7 @@ out:
 	if (h)
 		host_watch_stop(h);
 	if (!n_clients) {
+		plugin_free(plug);
 		host_free(h);
 		if (st)
 			st->ops->close(st);

@@ -212,6 +212,12 @@ json_t *mesh_endpoint_args(const struct st_network *n,
 			      "container", "id", c->id, "name", c->name,
 			      "netns", c->netns);
 
+	if (!c->netns[0]) { /* host mode: the runtime moves the veth */
+		json_object_set_new(json_object_get(a, "container"), "netns",
+				    json_null());
+		json_object_set_new(a, "host_mode", json_true());
+	}
+
 	if (ep->ip4.family)
 		json_object_set_new(a, "ip", ip_json(&ep->ip4));
 	if (ep->ip6.family)

@@ -275,6 +275,106 @@ next:
 	return -EIO;
 }
 
+/* The container's key rewritten with new ports, guarded by its mod
+ * revision (an endpoint_create meanwhile moves it: read again). */
+int etcd_container_set_ports(struct store *st, const char *id,
+			     const char *ports)
+{
+	struct etcd_store *e = to_etcd(st);
+	char key[ETCD_KEY_LEN];
+	int rc = -EIO;
+
+	if (!ports || strlen(ports) >= sizeof(((struct st_container *)0)->ports) ||
+	    etcd_key(key, sizeof(key), "containers", id, NULL))
+		return -EINVAL;
+	for (int attempt = 0; attempt < TXN_RETRIES; attempt++) {
+		struct etcd_kv kv = { 0 };
+		struct st_container c;
+		struct etcd_txn t;
+		int64_t seq = 0, lease;
+		char *val = NULL;
+		bool ok = false;
+
+		rc = est_get1(e, key, &kv);
+		if (!rc)
+			rc = etcd_container_dec(kv.val, &c, &seq);
+		if (!rc)
+			rc = est_my_lease(e, &lease);
+		if (rc) {
+			etcd_kv_clear(&kv);
+			return rc;
+		}
+		snprintf(c.ports, sizeof(c.ports), "%s", ports);
+		val = etcd_container_enc(&c, seq);
+		if (!val) {
+			etcd_kv_clear(&kv);
+			return -ENOMEM;
+		}
+		etcd_txn_init(&t);
+		etcd_txn_cmp(&t, key, false, "MOD", "EQUAL", kv.mod_rev);
+		etcd_txn_put(&t, key, val, lease);
+		rc = est_txn_leased(e, &t, lease, &ok, NULL);
+		etcd_txn_clear(&t);
+		etcd_kv_clear(&kv);
+		free(val);
+		if (!rc && !ok)
+			rc = -EAGAIN;
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	return rc;
+}
+
+/* The endpoint's key rewritten with new aliases (watchers push the names). */
+int etcd_endpoint_set_aliases(struct store *st, const char *network_id,
+			      const char *container_id, const char *aliases)
+{
+	struct etcd_store *e = to_etcd(st);
+	char key[ETCD_KEY_LEN];
+	int rc = -EIO;
+
+	if (!aliases ||
+	    strlen(aliases) >= sizeof(((struct st_endpoint *)0)->aliases) ||
+	    etcd_key(key, sizeof(key), "endpoints", network_id, container_id))
+		return -EINVAL;
+	for (int attempt = 0; attempt < TXN_RETRIES; attempt++) {
+		struct etcd_kv kv = { 0 };
+		struct st_endpoint ep;
+		struct etcd_txn t;
+		int64_t lease;
+		char *val = NULL;
+		bool ok = false;
+
+		rc = est_get1(e, key, &kv);
+		if (!rc)
+			rc = etcd_endpoint_dec(kv.val, &ep);
+		if (!rc)
+			rc = est_my_lease(e, &lease);
+		if (rc) {
+			etcd_kv_clear(&kv);
+			return rc;
+		}
+		snprintf(ep.aliases, sizeof(ep.aliases), "%s", aliases);
+		val = etcd_endpoint_enc(&ep);
+		if (!val) {
+			etcd_kv_clear(&kv);
+			return -ENOMEM;
+		}
+		etcd_txn_init(&t);
+		etcd_txn_cmp(&t, key, false, "MOD", "EQUAL", kv.mod_rev);
+		etcd_txn_put(&t, key, val, lease);
+		rc = est_txn_leased(e, &t, lease, &ok, NULL);
+		etcd_txn_clear(&t);
+		etcd_kv_clear(&kv);
+		free(val);
+		if (!rc && !ok)
+			rc = -EAGAIN;
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	return rc;
+}
+
 /* --- endpoints --- */
 
 /* Addresses in use on a network, from its ipam/ keys. */

@@ -112,6 +112,10 @@ int etcd_container_get(struct store *st, const char *ref,
 		       struct st_container *out);
 int etcd_container_list(struct store *st, struct st_container **out, size_t *n);
 int etcd_container_delete(struct store *st, const char *ref);
+int etcd_endpoint_set_aliases(struct store *st, const char *network_id,
+			      const char *container_id, const char *aliases);
+int etcd_container_set_ports(struct store *st, const char *id,
+			     const char *ports);
 int etcd_endpoint_create(struct store *st, struct st_endpoint *ep);
 int etcd_endpoint_get(struct store *st, const char *network_id,
 		      const char *container_id, struct st_endpoint *out);

@@ -85,6 +85,45 @@ int sqlite_container_list(struct store *st, struct st_container **out,
 			     NULL, NULL, NULL);
 }
 
+int sqlite_container_set_ports(struct store *st, const char *id,
+			       const char *ports)
+{
+	struct store_sqlite *s = st_to_sq(st);
+	int err, changes = 0;
+
+	if (!ports || strlen(ports) >= sizeof(((struct st_container *)0)->ports))
+		return -EINVAL;
+	err = sq_tx_begin(s, true);
+	if (err)
+		return err;
+	err = sq_run(s, &changes, "UPDATE containers SET ports = ? WHERE id = ?",
+		     "ss", ports, id);
+	if (!err && !changes)
+		err = -ENOENT;
+	return sq_tx_end(s, err);
+}
+
+int sqlite_endpoint_set_aliases(struct store *st, const char *network_id,
+				 const char *container_id, const char *aliases)
+{
+	struct store_sqlite *s = st_to_sq(st);
+	int err, changes = 0;
+
+	if (!aliases ||
+	    strlen(aliases) >= sizeof(((struct st_endpoint *)0)->aliases))
+		return -EINVAL;
+	err = sq_tx_begin(s, true);
+	if (err)
+		return err;
+	err = sq_run(s, &changes,
+		     "UPDATE endpoints SET aliases = ? WHERE network_id = ?"
+		     " AND container_id = ?",
+		     "sss", aliases, network_id, container_id);
+	if (!err && !changes)
+		err = -ENOENT;
+	return sq_tx_end(s, err);
+}
+
 int sqlite_container_delete(struct store *st, const char *ref)
 {
 	struct store_sqlite *s = st_to_sq(st);

@@ -103,6 +103,10 @@ int sqlite_network_list(struct store *st, struct st_network **out, size_t *n);
 /* store_sqlite_ep.c: containers, endpoints and guest_nets. */
 int sqlite_container_add(struct store *st, const struct st_container *c);
 int sqlite_container_delete(struct store *st, const char *ref);
+int sqlite_endpoint_set_aliases(struct store *st, const char *network_id,
+				 const char *container_id, const char *aliases);
+int sqlite_container_set_ports(struct store *st, const char *id,
+			       const char *ports);
 int sqlite_container_get(struct store *st, const char *ref,
 			 struct st_container *out);
 int sqlite_container_list(struct store *st, struct st_container **out,

@@ -174,6 +174,10 @@ struct store_ops {
 			      size_t *n);
 	/* Also deletes its endpoints (and so frees their addresses). */
 	int (*container_delete)(struct store *st, const char *id);
+	/* Replace a container's published ports (JSON array text); -ENOENT
+	 * if it is gone. */
+	int (*container_set_ports)(struct store *st, const char *id,
+				   const char *ports);
 
 	/* Allocate addresses and insert the endpoint in one transaction.
 	 * ip4/ip6 in ep: family 0 = pick the first free; set = static (must be
@@ -183,6 +187,10 @@ struct store_ops {
 	int (*endpoint_create)(struct store *st, struct st_endpoint *ep);
 	int (*endpoint_delete)(struct store *st, const char *network_id,
 			       const char *container_id);
+	/* Replace an endpoint's aliases (JSON array text); -ENOENT if gone. */
+	int (*endpoint_set_aliases)(struct store *st, const char *network_id,
+				    const char *container_id,
+				    const char *aliases);
 	int (*endpoint_get)(struct store *st, const char *network_id,
 			    const char *container_id, struct st_endpoint *out);
 	/* Filter by network (NULL = all) and/or container (NULL = all). */

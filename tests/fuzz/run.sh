@@ -29,6 +29,7 @@ max_len() {
 	fuzz_proto) echo 4096 ;;
 	fuzz_guest_ops) echo 4096 ;;
 	fuzz_docker) echo 8192 ;;
+	fuzz_plugin) echo 8192 ;;
 	*) echo 4096 ;;
 	esac
 }
