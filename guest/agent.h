@@ -122,6 +122,7 @@ struct agent {
 	struct ag_ctr ctrs[AG_MAX_CTRS];
 	char boot[33]; /* random id chosen at start (Hello) */
 	bool dirty; /* state changed since the last save */
+	uint64_t dirty_ms, touched_ms; /* first and last change not saved */
 	uint64_t nft_digest; /* inputs of the table last applied (0: none) */
 	uint64_t saved_ms; /* monotonic time of the last save */
 };
@@ -129,13 +130,13 @@ struct agent {
 /* state.c */
 /* Write state.json now (fsync + rename). */
 int ag_state_save(struct agent *ag);
-/* Mark the state changed; ag_state_flush() writes it when the agent is idle
- * or ~200 ms after the last save, whichever comes first. What is on disk may
- * lag what is applied, never lead it. */
+/* Mark the state changed; ag_state_flush() writes it once changes have been
+ * quiet for 20 ms, or 200 ms after the oldest unsaved one, whichever comes
+ * first (@force: now, e.g. at exit). What is on disk may lag what is
+ * applied, never lead it. */
 void ag_state_touch(struct agent *ag);
-void ag_state_flush(struct agent *ag, bool idle);
-/* ms until a pending save is due, -1 if none (0 asks the loop to check for
- * idleness right away). */
+void ag_state_flush(struct agent *ag, bool force);
+/* ms until a pending save is due, -1 if none. */
 int ag_state_flush_ms(struct agent *ag);
 int ag_state_load(struct agent *ag);
 struct ag_net *ag_net_find(struct agent *ag, const char *id);
