@@ -46,6 +46,13 @@ struct ag_net {
 	 * map): address text -> true, owned, NULL when none. */
 	json_t *dmiss;
 	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
+	/* A key rotation in progress (guest/rotate.c): the next interface. */
+	char rot_ifname[16];
+	int rot_ifindex;
+	uint16_t rot_port;
+	uint8_t rot_pub[WG_KEY_LEN];
+	json_t *rot_peers; /* owned */
+	int rot_tuned; /* its sockets tuned (as wg_tuned) */
 };
 
 struct ag_ep {
