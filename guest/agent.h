@@ -46,6 +46,13 @@ struct ag_net {
 	 * map): address text -> true, owned, NULL when none. */
 	json_t *dmiss;
 	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
+	/* A key rotation in progress (guest/rotate.c): the next interface. */
+	char rot_ifname[16];
+	int rot_ifindex;
+	uint16_t rot_port;
+	uint8_t rot_pub[WG_KEY_LEN];
+	json_t *rot_peers; /* owned */
+	int rot_tuned; /* its sockets tuned (as wg_tuned) */
 };
 
 struct ag_ep {
@@ -156,6 +163,7 @@ int ag_hub_setup(struct agent *ag);
 int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
+int ag_ctrl_list(struct agent *ag, struct ip_prefix **out);
 /* Count and log a failed map update (the agent's "dp_errors"). */
 void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

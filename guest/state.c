@@ -45,6 +45,7 @@ void ag_net_clear(struct ag_net *n)
 {
 	json_decref(n->peers);
 	json_decref(n->dns);
+	json_decref(n->rot_peers);
 	json_decref(n->dmiss);
 	memset(n, 0, sizeof(*n));
 }
