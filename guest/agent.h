@@ -46,6 +46,13 @@ struct ag_net {
 	 * map): address text -> true, owned, NULL when none. */
 	json_t *dmiss;
 	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
+	/* A key rotation in progress (guest/rotate.c): the next interface. */
+	char rot_ifname[16];
+	int rot_ifindex;
+	uint16_t rot_port;
+	uint8_t rot_pub[WG_KEY_LEN];
+	json_t *rot_peers; /* owned */
+	int rot_tuned; /* its sockets tuned (as wg_tuned) */
 };
 
 struct ag_ep {
@@ -122,6 +129,7 @@ struct agent {
 	struct ag_ctr ctrs[AG_MAX_CTRS];
 	char boot[33]; /* random id chosen at start (Hello) */
 	bool dirty; /* state changed since the last save */
+	uint64_t dirty_ms, touched_ms; /* first and last change not saved */
 	uint64_t nft_digest; /* inputs of the table last applied (0: none) */
 	uint64_t saved_ms; /* monotonic time of the last save */
 };
@@ -129,13 +137,13 @@ struct agent {
 /* state.c */
 /* Write state.json now (fsync + rename). */
 int ag_state_save(struct agent *ag);
-/* Mark the state changed; ag_state_flush() writes it when the agent is idle
- * or ~200 ms after the last save, whichever comes first. What is on disk may
- * lag what is applied, never lead it. */
+/* Mark the state changed; ag_state_flush() writes it once changes have been
+ * quiet for 20 ms, or 200 ms after the oldest unsaved one, whichever comes
+ * first (@force: now, e.g. at exit). What is on disk may lag what is
+ * applied, never lead it. */
 void ag_state_touch(struct agent *ag);
-void ag_state_flush(struct agent *ag, bool idle);
-/* ms until a pending save is due, -1 if none (0 asks the loop to check for
- * idleness right away). */
+void ag_state_flush(struct agent *ag, bool force);
+/* ms until a pending save is due, -1 if none. */
 int ag_state_flush_ms(struct agent *ag);
 int ag_state_load(struct agent *ag);
 struct ag_net *ag_net_find(struct agent *ag, const char *id);
@@ -155,6 +163,7 @@ int ag_hub_setup(struct agent *ag);
 int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
+int ag_ctrl_list(struct agent *ag, struct ip_prefix **out);
 /* Count and log a failed map update (the agent's "dp_errors"). */
 void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

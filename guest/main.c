@@ -355,8 +355,8 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 		srv_tick(srv);
 		if (ag->dns)
 			dns_server_tick(ag->dns);
-		/* Debounced persistence: when idle, or ~200 ms after the last. */
-		ag_state_flush(ag, r == 0);
+		/* Debounced persistence (quiet 20 ms, or at most 200 ms late). */
+		ag_state_flush(ag, false);
 		if (time(NULL) != last_check) {
 			last_check = time(NULL);
 			ag_check_endpoints(ag);

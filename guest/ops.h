@@ -36,6 +36,13 @@ int ag_mtu_check(struct agent *ag, const struct ag_net *n, json_t *jm,
 int ag_mtu_apply(struct agent *ag, struct ag_net *n, unsigned int mtu);
 void ag_mtu_result(struct agent *ag, const struct ag_net *n, json_t *res);
 
+/* rotate.c: key rotation, make-before-break. */
+json_t *ag_op_rotate_prepare(struct agent *ag, json_t *args);
+json_t *ag_op_rotate_peers(struct agent *ag, json_t *args);
+json_t *ag_op_rotate_switch(struct agent *ag, json_t *args);
+json_t *ag_op_rotate_commit(struct agent *ag, json_t *args);
+json_t *ag_op_rotate_abort(struct agent *ag, json_t *args);
+
 /* Op handlers: args is an object; the reply is a new reference. */
 json_t *ag_op_add_network(struct agent *ag, json_t *args);
 json_t *ag_op_remove_network(struct agent *ag, json_t *args);

@@ -45,6 +45,7 @@ void ag_net_clear(struct ag_net *n)
 {
 	json_decref(n->peers);
 	json_decref(n->dns);
+	json_decref(n->rot_peers);
 	json_decref(n->dmiss);
 	memset(n, 0, sizeof(*n));
 }
@@ -114,7 +115,8 @@ static void rd_str(json_t *o, const char *k, char *dst, size_t n)
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
-#define AG_SAVE_MS 200
+#define AG_SAVE_MS 200 /* the longest a change waits to be saved */
+#define AG_QUIET_MS 20 /* no change for this long: idle, save now */
 
 static uint64_t mono_ms(void)
 {
@@ -126,17 +128,38 @@ static uint64_t mono_ms(void)
 
 void ag_state_touch(struct agent *ag)
 {
+	uint64_t now = mono_ms();
+
+	if (!ag->dirty)
+		ag->dirty_ms = now;
 	ag->dirty = true;
+	ag->touched_ms = now;
+}
+
+/* Due when the changes have been quiet for AG_QUIET_MS (a client sending
+ * requests back to back is not made to wait for a save per request), or
+ * the oldest unsaved one is AG_SAVE_MS old. */
+static uint64_t save_due(struct agent *ag)
+{
+	uint64_t quiet = ag->touched_ms + AG_QUIET_MS;
+	uint64_t oldest = ag->dirty_ms + AG_SAVE_MS;
+
+	return quiet < oldest ? quiet : oldest;
 }
 
 int ag_state_flush_ms(struct agent *ag)
 {
-	return ag->dirty ? 0 : -1;
+	uint64_t now = mono_ms(), due;
+
+	if (!ag->dirty)
+		return -1;
+	due = save_due(ag);
+	return due <= now ? 0 : (int)(due - now);
 }
 
-void ag_state_flush(struct agent *ag, bool idle)
+void ag_state_flush(struct agent *ag, bool force)
 {
-	if (ag->dirty && (idle || mono_ms() - ag->saved_ms >= AG_SAVE_MS))
+	if (ag->dirty && (force || mono_ms() >= save_due(ag)))
 		ag_state_save(ag);
 }
 

@@ -277,6 +277,8 @@ static const struct {
 	{ "ContainerRemove", api_op_container_remove, false, "container" },
 	{ "ContainerList", api_op_container_list, true, "" },
 	{ "Status", api_op_status, false, "" },
+	{ "NetworkRotateKeys", api_op_network_rotate_keys, false, "network" },
+	{ "GuestRotateKeys", api_op_guest_rotate_keys, false, "guest" },
 };
 
 /* An argument the op does not take is an error, not silently ignored: a

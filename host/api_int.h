@@ -55,4 +55,10 @@ int api_op_container_list(struct host *h, json_t *args, json_t **res,
 			  char **em);
 int api_op_status(struct host *h, json_t *args, json_t **res, char **em);
 
+/* rotate.c */
+int api_op_network_rotate_keys(struct host *h, json_t *args, json_t **res,
+			       char **em);
+int api_op_guest_rotate_keys(struct host *h, json_t *args, json_t **res,
+			     char **em);
+
 #endif

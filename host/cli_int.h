@@ -27,6 +27,10 @@ int cli_parse_usage(const struct cli_opt *opts, int argc, char **argv,
 			return _r < 0 ? 0 : _r;                              \
 	} while (0)
 
+/* cli_rotate.c */
+int cli_cmd_network_rotate_keys(int argc, char **argv);
+int cli_cmd_guest_rotate_keys(int argc, char **argv);
+
 /* cli_network.c */
 int cli_cmd_network_create(int argc, char **argv);
 int cli_cmd_network_ls(int argc, char **argv);

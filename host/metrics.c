@@ -162,7 +162,9 @@ static json_t *collect(struct host *h)
 	if (!up || !res)
 		goto out;
 	for (size_t i = 0; i < ng; i++) {
-		json_object_set_new(guests, gs[i].name, json_object());
+		/* Not asked (not up) counts as no status. */
+		json_object_set_new(guests, gs[i].name,
+				    json_pack("{s:b}", "status_ok", 0));
 		if (host_grt_state(h, gs[i].name) == ST_GUEST_UP)
 			up[nup++] = gs[i];
 	}
@@ -397,9 +399,8 @@ static int listen_on(struct metrics *m, const char *addr)
 			rc = -errno;
 			goto fail;
 		}
-		/* parse_addr NUL-terminated it within sun_path. */
-		snprintf(m->unix_path, sizeof(m->unix_path), "%.*s",
-			 (int)sizeof(m->unix_path) - 1, su->sun_path);
+		memcpy(m->unix_path, su->sun_path, sizeof(m->unix_path));
+		m->unix_path[sizeof(m->unix_path) - 1] = '\0';
 	} else {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}

@@ -646,7 +646,7 @@ static json_t *op_update_network(struct sim_guest *g, json_t *args)
 	struct rec_in *add = NULL, *del = NULL;
 	size_t np = 0, na = 0, nd = 0, i;
 	char why[160];
-	int err;
+	int err = 0;
 
 	if (!json_is_integer(jfrom) || !json_is_integer(jgen))
 		return proto_reply_err(-EINVAL,
@@ -667,8 +667,9 @@ static json_t *op_update_network(struct sim_guest *g, json_t *args)
 	if (rm && !json_is_array(rm))
 		return proto_reply_err(-EINVAL,
 				       "peers_remove must be an array");
-	err = parse_peers(json_object_get(args, "peers_set") ?: json_array(),
-			  &in, &np, why, sizeof(why));
+	if (json_object_get(args, "peers_set"))
+		err = parse_peers(json_object_get(args, "peers_set"), &in, &np,
+				  why, sizeof(why));
 	if (!err)
 		err = parse_recs(json_object_get(args, "dns_add"), &add, &na,
 				 why, sizeof(why));
