@@ -75,7 +75,7 @@ lab() { "$WGNET_BIN/wgnet-lab" "$@"; }
 wgn() { "$WGNET_BIN/wgnet" "$@"; }
 
 bench_cleanup() {
-	local p n s
+	local p n s lf
 	[ "${CLEANED:-0}" = 1 ] && return
 	CLEANED=1
 	trap - INT TERM
@@ -87,6 +87,14 @@ bench_cleanup() {
 		# The agents still tear down their interfaces, nft and pins.
 		# Containers (and their auto-made guests) are removed 8 at a
 		# time; `wgnet-lab down` then sweeps whatever is left.
+		# --keep: the lab's logs (wgnet-host, each agent) before they go.
+		if [ "${KEEP:-0}" = 1 ] && [ -d "$WGNET_LAB_DIR" ]; then
+			mkdir -p "$BW/lab-logs"
+			cp "$WGNET_LAB_DIR"/*.log "$BW/lab-logs/" 2>/dev/null
+			for lf in "$WGNET_LAB_DIR"/guests/*/guest.log; do
+				[ -f "$lf" ] && cp "$lf" "$BW/lab-logs/$(basename "$(dirname "$lf")").log"
+			done
+		fi
 		lab host stop >/dev/null 2>&1
 		local c rp=()
 		for c in "$WGNET_LAB_DIR"/containers/*; do
@@ -100,10 +108,11 @@ bench_cleanup() {
 	fi
 	for n in ${BENCH_NS[@]+"${BENCH_NS[@]}"}; do ip netns del "$n" 2>/dev/null; done
 	for s in ${BENCH_SOCKS[@]+"${BENCH_SOCKS[@]}"}; do rm -f "$s"; done
+	wgnet_release_prefix
 	log "cleaned up"
 	if [ "${KEEP:-0}" = 1 ]; then
 		log "raw results kept in $BW"
-	else
+	elif [ -n "$BW" ]; then
 		rm -rf "$BW"
 	fi
 }

@@ -400,12 +400,41 @@ def analyse_paths(recs):
     return res
 
 
+def snap_diff(dirs, key):
+    """The lines of a count's list gained and lost over the churn."""
+    def lines(when):
+        try:
+            with open(os.path.join(dirs[when], key)) as fh:
+                return [x.rstrip("\n") for x in fh if x.strip()]
+        except (KeyError, OSError):
+            return None
+    b, a = lines("before"), lines("after")
+    if b is None or a is None:
+        return [], []
+    return ([x for x in a if x not in b], [x for x in b if x not in a])
+
+
+def churn_detail(c):
+    """Lines explaining a churn run: each failed cycle's error, the entries
+    a growing count gained or lost."""
+    L = ["cycle %d failed: %s" % (f["cycle"], f["error"] or "(no error kept)")
+         for f in c.get("failed", [])]
+    for r in c["counts"]:
+        for what in ("gained", "lost"):
+            for x in r.get(what, []):
+                L.append("%s %s: %s" % (r["key"], what, x))
+    return L
+
+
 def analyse_churn(recs):
     snaps = {"before": {}, "after": {}}
+    dirs = {}
     info = set()
     cyc, summ = [], None
     for r in recs:
-        if r["kind"] == "snap":
+        if r["kind"] == "snapdir":
+            dirs[r["when"]] = r["dir"]
+        elif r["kind"] == "snap":
             snaps[r["when"]][r["key"]] = r["value"]
             if r.get("info"):
                 info.add(r["key"])
@@ -430,9 +459,14 @@ def analyse_churn(recs):
         else:
             row["flag"] = "ok" if row["delta"] == 0 else (
                 "GROWTH" if (row["delta"] or 0) > 0 else "shrank")
+        if row["delta"] and row.get("flag") != "info" and \
+                not k.startswith("rss_kb."):
+            row["gained"], row["lost"] = snap_diff(dirs, k)
         rows.append(row)
     ms = [c["ms"] for c in cyc]
     return {
+        "failed": [{"cycle": c["i"], "error": c.get("err", "")}
+                   for c in cyc if not c.get("ok")],
         "cycles": summ["cycles"], "failures": summ["fails"],
         "warmup_cycles": summ["warmup"],
         "pings": summ["pinged"], "pings_ok": summ["pingok"],
@@ -850,6 +884,8 @@ def cmd_report(argv):
                   churn["pings"]))
         print(table(["count", "before", "after", "delta", ""],
                     churn_rows(churn)))
+        for line in churn_detail(churn):
+            print("  " + line)
         print()
     print("targets:")
     w = max(len(t["target"]) for t in tg)
@@ -956,6 +992,8 @@ def write_md(out, doc, a, plotted):
                   c["pings_ok"], c["pings"]), "",
               md_table(["count", "before", "after", "delta", ""],
                        churn_rows(c)), ""]
+        if churn_detail(c):
+            L += ["- " + x.replace("|", "\\|") for x in churn_detail(c)] + [""]
     else:
         L += ["not measured", ""]
     if doc["notes"]:

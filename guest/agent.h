@@ -163,6 +163,7 @@ int ag_hub_setup(struct agent *ag);
 int ag_hub_teardown(struct agent *ag);
 int ag_nft_sync(struct agent *ag);
 int ag_ctrl_sync(struct agent *ag);
+int ag_ctrl_list(struct agent *ag, struct ip_prefix **out);
 /* Count and log a failed map update (the agent's "dp_errors"). */
 void ag_dp_error(struct agent *ag, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -151,34 +151,90 @@ static struct ip_prefix *isolated_list(struct agent *ag, size_t *n)
 	return out;
 }
 
-/* The control-plane set: the underlay prefix, plus what the host asked for. */
-static int ctrl_list(struct agent *ag, struct ip_prefix *out, size_t max)
+/* In every guest's control-plane set: link-local/metadata (169.254.0.0/16,
+ * cloud metadata at 169.254.169.254) and IPv6 link-local. */
+static const char *const ctrl_builtin[] = { "169.254.0.0/16", "fe80::/10" };
+
+static int ctrl_add(struct ip_prefix *out, size_t *n, size_t max,
+		    const struct ip_prefix *p)
 {
-	size_t n = 0, i;
+	struct ip_prefix q = *p;
+
+	prefix_normalize(&q);
+	for (size_t i = 0; i < *n; i++)
+		if (out[i].plen == q.plen && ip_equal(&out[i].addr, &q.addr))
+			return 0;
+	if (*n >= max)
+		return -ENOSPC;
+	out[(*n)++] = q;
+	return 0;
+}
+
+/*
+ * The control-plane set (docs/bpf.md, "Control-plane set"): the built-in
+ * ranges; every prefix on the underlay interface, IPv4 and IPv6 (read at
+ * each sync; its link-local one is in fe80::/10 already); and what the
+ * host pushed (CreateHub / SetIsolation ctrl_prefixes: the host's own
+ * addresses, every guest's underlay address, configured prefixes such as
+ * other machines' underlays). *out is malloc'd; returns the count or
+ * -errno (never a partial set).
+ */
+int ag_ctrl_list(struct agent *ag, struct ip_prefix **out)
+{
+	size_t max = WGN_MAX_PREFIXES, n = 0, i;
+	struct ip_prefix *p, ul[32], q;
+	int nul = 0, err = 0;
 	json_t *v;
 
-	if (ag->underlay.addr.family && n < max) {
-		out[n] = ag->underlay;
-		prefix_normalize(&out[n]);
-		n++;
+	p = calloc(max, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(ctrl_builtin) / sizeof(ctrl_builtin[0]); i++)
+		if (!prefix_parse(ctrl_builtin[i], false, &q))
+			ctrl_add(p, &n, max, &q);
+	if (ag->nl && ag->underlay_ifindex > 0)
+		nul = addr_list(ag->nl, ag->underlay_ifindex, ul, 32);
+	if (nul < 0) {
+		log_warn("cannot list the underlay's addresses: %s",
+			 strerror(-nul));
+		nul = 0;
+	}
+	/* The one found at start, should the dump have failed. */
+	if (ag->underlay.addr.family)
+		err = ctrl_add(p, &n, max, &ag->underlay);
+	for (int k = 0; k < nul && !err; k++) {
+		q = ul[k];
+		prefix_normalize(&q);
+		if (q.addr.family == AF_INET6 && q.addr.a[0] == 0xfe &&
+		    (q.addr.a[1] & 0xc0) == 0x80)
+			continue;
+		err = ctrl_add(p, &n, max, &ul[k]);
 	}
 	json_array_foreach(ag->ctrl, i, v) {
-		if (n < max && json_is_string(v) &&
-		    !prefix_parse(json_string_value(v), false, &out[n])) {
-			prefix_normalize(&out[n]);
-			n++;
-		}
+		if (err)
+			break;
+		if (json_is_string(v) &&
+		    !prefix_parse(json_string_value(v), false, &q))
+			err = ctrl_add(p, &n, max, &q);
 	}
+	if (err) {
+		log_err("control-plane set: more than %zu prefixes", max);
+		free(p);
+		return err;
+	}
+	*out = p;
 	return (int)n;
 }
 
 int ag_ctrl_sync(struct agent *ag)
 {
-	struct ip_prefix p[64];
-	int n = ctrl_list(ag, p, 64), err, first = 0;
+	struct ip_prefix *p = NULL;
+	int n = ag_ctrl_list(ag, &p), err, first = 0;
 	unsigned int missing = 0;
 	char buf[IPNET_STRLEN];
 
+	if (n < 0)
+		return n;
 	for (int i = 0; i < n; i++) {
 		err = dp_ctrl_set(ag->dp, &p[i]);
 		if (err) {
@@ -189,6 +245,15 @@ int ag_ctrl_sync(struct agent *ag)
 		}
 	}
 	ag->dperr.ctrl_missing = missing;
+	/* Stale entries leave only once every wanted one is in: the set is
+	 * never smaller than asked, even for a moment. */
+	if (!first) {
+		first = dp_ctrl_sync(ag->dp, p, (size_t)n);
+		if (first)
+			ag_dp_error(ag, first,
+				    "control-plane set: removing stale entries");
+	}
+	free(p);
 	return first;
 }
 
@@ -285,7 +350,7 @@ static uint64_t nft_inputs_digest(struct agent *ag,
  */
 int ag_nft_sync(struct agent *ag)
 {
-	struct ip_prefix ctrl[64];
+	struct ip_prefix *ctrl = NULL;
 	size_t n_ctrl;
 	uint64_t digest;
 	struct nft_net nets[AG_MAX_NETS];
@@ -351,10 +416,16 @@ int ag_nft_sync(struct agent *ag)
 			ports[np++] = p;
 		}
 	}
-	n_ctrl = (size_t)ctrl_list(ag, ctrl, 64);
+	err = ag_ctrl_list(ag, &ctrl);
+	if (err < 0) {
+		free(ports);
+		return err;
+	}
+	n_ctrl = (size_t)err;
 	iso = isolated_list(ag, &niso);
 	if (!iso) {
 		free(ports);
+		free(ctrl);
 		return -ENOMEM;
 	}
 	digest = nft_inputs_digest(ag, ctrl, n_ctrl, nets, nn, ports, np, iso,
@@ -362,6 +433,7 @@ int ag_nft_sync(struct agent *ag)
 	if (digest == ag->nft_digest) {
 		free(ports); /* nothing it depends on changed */
 		free(iso);
+		free(ctrl);
 		return 0;
 	}
 	memset(&cfg, 0, sizeof(cfg));
@@ -385,6 +457,7 @@ int ag_nft_sync(struct agent *ag)
 		err = pubports_sync(ag, ports, np);
 	ag->nft_digest = err ? 0 : digest;
 	free(ports);
+	free(ctrl);
 	return err;
 }
 

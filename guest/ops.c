@@ -258,23 +258,37 @@ static json_t *underlay_json(struct agent *ag)
 			 "mtu", (int)ag->underlay_mtu);
 }
 
+/* The host's part of the control-plane set (CreateHub, SetIsolation):
+ * NULL if ctrl is valid, else the error reply. */
+#define AG_MAX_HOST_CTRL (WGN_MAX_PREFIXES / 2)
+static json_t *ctrl_args_check(json_t *ctrl)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(ctrl) || json_array_size(ctrl) > AG_MAX_HOST_CTRL)
+		return proto_reply_err(-EINVAL, "ctrl_prefixes must be an array of at most %d CIDRs",
+				       AG_MAX_HOST_CTRL);
+	json_array_foreach(ctrl, i, v)
+	{
+		struct ip_prefix p;
+
+		if (!json_is_string(v) ||
+		    prefix_parse(json_string_value(v), false, &p))
+			return proto_reply_err(-EINVAL, "ctrl_prefixes[%zu] is not a CIDR", i);
+	}
+	return NULL;
+}
+
 static json_t *ag_op_create_hub(struct agent *ag, json_t *args)
 {
-	json_t *ctrl = json_object_get(args, "ctrl_prefixes"), *v;
-	size_t i;
+	json_t *ctrl = json_object_get(args, "ctrl_prefixes"), *bad;
 	int err;
 
 	if (ctrl) {
-		if (!json_is_array(ctrl) || json_array_size(ctrl) > 32)
-			return proto_reply_err(-EINVAL, "ctrl_prefixes must be an array of at most 32 CIDRs");
-		json_array_foreach(ctrl, i, v)
-		{
-			struct ip_prefix p;
-
-			if (!json_is_string(v) ||
-			    prefix_parse(json_string_value(v), false, &p))
-				return proto_reply_err(-EINVAL, "ctrl_prefixes[%zu] is not a CIDR", i);
-		}
+		bad = ctrl_args_check(ctrl);
+		if (bad)
+			return bad;
 		json_decref(ag->ctrl);
 		ag->ctrl = json_deep_copy(ctrl);
 	}
@@ -285,15 +299,20 @@ static json_t *ag_op_create_hub(struct agent *ag, json_t *args)
 	return proto_reply_ok(NULL);
 }
 
-/* SetIsolation {"subnets":[CIDR…]}: the subnets of all wgnet networks, the
- * full set. Those of networks not joined here are dropped as isolation. */
+/* SetIsolation {"subnets":[CIDR…], "ctrl_prefixes":[CIDR…] (optional)}:
+ * the subnets of all wgnet networks, the full set. Those of networks not
+ * joined here are dropped as isolation. ctrl_prefixes, when given,
+ * replaces the host's part of the control-plane set (as CreateHub's). */
 static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 {
 	json_t *subs = json_object_get(args, "subnets"), *v;
+	json_t *ctrl = json_object_get(args, "ctrl_prefixes"), *bad;
 	struct ip_prefix p;
 	size_t i;
-	int err, nerr;
+	int err, nerr, cerr = 0;
 
+	if (ctrl && (bad = ctrl_args_check(ctrl)))
+		return bad;
 	if (!json_is_array(subs) || json_array_size(subs) > AG_MAX_ISOLATE)
 		return proto_reply_err(-EINVAL, "subnets must be an array of at most %d CIDRs",
 				       AG_MAX_ISOLATE);
@@ -326,6 +345,14 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 	json_decref(ag->isolate);
 	ag->isolate = json_deep_copy(subs);
 	err = ag_isolation_sync(ag);
+	/* The host's part of the control-plane set, if given; re-syncing the
+	 * map picks up underlay addresses added since (the table below too). */
+	if (ctrl) {
+		json_decref(ag->ctrl);
+		ag->ctrl = json_deep_copy(ctrl);
+	}
+	if (ag->dp)
+		cerr = ag_ctrl_sync(ag);
 	/* The nftables backstop drops the subnets the BPF map could not
 	 * take: isolation holds, and the error still goes back. */
 	nerr = ag_nft_sync(ag);
@@ -338,6 +365,9 @@ static json_t *ag_op_set_isolation(struct agent *ag, json_t *args)
 				       strerror(-err),
 				       nerr ? "the nftables backstop failed too" :
 					      "they are dropped by nftables instead");
+	if (cerr)
+		return proto_reply_err(cerr, "cannot program the control-plane set: %s",
+				       strerror(-cerr));
 	if (nerr)
 		return proto_reply_err(nerr, "cannot apply the nftables table: %s",
 				       strerror(-nerr));

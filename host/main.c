@@ -401,8 +401,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 
 	/* etcd: this host's lease carries its id and TTL (docs/etcd.md). */
-	st = strncmp(uri, "etcd://", 7) ? store_open(uri) :
-					  store_etcd_open(uri, id, lease_ttl);
+	st = !store_uri_is_etcd(uri) ? store_open(uri) :
+				       store_etcd_open(uri, id, lease_ttl);
 	if (!st) {
 		log_err("cannot open the store %s: %s", uri, strerror(errno));
 		goto out;

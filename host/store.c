@@ -8,6 +8,12 @@
 #include "wgnet/log.h"
 #include "wgnet/store.h"
 
+bool store_uri_is_etcd(const char *uri)
+{
+	return uri && (!strncmp(uri, STORE_ETCD_TCP, strlen(STORE_ETCD_TCP)) ||
+		       !strncmp(uri, STORE_ETCD_UNIX, strlen(STORE_ETCD_UNIX)));
+}
+
 struct store *store_open(const char *uri)
 {
 	const char *path = uri;
@@ -21,7 +27,7 @@ struct store *store_open(const char *uri)
 		/* "sqlite:///var/lib/x.db" as well as "sqlite:/var/lib/x.db" */
 		if (!strncmp(path, "//", 2))
 			path += 2;
-	} else if (!strncmp(uri, "etcd://", 7)) {
+	} else if (store_uri_is_etcd(uri)) {
 		/* Here etcd must answer (ENOTCONN otherwise); wgnet-host uses
 		 * store_etcd_open(), which waits for it instead. */
 		return store_etcd_open_ex(uri, NULL, 0, true);

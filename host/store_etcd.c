@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +82,24 @@ static void note_up(struct etcd_store *e, size_t member)
 		log_info("store reachable again: %s", e->urls[member]);
 }
 
+/* Aim c at PATH of member m: http://h:p/PATH, or http://localhost/PATH
+ * through the member's unix socket (etcd+unix://). */
+int est_curl_member(struct etcd_store *e, CURL *c, size_t m, const char *path)
+{
+	char url[512];
+	CURLcode cc;
+
+	if (e->socks[m]) {
+		snprintf(url, sizeof(url), "http://localhost%s", path);
+		cc = curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->socks[m]);
+		if (cc != CURLE_OK)
+			return -EINVAL;
+	} else {
+		snprintf(url, sizeof(url), "%s%s", e->urls[m], path);
+	}
+	return curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK ? 0 : -EINVAL;
+}
+
 /* A handle with its live connections, or a new one. */
 static CURL *handle_get(struct etcd_store *e)
 {
@@ -120,7 +139,6 @@ void est_handles_free(struct etcd_store *e)
 static int post_one(struct etcd_store *e, size_t m, const char *path,
 		    const char *body, json_t **resp, char *why, size_t wlen)
 {
-	char url[512];
 	struct buf b = { 0 };
 	struct curl_slist *hdr = NULL;
 	CURL *c = handle_get(e);
@@ -131,9 +149,11 @@ static int post_one(struct etcd_store *e, size_t m, const char *path,
 
 	if (!c)
 		return -ENOMEM;
-	snprintf(url, sizeof(url), "%s%s", e->urls[m], path);
+	if (est_curl_member(e, c, m, path)) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, est_buf_write);
@@ -377,8 +397,10 @@ static void etcd_close(struct store *st)
 	if (e->ka_started)
 		pthread_join(e->ka_th, NULL);
 	/* The lease is not revoked: a restart within the TTL keeps it. */
-	for (size_t i = 0; i < e->n_urls; i++)
+	for (size_t i = 0; i < e->n_urls; i++) {
 		free(e->urls[i]);
+		free(e->socks[i]);
+	}
 	json_decref(e->mine);
 	est_handles_free(e);
 	pthread_mutex_destroy(&e->mu);
@@ -414,35 +436,66 @@ static const struct store_ops etcd_ops = {
 	.watch = etcd_watch,
 };
 
-/* "etcd://h:p,h:p" → http://h:p each. */
+/* One member of "etcd+unix://": an absolute path that fits sun_path. */
+static int add_unix_member(struct etcd_store *e, const char *path)
+{
+	struct sockaddr_un sun;
+	char name[sizeof(sun.sun_path) + 8];
+
+	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path))
+		return -EINVAL;
+	snprintf(name, sizeof(name), "unix:%s", path);
+	e->urls[e->n_urls] = strdup(name);
+	e->socks[e->n_urls] = strdup(path);
+	if (!e->urls[e->n_urls] || !e->socks[e->n_urls]) {
+		free(e->urls[e->n_urls]);
+		free(e->socks[e->n_urls]);
+		e->urls[e->n_urls] = e->socks[e->n_urls] = NULL;
+		return -ENOMEM;
+	}
+	e->n_urls++;
+	return 0;
+}
+
+/* One member of "etcd://": HOST:PORT → http://HOST:PORT. */
+static int add_tcp_member(struct etcd_store *e, const char *hp)
+{
+	char url[300];
+
+	if (strlen(hp) > 255 || strpbrk(hp, " \t?#@/"))
+		return -EINVAL;
+	snprintf(url, sizeof(url), "http://%s", hp);
+	e->urls[e->n_urls] = strdup(url);
+	if (!e->urls[e->n_urls])
+		return -ENOMEM;
+	e->n_urls++;
+	return 0;
+}
+
+/* "etcd://h:p,h:p[/]" → http://h:p each; "etcd+unix:///path,/path" → the
+ * members' unix sockets (etcd --listen-client-urls unix://...). */
 static int parse_members(struct etcd_store *e, const char *uri)
 {
-	const char *p = uri + strlen("etcd://");
+	bool unix_ = !strncmp(uri, STORE_ETCD_UNIX, strlen(STORE_ETCD_UNIX));
+	const char *p = uri + strlen(unix_ ? STORE_ETCD_UNIX : STORE_ETCD_TCP);
 	char *copy = strdup(p), *save = NULL, *tok;
 	int rc = 0;
 
 	if (!copy)
 		return -ENOMEM;
 	/* Drop a trailing path ("etcd://h:p/"). */
-	tok = strchr(copy, '/');
+	tok = unix_ ? NULL : strchr(copy, '/');
 	if (tok)
 		*tok = 0;
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		char url[300];
-
-		if (!*tok || strlen(tok) > 255 || strpbrk(tok, " \t?#@") ||
-		    e->n_urls == MAX_MEMBERS) {
+		if (e->n_urls == MAX_MEMBERS) {
 			rc = -EINVAL;
 			break;
 		}
-		snprintf(url, sizeof(url), "http://%s", tok);
-		e->urls[e->n_urls] = strdup(url);
-		if (!e->urls[e->n_urls]) {
-			rc = -ENOMEM;
+		rc = unix_ ? add_unix_member(e, tok) : add_tcp_member(e, tok);
+		if (rc)
 			break;
-		}
-		e->n_urls++;
 	}
 	free(copy);
 	return rc ? rc : e->n_urls ? 0 : -EINVAL;
@@ -461,7 +514,7 @@ struct store *store_etcd_open_ex(const char *uri, const char *host_id,
 	char hn[HOST_NAME_MAX + 1] = "";
 	int rc;
 
-	if (!uri || strncmp(uri, "etcd://", 7) || strlen(uri) >= 1024) {
+	if (!store_uri_is_etcd(uri) || strlen(uri) >= 1024) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -487,7 +540,8 @@ struct store *store_etcd_open_ex(const char *uri, const char *host_id,
 	if (!rc && (!*e->host_id || strchr(e->host_id, '/')))
 		rc = -EINVAL;
 	if (rc) {
-		log_err("store %s: want etcd://HOST:PORT[,HOST:PORT...]", uri);
+		log_err("store %s: want etcd://HOST:PORT[,HOST:PORT...] or etcd+unix:///PATH[,/PATH...]",
+			uri);
 		goto fail;
 	}
 	/* Unreachable now is not fatal: the lease is taken when etcd

@@ -27,7 +27,8 @@
 struct etcd_store {
 	struct store st; /* first: to_etcd() relies on it */
 	char uri[1024];
-	char *urls[MAX_MEMBERS]; /* "http://h:p" */
+	char *urls[MAX_MEMBERS]; /* "http://h:p", or "unix:/path" for logs */
+	char *socks[MAX_MEMBERS]; /* the member's unix socket, or NULL */
 	size_t n_urls;
 	char host_id[ST_NAME_LEN];
 	int ttl;
@@ -81,6 +82,7 @@ int est_txn(struct etcd_store *e, const struct etcd_txn *t, bool *ok,
 void est_mine_note(struct etcd_store *e, const struct etcd_txn *t);
 void est_mine_del(struct etcd_store *e, const char *key, bool prefix);
 size_t est_buf_write(char *ptr, size_t sz, size_t nm, void *ud);
+int est_curl_member(struct etcd_store *e, CURL *c, size_t m, const char *path);
 
 /* store_etcd_lease.c: the lease, its keepalive thread and the watch. */
 int est_my_lease(struct etcd_store *e, int64_t *lease);

@@ -375,7 +375,7 @@ static int current_rev(struct etcd_store *e, int64_t *rev)
 /* One watch stream until it ends; false if it could not even start. */
 static bool watch_once(struct etcd_store *e, struct wctx *w, size_t m)
 {
-	char url[512], *text = NULL, *end = NULL;
+	char *text = NULL, *end = NULL;
 	struct curl_slist *hdr = NULL;
 	json_t *req = NULL, *cr;
 	CURL *c = NULL;
@@ -394,9 +394,9 @@ static bool watch_once(struct etcd_store *e, struct wctx *w, size_t m)
 	c = curl_easy_init();
 	if (!text || !c)
 		goto out;
-	snprintf(url, sizeof(url), "%s/v3/watch", e->urls[m]);
+	if (est_curl_member(e, c, m, "/v3/watch"))
+		goto out;
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, w_write);

@@ -6,8 +6,10 @@
 #   machine B: underlay namespace $PFX-ulb (bridge ulbr, 10.78.0.0/16),
 #              wgnet-host on $LAB_DIR/host-b.sock, id B
 #   A and B are routed to each other over a veth (10.76.0.1 <-> 10.76.0.2).
-#   etcd: three members on 127.0.0.1, random free ports, data in
-#   $LAB_DIR/etcd/m{1,2,3}, killed by PID on `down`.
+#   etcd: three members whose client and peer URLs are unix sockets in the
+#   lab's private directory ($LAB_DIR/etcd/mN:2379 client, mN:2380 peer; no
+#   TCP port, so nothing on the machine can take or collide with them),
+#   data in $LAB_DIR/etcd/m{1,2,3}, killed by PID on `down`.
 #
 #   wgnet-lab up --hosts 2
 #   wgnet-lab run --host B --name c ...     a container (and guest) on B
@@ -23,25 +25,31 @@ MH_A_SOCK=$HOST_SOCK
 MH_A_NS=$UL_NS
 MH_A_NET=$UL_NET
 
-mh_on() { [ -f "$LAB_DIR/etcd/ports" ]; }
+mh_on() { [ -f "$LAB_DIR/etcd/cluster" ]; }
 mh_dir() { echo "$LAB_DIR/etcd"; }
 mh_b_ns() { echo "$PFX-ulb"; }
 
 # The store and extra wgnet-host arguments of machine A (hooks of
 # host_start in wgnet-lab).
 lab_store() {
-	if mh_on; then echo "etcd://$(mh_endpoints)"; else echo "sqlite:$LAB_DIR/state.db"; fi
+	if mh_on; then echo "etcd+unix://$(mh_endpoints)"; else echo "sqlite:$LAB_DIR/state.db"; fi
 }
 lab_host_args() {
 	mh_on && echo "--id A --lease-ttl ${WGNET_LAB_LEASE_TTL:-10}"
 }
 
+# etcd names a unix URL's socket by its "host:port", relative to the
+# member's working directory ($LAB_DIR/etcd, shared by the three members):
+# unix://mN:2379 is the file $LAB_DIR/etcd/mN:2379.
+mh_client_sock() { echo "$(mh_dir)/m$1:2379"; }
+mh_peer_url() { echo "unix://m$1:2380"; }
+mh_client_url() { echo "unix://m$1:2379"; }
+
+# The members' client sockets, comma-separated (wgnet-host --store
+# etcd+unix://...).
 mh_endpoints() {
-	local i out="" p
-	for i in 1 2 3; do
-		p=$(sed -n "${i}p" "$(mh_dir)/ports" | cut -d' ' -f1)
-		out="$out${out:+,}127.0.0.1:$p"
-	done
+	local i out=""
+	for i in 1 2 3; do out="$out${out:+,}$(mh_client_sock "$i")"; done
 	echo "$out"
 }
 
@@ -79,50 +87,32 @@ mh_host_sock() {
 
 # --- etcd ---------------------------------------------------------------
 
-mh_port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
-
-mh_etcd_pick_ports() {
-	local base i ok
-	for _ in $(seq 50); do
-		base=$((20000 + RANDOM % 30000))
-		ok=1
-		for i in 0 1 2 3 4 5; do mh_port_free $((base + i)) || ok=0; done
-		if [ $ok = 1 ]; then
-			for i in 0 1 2; do echo "$((base + 2 * i)) $((base + 2 * i + 1))"; done
-			return 0
-		fi
-	done
-	return 1
-}
-
 mh_etcd_cluster() {
-	local i out="" pp
-	for i in 1 2 3; do
-		pp=$(sed -n "${i}p" "$(mh_dir)/ports" | cut -d' ' -f2)
-		out="$out${out:+,}m$i=http://127.0.0.1:$pp"
-	done
+	local i out=""
+	for i in 1 2 3; do out="$out${out:+,}m$i=$(mh_peer_url "$i")"; done
 	echo "$out"
 }
 
 mh_etcd_start() {
-	local i=$1 d cp pp pid
+	local i=$1 d pid
 	d=$(mh_dir)
 	pid=$(cat "$d/m$i.pid" 2>/dev/null)
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 0
-	cp=$(sed -n "${i}p" "$d/ports" | cut -d' ' -f1)
-	pp=$(sed -n "${i}p" "$d/ports" | cut -d' ' -f2)
 	mkdir -p "$d/m$i"
 	chmod 700 "$d/m$i"
-	setsid etcd --name "m$i" --data-dir "$d/m$i" \
-		--listen-client-urls "http://127.0.0.1:$cp" \
-		--advertise-client-urls "http://127.0.0.1:$cp" \
-		--listen-peer-urls "http://127.0.0.1:$pp" \
-		--initial-advertise-peer-urls "http://127.0.0.1:$pp" \
+	# A member killed with SIGKILL leaves its client socket file behind,
+	# and etcd does not bind over it. The member is ours and not running.
+	rm -f "$d/m$i:2379" "$d/m$i:2380"
+	(cd "$d" && exec setsid etcd --name "m$i" --data-dir "$d/m$i" \
+		--listen-client-urls "$(mh_client_url "$i")" \
+		--advertise-client-urls "$(mh_client_url "$i")" \
+		--listen-peer-urls "$(mh_peer_url "$i")" \
+		--initial-advertise-peer-urls "$(mh_peer_url "$i")" \
 		--initial-cluster "$(mh_etcd_cluster)" \
 		--initial-cluster-state new \
 		--initial-cluster-token "wgnet-lab-$PFX-$(cat "$d/token")" \
 		--heartbeat-interval 100 --election-timeout 1000 \
-		>>"$d/m$i.log" 2>&1 </dev/null &
+		>>"$d/m$i.log" 2>&1 </dev/null) &
 	echo $! >"$d/m$i.pid"
 }
 
@@ -140,12 +130,12 @@ mh_etcd_stop() {
 
 # Every running member answers /health with a leader.
 mh_etcd_healthy() {
-	local i cp pid
+	local i pid
 	for i in 1 2 3; do
 		pid=$(cat "$(mh_dir)/m$i.pid" 2>/dev/null) || continue
 		kill -0 "$pid" 2>/dev/null || continue
-		cp=$(sed -n "${i}p" "$(mh_dir)/ports" | cut -d' ' -f1)
-		curl -s --max-time 1 "http://127.0.0.1:$cp/health" | grep -q '"health":"true"' || return 1
+		curl -s --max-time 1 --unix-socket "$(mh_client_sock "$i")" http://localhost/health |
+			grep -q '"health":"true"' || return 1
 	done
 }
 
@@ -172,7 +162,7 @@ mh_cmd_etcd() {
 			pid=$(cat "$(mh_dir)/m$i.pid" 2>/dev/null)
 			st=stopped
 			[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && st="running (pid $pid)"
-			printf 'm%s\t127.0.0.1:%s\t%s\n' "$i" "$(sed -n "${i}p" "$(mh_dir)/ports" | cut -d' ' -f1)" "$st"
+			printf 'm%s\t%s\t%s\n' "$i" "$(mh_client_sock "$i")" "$st"
 		done ;;
 	stop) [[ ${2:-} =~ ^[123]$ ]] || die "usage: wgnet-lab etcd stop 1|2|3"; mh_etcd_stop "$2" ;;
 	start) [[ ${2:-} =~ ^[123]$ ]] || die "usage: wgnet-lab etcd start 1|2|3"; mh_etcd_start "$2" ;;
@@ -188,7 +178,7 @@ mh_cmd_etcd() {
 
 mh_host_b_start() {
 	local log="$LAB_DIR/host-b.log" sock="$LAB_DIR/host-b.sock"
-	setsid "$BIN/wgnet-host" --socket "$sock" --store "etcd://$(mh_endpoints)" \
+	setsid "$BIN/wgnet-host" --socket "$sock" --store "etcd+unix://$(mh_endpoints)" \
 		--id B --lease-ttl "${WGNET_LAB_LEASE_TTL:-10}" \
 		--guest-timeout "${WGNET_LAB_GUEST_TIMEOUT:-30}" ${WGNET_HOST_ARGS:-} \
 		>>"$log" 2>&1 </dev/null &
@@ -234,7 +224,9 @@ mh_up_pre() {
 	mkdir -p "$d"
 	chmod 700 "$d"
 	echo "$$-$RANDOM" >"$d/token"
-	mh_etcd_pick_ports >"$d/ports" || die "no free ports for etcd"
+	# The host connects by absolute path: it must fit sun_path.
+	[ ${#d} -le 96 ] || die "--hosts 2: the lab directory $LAB_DIR is too long for etcd's unix sockets"
+	mh_etcd_cluster >"$d/cluster"
 	for i in 1 2 3; do mh_etcd_start "$i"; done
 	mh_etcd_wait || { tail -n 5 "$d"/m*.log >&2; return 1; }
 	echo "etcd cluster: $(mh_endpoints)"
@@ -269,6 +261,6 @@ mh_down() {
 	rm -f "$LAB_DIR/host-b.sock"
 	# wgnet-host A goes after this (it needs no etcd to stop).
 	for i in 1 2 3; do mh_etcd_stop "$i"; done
-	rm -f "$(mh_dir)/ports"
+	rm -f "$(mh_dir)/cluster"
 	mh_select A
 }

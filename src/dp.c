@@ -46,6 +46,12 @@ static const char *const drop_names[WGN_DROP__MAX] = {
 	[WGN_DROP_INTERNAL] = "internal",
 	[WGN_DROP_MALFORMED] = "malformed",
 	[WGN_DROP_WG_SPOOF] = "wg_spoof",
+	[WGN_DROP_VLAN] = "vlan",
+	[WGN_DROP_ETHERTYPE] = "ethertype",
+	[WGN_DROP_GUEST] = "guest",
+	[WGN_DROP_ND] = "nd",
+	[WGN_DROP_MCAST] = "mcast",
+	[WGN_DROP_IP_OPTIONS] = "ip_options",
 };
 
 static const char *const stat_names[WGN_STAT__MAX] = {
@@ -581,6 +587,55 @@ int dp_ctrl_set(struct dp *dp, const struct ip_prefix *p)
 int dp_ctrl_del(struct dp *dp, const struct ip_prefix *p)
 {
 	return lpm_del(dp->skel->maps.wgn_ctrl, p);
+}
+
+/*
+ * Make wgn_ctrl hold exactly p[0..n): add first (traffic is never less
+ * restricted than asked while this runs), then remove what is stale. An
+ * LPM trie iterates like a hash map with bpf_map_get_next_key().
+ */
+int dp_ctrl_sync(struct dp *dp, const struct ip_prefix *p, size_t n)
+{
+	int fd = map_fd(dp->skel->maps.wgn_ctrl), ret = 0;
+	struct wgn_lpm_key cur, next, *want = NULL, *stale = NULL;
+	size_t n_stale = 0, cap = 0, i;
+	void *prev = NULL;
+	bool keep;
+
+	want = calloc(n ? n : 1, sizeof(*want));
+	if (!want)
+		return -ENOMEM;
+	for (i = 0; i < n && !ret; i++) {
+		ret = lpm_key(&p[i], &want[i]);
+		if (!ret)
+			ret = dp_ctrl_set(dp, &p[i]);
+	}
+	while (!ret && !bpf_map_get_next_key(fd, prev, &next)) {
+		cur = next;
+		prev = &cur;
+		for (keep = false, i = 0; i < n && !keep; i++)
+			keep = !memcmp(&cur, &want[i], sizeof(cur));
+		if (keep)
+			continue;
+		if (n_stale == cap) {
+			struct wgn_lpm_key *t;
+
+			cap = cap ? cap * 2 : 16;
+			t = realloc(stale, cap * sizeof(*t));
+			if (!t) {
+				ret = -ENOMEM;
+				break;
+			}
+			stale = t;
+		}
+		stale[n_stale++] = cur;
+	}
+	for (i = 0; !ret && i < n_stale; i++)
+		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT)
+			ret = -errno;
+	free(stale);
+	free(want);
+	return ret;
 }
 
 static bool port_key_in(const struct wgn_port_key *k,

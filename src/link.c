@@ -848,6 +848,65 @@ int addr_get_v4(struct rtnl *nl, int ifindex, struct ip_prefix *out)
 	return f.found ? 0 : -ENOENT;
 }
 
+struct addr_all {
+	int ifindex;
+	struct ip_prefix *out;
+	size_t max, n;
+};
+
+static void addr_all_reset(void *data)
+{
+	((struct addr_all *)data)->n = 0;
+}
+
+static int addr_all_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFA_MAX + 1] = { NULL };
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr_all *f = data;
+	const struct nlattr *a;
+	struct ip_prefix *p;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)) ||
+	    (int)ifa->ifa_index != f->ifindex)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb);
+	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!a)
+		return MNL_CB_OK;
+	if (f->n >= f->max) {
+		f->n++; /* counted: the caller sees it did not fit */
+		return MNL_CB_OK;
+	}
+	p = &f->out[f->n];
+	memset(p, 0, sizeof(*p));
+	if (ifa->ifa_family == AF_INET && mnl_attr_get_payload_len(a) == 4) {
+		ip_set_v4(&p->addr, mnl_attr_get_payload(a));
+	} else if (ifa->ifa_family == AF_INET6 &&
+		   mnl_attr_get_payload_len(a) == 16) {
+		p->addr.family = AF_INET6;
+		memcpy(p->addr.a, mnl_attr_get_payload(a), 16);
+	} else {
+		return MNL_CB_OK;
+	}
+	p->plen = ifa->ifa_prefixlen;
+	f->n++;
+	return MNL_CB_OK;
+}
+
+int addr_list(struct rtnl *nl, int ifindex, struct ip_prefix *out, size_t max)
+{
+	struct addr_all f = { ifindex, out, max, 0 };
+	int ret;
+
+	ret = rtnl_dump(nl, RTM_GETADDR, AF_UNSPEC, addr_all_cb, &f,
+			addr_all_reset);
+	if (ret)
+		return ret;
+	return f.n > max ? -ENOSPC : (int)f.n;
+}
+
 /* ----------------------------------------------------------------- routes */
 
 int route_replace(struct rtnl *nl, int ifindex, const struct ip_prefix *dst,

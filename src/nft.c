@@ -2,7 +2,7 @@
 /*
  * nftables through libnftnl: the wgnet table, rebuilt whole in one batch.
  * Layout (docs/nftables.md): prerouting + output (nat, dstnat: published
- * ports), postrouting (nat, srcnat: masquerade), forward (filter: drops).
+ * ports), postrouting (nat, srcnat: masquerade), forward and input (filter: drops).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -209,6 +209,38 @@ static void e_dnat(struct rb *b, int family)
 }
 
 /* meta nfproto ipv4|ipv6: the dependency of every ip/ip6 match in inet. */
+/* ct KEY & mask != 0 (KEY: NFT_CT_STATUS or NFT_CT_STATE). */
+static void m_ct_any(struct rb *b, uint32_t key, uint32_t mask)
+{
+	static const uint8_t zero[4];
+	struct nftnl_expr *e = e_new(b, "ct");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	}
+	e_add(b, e);
+	e_bitwise(b, &mask, sizeof(mask));
+	e = e_new(b, "cmp");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, zero, sizeof(zero));
+	}
+	e_add(b, e);
+}
+
+static void e_accept(struct rb *b)
+{
+	struct nftnl_expr *e = e_new(b, "immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	}
+	e_add(b, e);
+}
+
 static void m_nfproto(struct rb *b, int family)
 {
 	uint8_t p = nfproto_of(family);
@@ -420,33 +452,59 @@ static void fill_masq(struct rb *b, const void *arg, const struct nft_cfg *cfg)
 static void fill_dnat_accept(struct rb *b, const void *arg,
 			     const struct nft_cfg *cfg)
 {
-	static const uint8_t zero[4];
-	uint32_t mask = IPS_DST_NAT;
-	struct nftnl_expr *e;
-
 	(void)arg;
 	(void)cfg;
-	e = e_new(b, "ct");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	}
-	e_add(b, e);
-	e_bitwise(b, &mask, sizeof(mask));
-	e = e_new(b, "cmp");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
-		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, zero, sizeof(zero));
-	}
-	e_add(b, e);
+	m_ct_any(b, NFT_CT_STATUS, IPS_DST_NAT);
 	e_counter(b);
-	e = e_new(b, "immediate");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
-	}
-	e_add(b, e);
+	e_accept(b);
+}
+
+/*
+ * The guest's own services, seen from a container (input chain, after the
+ * control-plane drops): established/related, ICMP echo requests, nothing
+ * else. The BPF program on the veth already allows only echo requests to
+ * the gateway and published-port answers; this is the second line.
+ *   iifname "PREFIX*" ct state established,related counter accept
+ *   iifname "PREFIX*" meta nfproto F meta l4proto icmp[v6]
+ *       icmp[v6] type echo-request counter accept      (F: ipv4, ipv6)
+ *   iifname "PREFIX*" counter drop
+ */
+static void fill_guest_ct_accept(struct rb *b, const void *arg,
+				 const struct nft_cfg *cfg)
+{
+	(void)arg;
+	m_ifname(b, NFT_META_IIFNAME, cfg->veth_prefix, true);
+	m_ct_any(b, NFT_CT_STATE,
+		 NF_CT_STATE_BIT(IP_CT_ESTABLISHED) |
+			 NF_CT_STATE_BIT(IP_CT_RELATED));
+	e_counter(b);
+	e_accept(b);
+}
+
+static void fill_guest_echo_accept(struct rb *b, const void *arg,
+				   const struct nft_cfg *cfg)
+{
+	const int *family = arg;
+	uint8_t l4 = *family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	uint8_t type = *family == AF_INET ? 8 : 128; /* echo request */
+
+	m_ifname(b, NFT_META_IIFNAME, cfg->veth_prefix, true);
+	m_nfproto(b, *family);
+	e_meta(b, NFT_META_L4PROTO);
+	e_cmp(b, &l4, 1);
+	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	e_cmp(b, &type, 1);
+	e_counter(b);
+	e_accept(b);
+}
+
+static void fill_guest_drop(struct rb *b, const void *arg,
+			    const struct nft_cfg *cfg)
+{
+	(void)arg;
+	m_ifname(b, NFT_META_IIFNAME, cfg->veth_prefix, true);
+	e_counter(b);
+	e_drop(b);
 }
 
 /* meta nfproto F iifname "PREFIX*" ip daddr CTRL counter drop */
@@ -520,7 +578,8 @@ static int cfg_check(const struct nft_cfg *cfg)
 
 static size_t cfg_rules(const struct nft_cfg *cfg)
 {
-	size_t n = 2 * cfg->n_ports + cfg->n_ctrl + cfg->n_isolated + 1, i;
+	size_t n = 2 * cfg->n_ports + 2 * cfg->n_ctrl + cfg->n_isolated + 2 + 4,
+	       i;
 
 	for (i = 0; i < cfg->n_nets; i++)
 		n += !!cfg->nets[i].subnet4.addr.family +
@@ -533,6 +592,7 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 {
 	const struct nft_net *n;
 	struct batch bt = { NULL, NULL, seq, 0 };
+	static const int fam4 = AF_INET, fam6 = AF_INET6;
 	size_t i;
 	int ret;
 
@@ -598,6 +658,14 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 		if (n->subnet6.addr.family)
 			put_rule(&bt, CH_FWD, fill_internal_drop, &n->subnet6,
 				 cfg);
+	}
+	/* What is left for the guest itself from a container: answers
+	 * and ICMP echo; the rest is dropped and counted. */
+	if (cfg->veth_prefix && *cfg->veth_prefix) {
+		put_rule(&bt, CH_IN, fill_guest_ct_accept, NULL, cfg);
+		put_rule(&bt, CH_IN, fill_guest_echo_accept, &fam4, cfg);
+		put_rule(&bt, CH_IN, fill_guest_echo_accept, &fam6, cfg);
+		put_rule(&bt, CH_IN, fill_guest_drop, NULL, cfg);
 	}
 	if (!bt.err) {
 		nftnl_batch_end(cur(&bt), bt.seq++);

@@ -34,8 +34,8 @@
 #define WGU_SOCK_DIR "/var/run/wireguard"
 #define WGU_MAX_REPLY (64U << 20)
 #define WGU_IO_TIMEOUT_MS 5000
-#define WGU_START_TIMEOUT_MS 3000
-#define WGU_STOP_TIMEOUT_MS 2000
+#define WGU_START_TIMEOUT_MS WG_START_TIMEOUT_MS
+#define WGU_STOP_TIMEOUT_MS WG_STOP_TIMEOUT_MS
 /* wireguard-go's own choice since early 2023 (7 MiB, SO_*BUFFORCE); the
  * kernel doubles it for its bookkeeping. See wg_sockbuf.c. */
 #define WGU_SOCKBUF_BYTES (7 << 20)
@@ -749,12 +749,12 @@ child_exec(const char *prog, const char *ifname, char **env, int out_fd)
 	_exit(127);
 }
 
-static int wgu_spawn(const char *ifname)
+/* Start wireguard-go for ifname; deadline: now_ms() value to give up at. */
+static int wgu_spawn(const char *ifname, long deadline)
 {
 	char out[512];
 	size_t olen = 0;
 	struct pollfd pfd;
-	long deadline;
 	int pipefd[2] = { -1, -1 }, status = 0, ret = 0;
 	char **env;
 	pid_t pid, w;
@@ -779,7 +779,6 @@ static int wgu_spawn(const char *ifname)
 
 	/* The first-level process prints errors, starts the daemon (which
 	 * does not inherit the pipe) and exits: read to EOF, then reap it. */
-	deadline = now_ms() + WGU_START_TIMEOUT_MS;
 	pfd.fd = pipefd[0];
 	pfd.events = POLLIN;
 	while (now_ms() < deadline) {
@@ -854,10 +853,11 @@ static int wgu_create(const char *ifname)
 			WGU_SOCK_DIR, ifname);
 		return -EEXIST;
 	}
-	ret = wgu_spawn(ifname);
+	/* One deadline for both steps: daemonising and the first answer. */
+	deadline = now_ms() + WGU_START_TIMEOUT_MS;
+	ret = wgu_spawn(ifname, deadline);
 	if (ret)
 		return ret;
-	deadline = now_ms() + WGU_START_TIMEOUT_MS;
 	while (!uapi_answers(ifname)) {
 		if (now_ms() >= deadline) {
 			log_err("wireguard: %s: UAPI socket never answered",

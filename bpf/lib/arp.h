@@ -58,10 +58,11 @@ static __always_inline int handle_arp(struct __sk_buff *skb, struct cursor *c,
 
 	if (!arp)
 		return drop(WGN_DROP_MALFORMED);
+	/* Only ARP for IPv4 over Ethernet is ever needed (fail closed). */
 	if (arp->hrd != bpf_htons(WGN_ARPHRD_ETHER) ||
 	    arp->pro != bpf_htons(ETH_P_IP) || arp->hln != ETH_ALEN ||
 	    arp->pln != 4)
-		return TC_ACT_OK;
+		return drop(WGN_DROP_MALFORMED);
 
 	sip = ip4_get(arp->sip);
 	tip = ip4_get(arp->tip);

@@ -11,6 +11,7 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/addr.h"
+#include "lib/ip.h"
 
 #define WGN_ND_CONTINUE (-1) /* not ND/MLD: take the normal IPv6 path */
 
@@ -96,10 +97,10 @@ static __always_inline int is_nd_or_mld(__u8 type)
  * advertisement are written with bpf_skb_store_bytes() after the skb has
  * been cut or grown to exactly that size.
  */
-static __always_inline int nd_reply(struct __sk_buff *skb,
-				    const struct wgn_iface *ifc,
-				    const struct addr16 *saddr,
-				    const struct addr16 *target)
+static __noinline int nd_reply(struct __sk_buff *skb,
+			       const struct wgn_iface *ifc,
+			       const struct addr16 *saddr,
+			       const struct addr16 *target)
 {
 	struct ethhdr eth = {};
 	struct wgn_ip6 ip6 = {};
@@ -145,60 +146,99 @@ static __always_inline int nd_reply(struct __sk_buff *skb,
 	return bpf_redirect(skb->ifindex, 0);
 }
 
-/*
- * ICMPv6 ND/MLD from a container (at most one Hop-by-Hop header before
- * it, as MLD reports carry a Router Alert). Returns WGN_ND_CONTINUE for
- * anything else. ND and MLD may come from the unspecified or a link-local
- * address besides the endpoint's own; they go to the guest's stack (never
- * to another endpoint) except Router Advertisements and Redirects, which a
- * container has no business sending.
- */
-static __always_inline int handle_nd(struct __sk_buff *skb,
-				     const struct ipv6hdr *ip6,
-				     const struct wgn_iface *ifc,
-				     const struct wgn_net *net)
+static __always_inline int is_nd(__u8 type)
 {
-	__u32 off = ETH_HLEN + sizeof(struct ipv6hdr);
-	struct addr16 saddr, target;
-	__u8 nh = ip6->nexthdr;
+	return type == ICMP6_ND_RS || type == ICMP6_ND_NS ||
+	       type == ICMP6_ND_NA;
+}
+
+/*
+ * Where ND from a container may go: its own network's gateway, the
+ * gateway's solicited-node multicast address (ff02::1:ffXX:XXXX with the
+ * gateway's last 24 bits) and all-routers (ff02::2). The guest's stack is
+ * the only other node on the veth, so nothing else is needed.
+ */
+static __always_inline int nd_dest_ok(const struct wgn_net *net,
+				      const struct addr16 *d)
+{
+	const __u32 *gw;
+
+	if (d->w[0] == bpf_htonl(0xff020000) && !d->w[1] && !d->w[2] &&
+	    d->w[3] == bpf_htonl(2))
+		return 1;
+	if (!net || !net->plen6)
+		return 0;
+	gw = (const __u32 *)net->gw6;
+	if (addr_eq_field(d, net->gw6))
+		return 1;
+	return d->w[0] == bpf_htonl(0xff020000) && !d->w[1] &&
+	       d->w[2] == bpf_htonl(1) &&
+	       d->w[3] ==
+		       (bpf_htonl(0xff000000) | (gw[3] & bpf_htonl(0xffffff)));
+}
+
+/*
+ * ICMPv6 ND/MLD from a container (l4: the upper layer after the extension
+ * headers ip6_check() skipped). Returns WGN_ND_CONTINUE for anything else.
+ * Steps (docs/bpf.md, step 4a-d):
+ *  a. source: the endpoint's own address, link-local or :: — else spoof;
+ *     Router Advertisements and Redirects are spoofs whatever the source;
+ *  b. a plain NS for another address of the network is answered here;
+ *  c. other ND (RS, NS, NA) may only go to nd_dest_ok() — else `nd`;
+ *  d. MLD is link-scoped (RFC 3810): to a group it is `mcast`, what the
+ *     destination policy says of any multicast destination (the guest
+ *     serves none); to a unicast address — another container, another or
+ *     an internal network, out through the masquerade — it is `nd` (from
+ *     the own address) or `spoof` (from link-local or ::, which may not
+ *     leave the link).
+ */
+static __always_inline int
+handle_nd(struct __sk_buff *skb, const struct ipv6hdr *ip6, const struct l4 *l4,
+	  const struct wgn_iface *ifc, const struct wgn_net *net)
+{
+	struct addr16 saddr, daddr, target;
 	__u8 hlim = ip6->hop_limit;
 	__u16 plen = bpf_ntohs(ip6->payload_len);
 	struct wgn_ns ns;
-	__u8 hbh[2];
+	int own;
 
-	addr_from_v6(&saddr, &ip6->saddr);
-	if (nh == IPPROTO_HOPOPTS) {
-		if (bpf_skb_load_bytes(skb, off, hbh, sizeof(hbh)))
-			return WGN_ND_CONTINUE;
-		nh = hbh[0];
-		off += ((__u32)hbh[1] + 1) * 8;
-	}
-	if (nh != IPPROTO_ICMPV6)
+	if (l4->proto != IPPROTO_ICMPV6)
 		return WGN_ND_CONTINUE;
-	if (bpf_skb_load_bytes(skb, off, &ns, 4))
-		return WGN_ND_CONTINUE;
+	if (bpf_skb_load_bytes(skb, l4->off, &ns, 4))
+		return drop(WGN_DROP_MALFORMED);
 	if (!is_nd_or_mld(ns.type))
 		return WGN_ND_CONTINUE;
 
-	if (!v6_is_unspec(&saddr) && !v6_is_linklocal(&saddr) &&
-	    (field_is_zero(ifc->addr6) || !addr_eq_field(&saddr, ifc->addr6)))
+	addr_from_v6(&saddr, &ip6->saddr);
+	addr_from_v6(&daddr, &ip6->daddr);
+	own = !field_is_zero(ifc->addr6) && addr_eq_field(&saddr, ifc->addr6);
+	if (!own && !v6_is_unspec(&saddr) && !v6_is_linklocal(&saddr))
 		return drop(WGN_DROP_SPOOF);
 	if (ns.type == ICMP6_ND_RA || ns.type == ICMP6_ND_REDIRECT)
 		return drop(WGN_DROP_SPOOF);
 
+	if (!is_nd(ns.type)) {
+		if (v6_is_multicast(&daddr))
+			return drop(WGN_DROP_MCAST);
+		return drop(own ? WGN_DROP_ND : WGN_DROP_SPOOF);
+	}
+
 	/* Proxy only a plain, valid NS (RFC 4861 7.1.1) from a real source
 	 * for another address of the network. */
-	if (ns.type != ICMP6_ND_NS || off != ETH_HLEN + sizeof(*ip6) ||
-	    hlim != 255 || plen < sizeof(ns) || !net || v6_is_unspec(&saddr))
-		return TC_ACT_OK;
-	if (bpf_skb_load_bytes(skb, off, &ns, sizeof(ns)) || ns.code != 0)
-		return TC_ACT_OK;
-	target = ns.target;
-	if (v6_is_multicast(&target) ||
-	    !v6_in_subnet(&target, net->subnet6, net->plen6) ||
-	    addr_eq_field(&target, ifc->addr6))
-		return TC_ACT_OK;
-	return nd_reply(skb, ifc, &saddr, &target);
+	if (ns.type == ICMP6_ND_NS && l4->off == ETH_HLEN + sizeof(*ip6) &&
+	    hlim == 255 && plen >= sizeof(ns) && net && !v6_is_unspec(&saddr) &&
+	    !bpf_skb_load_bytes(skb, l4->off, &ns, sizeof(ns)) &&
+	    ns.code == 0) {
+		target = ns.target;
+		if (!v6_is_multicast(&target) &&
+		    v6_in_subnet(&target, net->subnet6, net->plen6) &&
+		    !addr_eq_field(&target, ifc->addr6))
+			return nd_reply(skb, ifc, &saddr, &target);
+	}
+	if (!nd_dest_ok(net, &daddr))
+		return drop(WGN_DROP_ND);
+	count(WGN_STAT_PASS_STACK);
+	return TC_ACT_OK;
 }
 
 #endif /* WGN_BPF_ND_H */

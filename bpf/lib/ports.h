@@ -12,38 +12,22 @@
 #ifndef WGN_BPF_PORTS_H
 #define WGN_BPF_PORTS_H
 
-#include "common.h"
-#include "maps.h"
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/ip.h"
 
-#define WGN_IP_MF_OFFSET 0x3fff /* IPv4 More Fragments + offset */
-
-static __always_inline int from_published_port(struct __sk_buff *skb, int v6,
+static __always_inline int from_published_port(const struct __sk_buff *skb,
+					       const struct l4 *l4,
 					       const void *saddr)
 {
 	struct wgn_port_key k = {};
-	__u8 b[2], proto;
-	__be16 frag;
-	__u32 off;
 
-	if (v6) {
-		if (bpf_skb_load_bytes(skb, ETH_HLEN + 6, &proto, 1))
-			return 0;
-		off = ETH_HLEN + 40;
-	} else {
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, b, 1) ||
-		    bpf_skb_load_bytes(skb, ETH_HLEN + 6, &frag, 2) ||
-		    bpf_skb_load_bytes(skb, ETH_HLEN + 9, &proto, 1))
-			return 0;
-		if (frag & bpf_htons(WGN_IP_MF_OFFSET))
-			return 0;
-		off = ETH_HLEN + (b[0] & 0xf) * 4;
-	}
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+	if (l4->frag || (l4->proto != IPPROTO_TCP && l4->proto != IPPROTO_UDP))
 		return 0;
-	if (bpf_skb_load_bytes(skb, off, &k.port, sizeof(k.port)))
+	if (bpf_skb_load_bytes(skb, l4->off, &k.port, sizeof(k.port)))
 		return 0;
 	__builtin_memcpy(k.addr, saddr, 16);
-	k.proto = proto;
+	k.proto = l4->proto;
 	return bpf_map_lookup_elem(&wgn_pubports, &k) != NULL;
 }
 

@@ -48,9 +48,15 @@ enum {
 	WGN_DROP_NO_DEST = 4, /* in-network destination that does not exist */
 	WGN_DROP_WG_NO_DEST = 5, /* decrypted packet for no local endpoint */
 	WGN_DROP_INTERNAL = 6, /* internal network: no way out */
-	WGN_DROP_MALFORMED = 7, /* truncated header */
+	WGN_DROP_MALFORMED = 7, /* truncated or inconsistent header */
 	WGN_DROP_WG_SPOOF = 8, /* decrypted packet with a foreign source */
-	WGN_DROP__MAX = 16,
+	WGN_DROP_VLAN = 9, /* 802.1Q/802.1ad tag (in the skb or the data) */
+	WGN_DROP_ETHERTYPE = 10, /* neither ARP nor IPv4 nor IPv6 */
+	WGN_DROP_GUEST = 11, /* to the guest itself, not a served service */
+	WGN_DROP_ND = 12, /* ND to other than the gateway / all-routers */
+	WGN_DROP_MCAST = 13, /* multicast or broadcast destination */
+	WGN_DROP_IP_OPTIONS = 14, /* IPv4 options, IPv6 routing header */
+	WGN_DROP__MAX = 16, /* array size: stays 16 (pinned map layout) */
 };
 
 /* Forwarding counters: index into the wgn_stats per-CPU array. */

@@ -48,6 +48,8 @@ int dp_subnet_set(struct dp *dp, const struct ip_prefix *p, uint32_t net_id);
 int dp_subnet_del(struct dp *dp, const struct ip_prefix *p);
 int dp_ctrl_set(struct dp *dp, const struct ip_prefix *p);
 int dp_ctrl_del(struct dp *dp, const struct ip_prefix *p);
+/* Make wgn_ctrl hold exactly p[0..n) (adds first, then removes stale). */
+int dp_ctrl_sync(struct dp *dp, const struct ip_prefix *p, size_t n);
 /* Make wgn_pubports hold exactly keys[0..n). */
 int dp_pubports_sync(struct dp *dp, const struct wgn_port_key *keys, size_t n);
 

@@ -26,6 +26,7 @@
 
 #include "wgnet/netstate.h"
 #include "wgnet/store.h"
+#include "wgnet/wg.h"
 
 #define HOST_DEFAULT_SOCK "/run/wgnet/host.sock"
 #define HOST_DEFAULT_STORE "sqlite:/var/lib/wgnet/state.db"

@@ -46,6 +46,9 @@ int addr_add_noprefixroute(struct rtnl *nl, int ifindex,
 			   const struct ip_addr *ip, int plen);
 /* First IPv4 address and prefix length on ifindex, or -ENOENT. */
 int addr_get_v4(struct rtnl *nl, int ifindex, struct ip_prefix *out);
+/* Every address (IPv4 and IPv6, with prefix length) on ifindex into
+ * out[0..max): their number, -ENOSPC if there are more, or -errno. */
+int addr_list(struct rtnl *nl, int ifindex, struct ip_prefix *out, size_t max);
 
 /* Route replace / delete in the main table: dst via gw (NULL: on-link) dev
  * ifindex. A zero-length dst is the default route. */

@@ -4,9 +4,11 @@
  * a guest's namespace, rebuilt whole in one atomic batch per reconcile:
  *   add table; delete table; add table, chains, rules — so the result never
  *   depends on what was there before.
- * Chains: prerouting (nat, dstnat: published ports), postrouting (nat,
- * srcnat: masquerade per non-internal network), forward (filter: drop from
- * container veths to the control-plane prefixes, and out of internal nets).
+ * Chains: prerouting/output (nat, dstnat: published ports), postrouting
+ * (nat, srcnat: masquerade per non-internal network), forward (filter: drop
+ * from container veths to the control-plane prefixes, and out of internal
+ * nets), input (filter: the same control-plane drops; from container veths
+ * only established/related and ICMP echo, the rest dropped and counted).
  */
 #ifndef WGNET_NFT_H
 #define WGNET_NFT_H

@@ -226,11 +226,16 @@ int store_network_view(struct store *st, const char *network_id,
 		       struct st_net_view *out);
 void store_net_view_free(struct st_net_view *v);
 
-/* "sqlite:/path/state.db" or a plain path → SQLite; "etcd://h:p[,h:p]" →
- * etcd. NULL with errno on failure. */
+/* "sqlite:/path/state.db" or a plain path → SQLite; "etcd://h:p[,h:p]" or
+ * "etcd+unix:///path[,/path]" → etcd. NULL with errno on failure. */
 struct store *store_open(const char *uri);
+#define STORE_ETCD_TCP "etcd://"
+#define STORE_ETCD_UNIX "etcd+unix://"
+/* uri names an etcd store (either form). */
+bool store_uri_is_etcd(const char *uri);
 struct store *store_sqlite_open(const char *path);
-/* "etcd://h:p[,h:p…]"; host_id names this host's lease (NULL = hostname),
+/* "etcd://h:p[,h:p…]" (the members' client URLs, HTTP) or
+ * "etcd+unix:///path[,/path…]" (their unix sockets); host_id names this host's lease (NULL = hostname),
  * lease_ttl_s its TTL (0 = 10 s). See docs/etcd.md. */
 struct store *store_etcd_open(const char *uri, const char *host_id,
 			      int lease_ttl_s);

@@ -18,6 +18,16 @@
 #define WG_KEY_LEN 32
 #define WG_KEY_B64_LEN 45 /* 44 chars + NUL */
 
+/* How long a wireguard-go interface may take to start (the process
+ * daemonises, creates its TUN and UAPI socket and answers on it) and to stop
+ * (after its TUN is deleted). Two Go runtimes start up on the way: on an idle
+ * machine that takes ~0.1 s, on a 2-core machine running twenty other things
+ * several seconds (3 s was too short: the churn benchmark's failed cycles and
+ * test_wg's "UAPI socket never answered"). These bound a process that hangs;
+ * they are not an expected duration. */
+#define WG_START_TIMEOUT_MS 15000
+#define WG_STOP_TIMEOUT_MS 10000
+
 struct wg_allowedip {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* IPv4 in the first 4 bytes */

@@ -352,6 +352,12 @@ int ag_nft_sync(struct agent *ag)
 	return 0;
 }
 
+int ag_ctrl_sync(struct agent *ag) /* SetIsolation with ctrl_prefixes */
+{
+	(void)ag;
+	return 0;
+}
+
 #ifdef AG_NET_ISOLATED /* SetIsolation (guest/hub.c) */
 static bool prefix_same(const struct ip_prefix *a, const struct ip_prefix *b)
 {

@@ -1,19 +1,13 @@
 # Multi-host lab tests (sourced after lib.sh and lablib.sh): etcd installed
 # if missing (skip only when it cannot be), a two-machine lab whose etcd
-# members the lab starts on random loopback ports and kills by PID on exit.
+# members listen on unix sockets in the lab's private directory (no port to
+# collide with anything else on the machine) and are killed by PID on exit.
 if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server etcd-client; } >/dev/null 2>&1
 	command -v etcd >/dev/null && command -v etcdctl >/dev/null || skip "etcd cannot be installed"
 fi
 export WGNET_LAB_LEASE_TTL=${WGNET_LAB_LEASE_TTL:-3}
-# One retry: etcd's random loopback ports can be taken between the pick
-# and the bind; the first failure's output is kept in the log.
-lab_up2() {
-	lab up --hosts 2 >"$TMP/up.log" 2>&1 && return 0
-	echo "first wgnet-lab up --hosts 2 failed:"; cat "$TMP/up.log"
-	lab down >/dev/null 2>&1
-	lab up --hosts 2 >/dev/null || fail "wgnet-lab up --hosts 2"
-}
+lab_up2() { lab up --hosts 2 >/dev/null || fail "wgnet-lab up --hosts 2"; }
 SOCK_B=$TMP/lab/host-b.sock
 wgb() { "$WGNET_BIN/wgnet" -H "$SOCK_B" "$@"; }
 # peers GUEST: "endpoint allowed_ips" lines of the guest's WireGuard peers
@@ -33,3 +27,19 @@ for c in sorted(json.load(sys.stdin)[0]["Containers"].values(), key=lambda c: c[
     print(c["Name"], c["IPv4Address"])'
 }
 no_peer() { ! peers "$1" | grep -q -- "$2"; }
+# has_peer GUEST IP: the guest's WireGuard peers include IP/32
+has_peer() { peers "$1" | grep -q -- " ${2%/*}/32"; }
+# meshed NET: the guest of every container on NET (either host) lists the
+# address of every other container on NET (in another guest) as a peer. The
+# other host's changes reach a guest through the etcd watch, asynchronously:
+# a first packet sent before then waits for a handshake retry.
+meshed() {
+	local map g g2 ip p
+	map=$(ips "$1" | while read -r c ip; do echo "$(cat "$TMP/lab/containers/$c/guest") ${ip%/*}"; done)
+	for g in $(awk '{print $1}' <<<"$map" | sort -u); do
+		p=$(peers "$g") || return 1
+		while read -r g2 ip; do
+			[ "$g2" = "$g" ] || grep -qF " $ip/32" <<<"$p" || return 1
+		done <<<"$map"
+	done
+}

@@ -1,7 +1,8 @@
 # Lab-based tests (sourced after lib.sh): a private lab with unique names,
 # torn down on exit even on failure.
 export WGNET_LAB_DIR=$TMP/lab
-export WGNET_LAB_PREFIX=${WGNET_LAB_PREFIX:-t$(( $$ % 1000 ))}
+# The run's claimed prefix (lib.sh): no other run on the machine has it.
+export WGNET_LAB_PREFIX=${WGNET_LAB_PREFIX:-$T}
 export WGNET_HOST_SOCK=$TMP/host.sock
 LP=$WGNET_LAB_PREFIX
 lab() { "$WGNET_BIN/wgnet-lab" "$@"; }
@@ -17,5 +18,16 @@ for n in json.load(sys.stdin):
         if c["Name"] == sys.argv[1]: print(c["IPv4Address"].split("/")[0])' "$1"
 }
 first_net() { lab exec "$1" -- true; wgnet network ls --format '{{.Name}}' | head -1; }
-# reach FROM ADDR: one ping within 2 s
-reach() { lab exec "$1" -- ping -c 1 -W 2 "$2" >/dev/null 2>&1; }
+# reach FROM ADDR: one echo request, answered within 10 s. A first packet
+# waits for the WireGuard handshake, whose initiation is sent again after
+# 5 s if the peer had not been configured yet on a loaded machine: one
+# packet and a deadline that covers that, not a loop of pings.
+reach() { lab exec "$1" -- ping -c 1 -W 10 "$2" >/dev/null 2>&1; }
+# reach_now FROM ADDR: one echo request answered within 2 s (for checks that
+# something is NOT reachable: a longer wait would only slow them down)
+reach_now() { lab exec "$1" -- ping -c 1 -W 2 "$2" >/dev/null 2>&1; }
+# replays GUEST: how many times wgnet-host A has replayed GUEST's desired
+# state (host.log; a restarted wgnet-host replays every guest once)
+replays() { grep -c "guest $1: desired state replayed" "$WGNET_LAB_DIR/host.log" 2>/dev/null || true; }
+# replayed GUEST N: more than N replays of GUEST
+replayed() { [ "$(replays "$1")" -gt "$2" ]; }

@@ -1,8 +1,17 @@
 # Shared helpers of the namespace tests (sourced). Every name a test makes
-# carries $T (unique per run), and cleanup removes it all, even on failure.
+# carries $T, a prefix claimed for this run alone (lab/claim.sh: no other
+# test, lab or bench on the machine holds it, and nothing a killed run left
+# behind carries it); cleanup removes it all, even on failure, and gives
+# the prefix back.
 set -eu
 
-T=${T:-wt$$}
+[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
+# shellcheck source=lab/claim.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lab/claim.sh"
+if [ -z "${T:-}" ]; then
+	wgnet_claim_prefix t || { echo "FAIL: no free test prefix in $WGNET_CLAIMS" >&2; exit 1; }
+	T=$WGNET_CLAIMED
+fi
 WGNET_BIN=${WGNET_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 TMP=$(mktemp -d /tmp/wgnet-$T-XXXX)
 PIDS=()
@@ -29,22 +38,26 @@ cleanup() {
 	done
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$T-" ); do ip netns del "$ns"; done
 	rm -rf "$TMP"
+	wgnet_release_prefix
 	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" = 0 ] || skip "needs root"
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 # n NS CMD...: run in a namespace (nsenter keeps /sys, so bpffs stays visible)
 n() { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
 
-# wait_for SECONDS CMD...: poll until CMD succeeds
+# wait_for SECONDS CMD...: poll until CMD succeeds, for SECONDS of wall
+# time (however long each try of CMD takes); CMD is tried at least once
 wait_for() {
-	local secs=$1 i; shift
-	for ((i = 0; i < secs * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
+	local end=$((SECONDS + $1)); shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.1
+	done
 }
 
 # mk_underlay PREFIX.0.1/24 NS: a bridge namespace
@@ -58,9 +71,13 @@ mk_underlay() {
 	n "$ns" sysctl -qw net.ipv4.ip_forward=1
 }
 
-# mk_host UNDERLAY_NS NS IP/PLEN GW: a namespace with eth0 on the bridge
+# mk_host UNDERLAY_NS NS IP/PLEN GW [PORT]: a namespace with eth0 on the
+# bridge; the bridge port is PORT, or "p" and the host's ordinal (unique in
+# the underlay namespace, which is the test's own)
+MK_HOSTS=0
 mk_host() {
-	local ul=$1 ns=$2 addr=$3 gw=$4 port=${5:-p$RANDOM}
+	MK_HOSTS=$((MK_HOSTS + 1))
+	local ul=$1 ns=$2 addr=$3 gw=$4 port=${5:-p$MK_HOSTS}
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
 	ip -n "$ul" link add "$port" type veth peer name eth0 netns "$ns"
@@ -85,6 +102,13 @@ start_guest() {
 	at_exit "rm -rf /sys/fs/bpf/wgnet-$T-$name"
 	wait_for 10 test -S "$d/guest.sock" || { cat "$d/guest.log"; fail "wgnet-guest $name did not start"; }
 }
+
+# dead PID: the process is gone
+dead() { ! kill -0 "$1" 2>/dev/null; }
+# answered FILE: a ping writing to FILE has had a reply
+answered() { grep -q "bytes from" "$1"; }
+# listening FILE: a tcpdump writing to FILE is capturing
+listening() { grep -q "listening on" "$1"; }
 
 gsock() { echo "$TMP/$1/guest.sock"; }
 # gcall NAME OP [JSON]

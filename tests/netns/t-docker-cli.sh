@@ -178,7 +178,7 @@ for n in d:
 	[ $rc -eq 0 ] || fail "disconnect: $out"
 	[ -z "$(caddr ${p}net1 ${p}c2)" ] || fail "${p}c2 still in inspect after disconnect"
 	lab exec ${p}c2 -- ip -4 addr show | grep -q "10.$s.0.10" && fail "address left in ${p}c2"
-	reach ${p}c1 10.$s.0.10 && fail "${p}c1 still reaches the disconnected address"
+	reach_now ${p}c1 10.$s.0.10 && fail "${p}c1 still reaches the disconnected address"
 	must_fail "disconnect twice" "not connected" "$D" network disconnect ${p}net1 ${p}c2
 	run "$D" network disconnect -f ${p}net1 ${p}c1
 	[ $rc -eq 0 ] || fail "disconnect -f: $out"

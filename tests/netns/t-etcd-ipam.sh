@@ -24,6 +24,7 @@ assert len(ips)==20 and len(set(ips))==20, ips
 ' || fail "$h: the 20 parallel containers do not have 20 distinct addresses"
 done
 ok "20 parallel containers, 10 per host, got 20 distinct addresses: $(ips par | awk '{print $2}' | sort -t. -k4n | tr '\n' ' ')"
-wait_for 10 reach pa1 "$(cip pb10 par)" || fail "pa1 (A) cannot reach pb10 (B)"
+wait_for 60 meshed par || fail "par not meshed: ga: $(peers ga); gb: $(peers gb); par: $(ips par | tr '\n' ' ')"
+reach pa1 "$(cip pb10 par)" || fail "pa1 (A) cannot reach pb10 (B)"
 reach pb1 "$(cip pa10 par)" || fail "pb1 (B) cannot reach pa10 (A)"
 ok "they reach each other across hosts"

@@ -19,7 +19,7 @@ nsl() { lab exec "$1" -- busybox nslookup "$2" 2>&1; }
 fetch() { lab exec "$1" -- timeout 5 busybox wget -qO- "$2" 2>&1; }
 
 for n in web www; do
-	lab exec c1 -- ping -c 1 -W 2 "$n" >/dev/null || fail "c1 cannot ping $n"
+	lab exec c1 -- ping -c 1 -W 10 "$n" >/dev/null || fail "c1 cannot ping $n"
 	wait_for 5 fetch c1 "http://$n/index.html" || fail "HTTP fetch of http://$n/ failed"
 	[ "$(fetch c1 "http://$n/index.html")" = "hello from web $T" ] || fail "wrong page from http://$n/"
 done

@@ -51,11 +51,13 @@ lab run --name other --guest gp --network net1 -p 8080:81/udp -p 127.0.0.2:8081:
 lab run --name other2 --network net1 -p 8080:80 >/dev/null || fail "same port on another guest refused"
 ok "same port on another protocol, host address or guest accepted"
 
-kill -9 "$(cat "$WGNET_LAB_DIR/host.pid")"
-sleep 0.5
+hp=$(cat "$WGNET_LAB_DIR/host.pid")
+kill -9 "$hp"
+wait_for 10 dead "$hp" || fail "wgnet-host survived kill -9"
 [ "$(get 8080)" = "published $T" ] || fail "8080 lost while wgnet-host is down"
+n0=$(replays gp)
 lab host start >/dev/null || fail "wgnet-host did not restart"
-sleep 2
+wait_for 30 replayed gp "$n0" || fail "the restarted wgnet-host did not replay gp"
 [ "$(get 8080)" = "published $T" ] || fail "8080 lost after the wgnet-host restart"
 [ "$(udp 5353)" = "echo:ping-$T" ] || fail "udp 5353 lost after the wgnet-host restart"
 wgnet container ls | grep -q 8080 || true

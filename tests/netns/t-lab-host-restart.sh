@@ -11,9 +11,10 @@ before=$(wgnet network inspect net1 | python3 -c 'import json,sys; print(sorted(
 ipb=$(cip b net1)
 lab exec a -- ping -c 50 -i 0.1 -W 1 "$ipb" >"$TMP/ping.txt" 2>&1 &
 pp=$!
-sleep 1
-kill -9 "$(cat "$WGNET_LAB_DIR/host.pid")"
-sleep 1
+wait_for 15 answered "$TMP/ping.txt" || fail "the ping got no answer before the kill"
+hp=$(cat "$WGNET_LAB_DIR/host.pid")
+kill -9 "$hp"
+wait_for 10 dead "$hp" || fail "wgnet-host survived kill -9"
 lab host start >/dev/null || fail "wgnet-host did not restart"
 wait $pp || { cat "$TMP/ping.txt"; fail "ping failed across the restart"; }
 grep -q " 0% packet loss" "$TMP/ping.txt" || { tail -3 "$TMP/ping.txt"; fail "ping lost packets"; }

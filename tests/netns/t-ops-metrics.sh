@@ -85,14 +85,19 @@ promtool check metrics <"$TMP/m3.txt" >/dev/null 2>&1 || fail "promtool (frozen 
 ok "a scrape took $ms ms while guest vm-m2's agent was frozen"
 
 scrape /nope >/dev/null 2>&1 && fail "/nope answered 200"
-# Loopback TCP on a port of our own, and refusals.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$WGNET_BIN/wgnet-host" --socket "$TMP/h2.sock" --store "sqlite:$TMP/h2.db" --docker-socket none \
+# Loopback TCP, in a namespace of this test's own: its loopback and its
+# ports are nobody else's, so the port cannot be taken between choice and
+# bind (a port picked on the machine's loopback could). Then refusals.
+mns=$T-metrics
+ip netns add "$mns"
+ip -n "$mns" link set lo up
+port=9100
+ip netns exec "$mns" "$WGNET_BIN/wgnet-host" --socket "$TMP/h2.sock" --store "sqlite:$TMP/h2.db" --docker-socket none \
 	--metrics "127.0.0.1:$port" >"$TMP/h2.log" 2>&1 &
 h2=$!
 PIDS+=($h2)
-within 10 "$PY" "$SCRAPE" "127.0.0.1:$port" || fail "no metrics on 127.0.0.1:$port: $(cat "$TMP/h2.log")"
-"$PY" "$SCRAPE" "127.0.0.1:$port" | promtool check metrics >/dev/null 2>&1 || fail "promtool on an empty host"
+within 10 ip netns exec "$mns" "$PY" "$SCRAPE" "127.0.0.1:$port" || fail "no metrics on 127.0.0.1:$port: $(cat "$TMP/h2.log")"
+ip netns exec "$mns" "$PY" "$SCRAPE" "127.0.0.1:$port" | promtool check metrics >/dev/null 2>&1 || fail "promtool on an empty host"
 kill "$h2"
 wait "$h2" || fail "wgnet-host with metrics did not exit cleanly on SIGTERM"
 for bad in 10.77.0.1:9100 0.0.0.0:9100 '[::]:9100' nonsense unix:relative 127.0.0.1:0; do

@@ -39,15 +39,15 @@ for e in json.load(sys.stdin):
 # --- another network -------------------------------------------------------
 subnets ga | grep -q "^10.141.0.0/24 4294967295$" || fail "ga has no isolation entry for net2: $(subnets ga)"
 i0=$(drop isolation ga)
-lab underlay -- timeout 4 tcpdump -n -l -i ulbr -c 1 "host $ipn2" >"$TMP/ul.txt" 2>&1 &
+lab underlay -- timeout 8 tcpdump --immediate-mode -n -l -i ulbr -c 1 "host $ipn2" >"$TMP/ul.txt" 2>&1 &
 tp=$!
-sleep 1
-reach a1 "$ipn2" && fail "a1 (net1) reached n2 (net2, no endpoint in ga)"
+wait_for 8 listening "$TMP/ul.txt" || fail "tcpdump on the underlay did not start: $(cat "$TMP/ul.txt")"
+reach_now a1 "$ipn2" && fail "a1 (net1) reached n2 (net2, no endpoint in ga)"
 wait $tp || true
 grep -q "^0 packets captured" "$TMP/ul.txt" || { cat "$TMP/ul.txt"; fail "a packet for net2 left ga on the underlay"; }
 [ "$(drop isolation ga)" -gt "$i0" ] || fail "ga's isolation counter did not move"
-reach b1 "$ipn2" && fail "b1 (net1) reached n2 (net2, same guest)"
-reach n2 "$ipb1" && fail "n2 (net2) reached b1 (net1)"
+reach_now b1 "$ipn2" && fail "b1 (net1) reached n2 (net2, same guest)"
+reach_now n2 "$ipb1" && fail "n2 (net2) reached b1 (net1)"
 ok "another network is unreachable, dropped as isolation in the guest, nothing on the underlay"
 wgnet network create --subnet 10.142.0.0/24 net3 >/dev/null
 for g in ga gb gc; do subnets $g | grep -q "^10.142.0.0/24 4294967295$" || fail "$g not told about net3"; done
@@ -68,7 +68,7 @@ ulga=$(echo "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["g
 ulgb=$(echo "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["guests"]["gb"]["ip"])')
 c0=$(drop ctrl ga)
 for a in 10.77.0.1 "$ulga" "$ulgb"; do
-	reach a1 "$a" && fail "a1 reached the underlay address $a"
+	reach_now a1 "$a" && fail "a1 reached the underlay address $a"
 	lab exec a1 -- timeout 3 bash -c "exec 3<>/dev/tcp/$a/22" 2>/dev/null && fail "a1 opened TCP to $a"
 done
 [ "$(drop ctrl ga)" -gt "$c0" ] || fail "ga's ctrl counter did not move"
@@ -111,9 +111,9 @@ lab exec b1 -- ip neigh replace "$ipa1" lladdr "$hmac" dev eth0 nud permanent
 lab exec b1 -- ip addr add "$ipx1/32" dev eth0
 # sniff LABEL SRC: count b1's echo requests from SRC that a1 receives
 sniff() {
-	lab exec a1 -- timeout 5 tcpdump -n -l -i eth0 -c 3 "icmp[icmptype] == icmp-echo and src $2" >"$TMP/$1.txt" 2>&1 &
+	lab exec a1 -- timeout 8 tcpdump --immediate-mode -n -l -i eth0 -c 3 "icmp[icmptype] == icmp-echo and src $2" >"$TMP/$1.txt" 2>&1 &
 	local tp=$!
-	sleep 1
+	wait_for 8 listening "$TMP/$1.txt" || fail "tcpdump in a1 did not start: $(cat "$TMP/$1.txt")"
 	lab exec b1 -- ping -c 3 -i 0.2 -W 1 -I "$2" "$ipa1" >/dev/null 2>&1
 	wait $tp
 	sed -n 's/^\([0-9]*\) packets captured/\1/p' "$TMP/$1.txt"

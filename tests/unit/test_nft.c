@@ -109,12 +109,12 @@ static void make_big(struct nft_cfg *cfg)
 
 static void test_batch(void)
 {
-	static const char *const chains[] = { "prerouting",  "output",
-					      "postrouting", "postrouting",
-					      "forward",     "input",
-					      "forward",     "input",
-					      "forward",     "input",
-					      "forward" };
+	static const char *const chains[] = {
+		"prerouting", "output", "postrouting", "postrouting",
+		"forward",    "input",	"forward",     "input",
+		"forward",    "input",	"forward",     "input",
+		"input",      "input",	"input"
+	};
 	const uint16_t head[] = { NFNL_MSG_BATCH_BEGIN,	 NFT(NFT_MSG_NEWTABLE),
 				  NFT(NFT_MSG_DELTABLE), NFT(NFT_MSG_NEWTABLE),
 				  NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWCHAIN),
@@ -159,7 +159,7 @@ static void test_batch(void)
 		i++;
 		nlh = mnl_nlmsg_next(nlh, &len);
 	}
-	CU_ASSERT_EQUAL(rules, 11);
+	CU_ASSERT_EQUAL(rules, 15);
 	CU_ASSERT_FATAL(mnl_nlmsg_ok(nlh, len));
 	CU_ASSERT_EQUAL(nlh->nlmsg_type, NFNL_MSG_BATCH_END);
 	nlh = mnl_nlmsg_next(nlh, &len);
@@ -247,7 +247,7 @@ static void real_steps(void)
 
 	make_cfg(&cfg, table);
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
-	CU_ASSERT_EQUAL(nft_rule_count(table), 11);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 15);
 	nft_list(out, sizeof(out));
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "type nat hook prerouting priority dstnat"));
@@ -278,13 +278,25 @@ static void real_steps(void)
 		out,
 		"ip saddr 10.88.2.0/24 oifname \"eth0\" counter packets 0 bytes 0 drop"));
 	CU_ASSERT_EQUAL(count_str(out, "masquerade"), 2);
-	CU_ASSERT_EQUAL(count_str(out, " drop"), 5);
+	CU_ASSERT_EQUAL(count_str(out, " drop"), 6);
+	/* The guest's own services from a container: answers, echo. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		out,
+		"iifname \"wgv*\" ct state established,related counter packets 0 bytes 0 accept"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		out,
+		"iifname \"wgv*\" icmp type echo-request counter packets 0 bytes 0 accept"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		out,
+		"iifname \"wgv*\" icmpv6 type echo-request counter packets 0 bytes 0 accept"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(out, "iifname \"wgv*\" counter packets 0 bytes 0 drop"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 		out, "type filter hook input priority filter; policy accept"));
 	CU_ASSERT_EQUAL(count_str(out, "ct status dnat"), 2);
 	/* published ports + a control-plane drop: answers may leave */
-	CU_ASSERT_PTR_NOT_NULL(strstr(
-		out, "ct status dnat counter packets 0 bytes 0 accept"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(out, "ct status dnat counter packets 0 bytes 0 accept"));
 	if (CU_get_number_of_failures() != fails)
 		fprintf(stderr, "%s\n", out);
 
@@ -293,23 +305,29 @@ static void real_steps(void)
 	cfg.n_ctrl = 0;
 	cfg.ports = &ports[1];
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
-	CU_ASSERT_EQUAL(nft_rule_count(table), 4);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 8);
 	nft_list(out, sizeof(out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 		out,
 		"ip6 daddr fd00::10 udp dport 5353 counter packets 0 bytes 0 dnat ip6 to [fd00:88:1::2]:53"));
-	CU_ASSERT_EQUAL(count_str(out, " drop"), 0);
+	CU_ASSERT_EQUAL(count_str(out, " drop"), 1);
 	CU_ASSERT_EQUAL(count_str(out, "ct status"), 0);
 	CU_ASSERT_EQUAL(count_str(out, "10.88.1.2"), 0);
 
 	/* Same again: replaced, not appended. */
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 8);
+	/* Without a veth prefix there is no input filter (it would match
+	 * every interface). */
+	cfg.veth_prefix = NULL;
+	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
 	CU_ASSERT_EQUAL(nft_rule_count(table), 4);
+	cfg.veth_prefix = "wgv";
 
 	/* Big: one batch, several hundred KiB, still atomic. */
 	make_big(&cfg);
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
-	CU_ASSERT_EQUAL(nft_rule_count(table), 2 * N_BIG + 2);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 2 * N_BIG + 2 + 4);
 
 	CU_ASSERT_EQUAL(nft_remove(table), 0);
 	CU_ASSERT_EQUAL(nft_rule_count(table), -ENOENT);
@@ -370,15 +388,18 @@ static int ping_ok(const char *dst)
 	char cmd[160];
 
 	snprintf(cmd, sizeof(cmd),
-		 "ip netns exec $WGT_G-c ping -c1 -W1 %s >/dev/null 2>&1", dst);
+		 "ip netns exec $WGT_G-c ping -c1 -W5 %s >/dev/null 2>&1", dst);
 	return sh_env(cmd) == 0;
 }
 
 static int dnat_ok(void)
 {
-	/* The server is ours: stopped by its pid whatever happened. */
-	return sh_env("exec 2>/dev/null; echo ok-dnat | ip netns exec $WGT_G-c timeout 4 "
-		      "nc -q 0 -l -p 80 >/dev/null & p=$!; sleep 0.3; "
+	/* The server is ours: stopped by its pid whatever happened. The
+	 * client connects once the server listens (polled, not a pause). */
+	return sh_env("exec 2>/dev/null; echo ok-dnat | ip netns exec $WGT_G-c timeout 30 "
+		      "nc -q 0 -l -p 80 >/dev/null & p=$!; "
+		      "for i in $(seq 200); do ip netns exec $WGT_G-c ss -Hltn 'sport = :80' "
+		      "| grep -q . && break; sleep 0.05; done; "
 		      "ip netns exec $WGT_G-x nc -w 2 203.0.113.1 8080 "
 		      "</dev/null | grep -q ok-dnat; r=$?; "
 		      "kill $p 2>/dev/null; wait $p; exit $r") == 0;

@@ -170,6 +170,27 @@ static void test_open(void)
 	/* etcd (issue 9): nothing listens on port 1, so nothing answers. */
 	CU_ASSERT_PTR_NULL(store_open("etcd://127.0.0.1:1"));
 	CU_ASSERT_EQUAL(errno, ENOTCONN);
+	/* etcd on unix sockets: no such socket, so nothing answers. */
+	errno = 0;
+	CU_ASSERT_PTR_NULL(store_open("etcd+unix:///nonexistent/wgnet-test-m1,"
+				      "/nonexistent/wgnet-test-m2"));
+	CU_ASSERT_EQUAL(errno, ENOTCONN);
+	/* A relative path, an empty member or one too long for sun_path. */
+	errno = 0;
+	CU_ASSERT_PTR_NULL(store_open("etcd+unix://relative.sock"));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	errno = 0;
+	CU_ASSERT_PTR_NULL(store_open("etcd+unix://"));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	memset(dir, 'x', sizeof(dir));
+	memcpy(dir, "etcd+unix:///", 13);
+	dir[13 + 120] = 0;
+	errno = 0;
+	CU_ASSERT_PTR_NULL(store_open(dir));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_TRUE(store_uri_is_etcd("etcd+unix:///a"));
+	CU_ASSERT_TRUE(store_uri_is_etcd("etcd://h:1"));
+	CU_ASSERT_FALSE(store_uri_is_etcd("sqlite:/x"));
 	errno = 0;
 	CU_ASSERT_PTR_NULL(store_open(""));
 	CU_ASSERT_EQUAL(errno, EINVAL);

@@ -1116,7 +1116,10 @@ static void userspace_tune(const struct wg_backend *u, const char *ifname,
 
 	CU_ASSERT_EQUAL(u->tune("wgnope0"), 0); /* no such wireguard-go */
 	CU_ASSERT(idx > 0 && link_set(nl, idx, NULL, 0, NULL, 1) == 0);
-	for (tries = 0; tries < 150 && (tuned = u->tune(ifname)) == 0; tries++)
+	/* Up to WG_START_TIMEOUT_MS: wireguard-go binds when the link is up. */
+	for (tries = 0;
+	     tries < WG_START_TIMEOUT_MS / 20 && (tuned = u->tune(ifname)) == 0;
+	     tries++)
 		usleep(20000);
 	CU_ASSERT(tuned >= 1);
 	/* Idempotent, and every socket bound by now is covered. */
@@ -1265,7 +1268,8 @@ static void userspace_in_ns(const struct test_ns *ns)
 	CU_ASSERT_EQUAL(u->destroy(ifname), 0);
 	CU_ASSERT_EQUAL(u->exists(ifname), 0);
 	CU_ASSERT_NOT_EQUAL(stat(sock, &st), 0);
-	for (tries = 0; tries < 150 && find_wg_go(ns, ifname); tries++)
+	for (tries = 0;
+	     tries < WG_STOP_TIMEOUT_MS / 20 && find_wg_go(ns, ifname); tries++)
 		usleep(20000);
 	CU_ASSERT_EQUAL(find_wg_go(ns, ifname), 0);
 	CU_ASSERT_EQUAL(u->destroy(ifname), -ENODEV);
