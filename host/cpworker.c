@@ -768,9 +768,13 @@ void cp_enqueue(struct host *h, const char *guest, int kind, const char *op,
 		return;
 	}
 	if (t) {
+		/* An earlier item of the same ticket may have finished
+		 * already (the worker runs while the op enqueues its next
+		 * step): the ticket is pending again until this one is. */
 		it->t = t;
 		t->refs++;
 		t->pending++;
+		t->done = false;
 	}
 	if (!r->tail)
 		r->tail = &r->head;
