@@ -633,7 +633,13 @@ static void *worker_main(void *arg)
 		r->dirty = false;
 		pthread_mutex_unlock(&h->rt_mu);
 		sem_wait(&h->io_sem);
+		/* call_mu: a call made outside the worker (gc_call) closes
+		 * the kept connection first, so a guest whose control channel
+		 * takes one client at a time (virtio-serial) is never dialled
+		 * twice. */
+		pthread_mutex_lock(&r->call_mu);
 		round_items(h, r, items, probe_due);
+		pthread_mutex_unlock(&r->call_mu);
 		sem_post(&h->io_sem);
 		pthread_mutex_lock(&h->rt_mu);
 	}
