@@ -185,10 +185,12 @@ again:
 		}
 		goto transport;
 	}
-	if (!r->gens) { /* one request per connection */
-		close(r->fd);
-		r->fd = -1;
-	}
+	/* One request per connection for now: a VM's virtio-serial channel
+	 * takes one client at a time and loses replies across a kept
+	 * connection (t-vm); the persistent connection comes back once the
+	 * serial transport supports it (issue 13). */
+	close(r->fd);
+	r->fd = -1;
 	mark_alive(h, r);
 	rc = gconn_reply(rep, res, &gem);
 	json_decref(rep);
