@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <ifaddrs.h>
-#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +55,7 @@ static int host_addrs(struct pvec *v, const struct pvec *subs)
 	if (getifaddrs(&ifa0))
 		return -errno;
 	for (ifa = ifa0; ifa && !rc; ifa = ifa->ifa_next) {
-		if (!ifa->ifa_addr || (ifa->ifa_flags & IFF_LOOPBACK) ||
+		if (!ifa->ifa_addr ||
 		    (ifa->ifa_addr->sa_family != AF_INET &&
 		     ifa->ifa_addr->sa_family != AF_INET6) ||
 		    ip_from_sockaddr(ifa->ifa_addr, &a, NULL))
