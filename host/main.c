@@ -25,6 +25,7 @@
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
+#include "keyage.h"
 #include "metrics.h"
 
 #define MAX_CLIENTS 64
@@ -59,6 +60,7 @@ static void usage(FILE *f)
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
 		"                  [--docker-socket PATH] [--metrics ADDR [--metrics-interval SEC]]\n"
+		"                  [--key-max-age DURATION]\n"
 		"                  [--plugin-socket PATH --plugin-guest NAME\n"
 		"                   [--plugin-state FILE] [--plugin-docker PATH]]\n"
 		"                  [--ctrl-prefix CIDR]...\n"
@@ -76,6 +78,10 @@ static void usage(FILE *f)
 		"  --metrics ADDR       serve /metrics (Prometheus) on 127.0.0.1:PORT,\n"
 		"                       [::1]:PORT or unix:/path (default: off)\n"
 		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n"
+		"  --key-max-age DURATION  rotate every guest's key once it is older\n"
+		"                       (90s, 30m, 24h, 7d, 1h30m; 0 = never, the\n"
+		"                       default); a network's --opt %s=DURATION\n"
+		"                       overrides it\n"
 		"  --plugin-socket PATH Docker network+IPAM plugin (off unless given;\n"
 		"                       Docker looks for %s)\n"
 		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
@@ -86,8 +92,9 @@ static void usage(FILE *f)
 		"                       to every guest's control-plane set, with this\n"
 		"                       machine's addresses and every guest's underlay\n"
 		"                       address (e.g. other machines' underlay networks)\n",
-		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, PLUGIN_DEFAULT_SOCK,
-		PLUGIN_DEFAULT_STATE, PLUGIN_DEFAULT_DOCKER);
+		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, KEYAGE_OPT,
+		PLUGIN_DEFAULT_SOCK, PLUGIN_DEFAULT_STATE,
+		PLUGIN_DEFAULT_DOCKER);
 }
 
 /* --ctrl-prefix CIDR: a prefix with its host bits zero, not /0 (that
@@ -286,6 +293,7 @@ int main(int argc, char **argv)
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-interval", required_argument, NULL, 'I' },
 		{ "ctrl-prefix", required_argument, NULL, 'X' },
+		{ "key-max-age", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -299,6 +307,8 @@ int main(int argc, char **argv)
 	struct plugin *plug = NULL;
 	struct plugin_srv *psrv = NULL;
 	struct metrics *metrics = NULL;
+	struct keyage *keyage = NULL;
+	int64_t key_max_age = 0;
 	const char *maddr = NULL;
 	int minterval = 10;
 	char hostname[HOST_NAME_MAX + 1] = "";
@@ -396,6 +406,14 @@ int main(int argc, char **argv)
 			if (ctrl_prefix_opt(optarg, ctrl, &n_ctrl))
 				return 1;
 			break;
+		case 'A':
+			if (keyage_parse(optarg, &key_max_age)) {
+				fprintf(stderr,
+					"wgnet-host: invalid --key-max-age %s: a duration such as 90s, 30m, 24h, 7d or 1h30m (0 = off, at most 3650d)\n",
+					optarg);
+				return 1;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -450,6 +468,7 @@ int main(int argc, char **argv)
 	h->call_timeout_ms = call_ms;
 	h->ctrl_cfg = ctrl;
 	h->n_ctrl_cfg = n_ctrl;
+	h->key_max_age_s = key_max_age;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));
@@ -489,8 +508,13 @@ int main(int argc, char **argv)
 				"");
 		goto out;
 	}
-	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
-		 sock, uri, id, timeout);
+	if ((opt = keyage_start(h, &keyage))) {
+		log_err("cannot start the key age timer: %s", strerror(-opt));
+		goto out;
+	}
+	log_info(
+		"listening on %s (store %s, host %s, guest timeout %d s, key max age %llds)",
+		sock, uri, id, timeout, (long long)key_max_age);
 	while (!stop_flag) {
 		struct pollfd pfd[2] = { { .fd = lfd, .events = POLLIN },
 					 { .fd = stop_pipe[0],
@@ -506,6 +530,8 @@ int main(int argc, char **argv)
 			accept_one(h, lfd);
 	}
 	log_info("shutting down");
+	keyage_stop(keyage);
+	keyage = NULL;
 	metrics_stop(metrics);
 	metrics = NULL;
 	docker_api_stop(dapi);
@@ -520,6 +546,7 @@ int main(int argc, char **argv)
 	wait_clients();
 	rc = stop_flag ? 0 : 1;
 out:
+	keyage_stop(keyage);
 	metrics_stop(metrics);
 	docker_api_stop(dapi);
 	plugin_srv_stop(psrv);

@@ -131,6 +131,9 @@ struct host {
 	json_t *iso_want;
 	char iso_err[512];
 	uint64_t iso_gen;
+	/* --key-max-age: the default maximum key age, seconds (0 = off;
+	 * a network's wgnet.key_max_age overrides it, host/keyage.h). */
+	int64_t key_max_age_s;
 };
 
 /* A call through a guest's worker connection (args stolen). */
