@@ -40,7 +40,10 @@ EOS
 chmod +x "$TMP/bin/wgnet-host"
 export WGNET_BIN=$TMP/bin
 LABBIN=$WGNET_BIN/wgnet-lab
-export WGNET_HOST_ARGS="--ctrl-prefix 10.201.0.0/24"
+MSOCK=$TMP/metrics.sock
+export WGNET_HOST_ARGS="--ctrl-prefix 10.201.0.0/24 --metrics unix:$MSOCK --metrics-interval 1"
+# degraded_metric GUEST VALUE: /metrics says so
+degraded_metric() { "$PY" "$(dirname "$0")/scrape.py" "unix:$MSOCK" | grep -qx "wgnet_guest_degraded{guest=\"$1\"} $2"; }
 lab_up
 # An address of the host's namespace outside the guests' underlay prefix
 # (the guests add that prefix themselves), and a network behind the
@@ -115,7 +118,9 @@ degraded() {
 wait_for 10 degraded || fail "wgnet status: no degraded guest, exit 1: $(cat "$TMP/st.err")"
 grep -q "Error: guest gx is degraded: SetIsolation: .*control-plane" "$TMP/st.err" || fail "status error: $(cat "$TMP/st.err")"
 grep -q "DEGRADED: SetIsolation" "$TMP/st.out" || fail "status output: $(grep -A8 '^guest: gx' "$TMP/st.out")"
-ok "gx refuses its set: wgnet status exit 1, '$(head -1 "$TMP/st.err" | cut -c1-100)…'"
+wait_for 10 degraded_metric gx 1 || fail "/metrics: $("$PY" "$(dirname "$0")/scrape.py" "unix:$MSOCK" | grep degraded)"
+degraded_metric ga 0 || fail "/metrics: ga degraded"
+ok "gx refuses its set: wgnet_guest_degraded{guest=\"gx\"} 1, wgnet status exit 1, '$(head -1 "$TMP/st.err" | cut -c1-100)…'"
 rc=0; wgnet network create --subnet 10.182.0.0/24 net2 >/dev/null 2>"$TMP/nc.err" || rc=$?
 [ $rc != 0 ] || fail "network create succeeded although gx refused the isolation set"
 grep -q "guest gx refused the isolation set" "$TMP/nc.err" || fail "network create error: $(cat "$TMP/nc.err")"
@@ -123,4 +128,5 @@ ok "network create fails with gx's error (exit $rc): '$(cut -c1-100 "$TMP/nc.err
 lab guest rm gy >/dev/null || fail "guest rm gy"
 wgnet network rm net2 >/dev/null || fail "network rm net2 once gx's set fits"
 wait_for 15 wgnet status || fail "wgnet status still fails once gx's set fits: $(wgnet status 2>&1 | grep -i error)"
-ok "once the set fits again, gx takes it and wgnet status exits 0"
+wait_for 10 degraded_metric gx 0 || fail "/metrics: gx still degraded"
+ok "once the set fits again, gx takes it: wgnet status exits 0, wgnet_guest_degraded 0"
