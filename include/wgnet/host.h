@@ -190,6 +190,8 @@ void host_probe_result(struct host *h, struct host_grt *r,
 		       const char *why, mesh_call_fn call);
 /* One reconciler pass (probes due guests); used by the thread and tests. */
 void host_reconcile_once(struct host *h);
+/* The probe interval of an idle guest (from --guest-timeout). */
+int host_probe_interval_ms(const struct host *h);
 void *host_reconciler_main(void *arg);
 
 /* mesh.c, mesh_attach.c, mesh_replay.c (docs/control-plane.md). */
