@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/host.h"
-#include "wgnet/ipam.h"
+#include "host.h"
+#include "ipam.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/proto.h"
 
 int cli_usage_err(const char *usage, const char *fmt, ...)

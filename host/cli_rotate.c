@@ -3,7 +3,7 @@
  * (docs/operations.md, "Key rotation"). */
 #include <stdio.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 
 #include "cli_int.h"
 

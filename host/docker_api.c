@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/docker_api.h"
-#include "wgnet/host.h"
+#include "docker_api.h"
+#include "host.h"
 #include "wgnet/log.h"
 
 #define DOCKER_MAX_CONNS 64

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "wgnet/docker_api.h"
+#include "docker_api.h"
 
 const char *const docker_list_filters[] = { "name",  "id",	 "driver",
 					    "label", "dangling", "scope",

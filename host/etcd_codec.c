@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/etcd.h"
+#include "etcd.h"
 #include "wgnet/ipnet.h"
 
 static const char b64_chars[] =

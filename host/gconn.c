@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/proto.h"
 
 static int wait_fd(int fd, short ev, int64_t deadline)

@@ -19,9 +19,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "wgnet/docker_api.h"
-#include "wgnet/plugin.h"
-#include "wgnet/host.h"
+#include "docker_api.h"
+#include "plugin.h"
+#include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 #include "metrics.h"

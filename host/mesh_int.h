@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 
 /* SetIsolation args, or NULL if the store cannot list the networks. */
 json_t *mesh_isolation_args(struct store *st);

@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/ipnet.h"
 
 void netjson_time(int64_t t, char *buf, size_t len)

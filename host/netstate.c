@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "wgnet/ipnet.h"
-#include "wgnet/netstate.h"
+#include "netstate.h"
 
 /* --- snapshots --- */
 

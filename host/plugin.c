@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wgnet/docker_api.h"
+#include "docker_api.h"
 #include "wgnet/log.h"
-#include "wgnet/plugin.h"
+#include "plugin.h"
 
 #define PLUGIN_MAX_CONNS 64
 #define PLUGIN_IDLE_TIMEOUT_S 60

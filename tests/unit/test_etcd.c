@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/etcd.h"
+#include "../../host/etcd.h"
 
 void suite_etcd(void);
 

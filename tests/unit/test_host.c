@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "../../host/host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/proto.h"
-#include "wgnet/store.h"
+#include "../../host/store.h"
 
 void suite_host(void);
 
