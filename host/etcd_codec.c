@@ -17,8 +17,8 @@
 /* Base64 is libsodium's: the original alphabet, with padding, strict. */
 char *etcd_b64_encode(const void *in, size_t len)
 {
-	size_t n = sodium_base64_ENCODED_LEN(len,
-					     sodium_base64_VARIANT_ORIGINAL);
+	size_t n =
+		sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	char *out = malloc(n);
 
 	if (out)
@@ -142,8 +142,8 @@ int etcd_txn_cmp(struct etcd_txn *t, const char *key, bool prefix,
 		 const char *target, const char *result, int64_t value)
 {
 	json_t *c = etcd_range_req(key, prefix);
-	const char *field = !strcmp(target, "CREATE") ? "create_revision" :
-			    !strcmp(target, "MOD")    ? "mod_revision" :
+	const char *field = !strcmp(target, "CREATE")  ? "create_revision" :
+			    !strcmp(target, "MOD")     ? "mod_revision" :
 			    !strcmp(target, "VERSION") ? "version" :
 							 NULL;
 
@@ -174,16 +174,14 @@ int etcd_txn_put(struct etcd_txn *t, const char *key, const char *val,
 
 int etcd_txn_del(struct etcd_txn *t, const char *key, bool prefix)
 {
-	return json_array_append_new(
-		       t->success,
-		       json_pack("{s:o}", "request_delete_range",
-				 etcd_range_req(key, prefix))) ?
+	return json_array_append_new(t->success,
+				     json_pack("{s:o}", "request_delete_range",
+					       etcd_range_req(key, prefix))) ?
 		       -ENOMEM :
 		       0;
 }
 
-int etcd_txn_get(struct etcd_txn *t, const char *key, bool prefix,
-		 bool on_fail)
+int etcd_txn_get(struct etcd_txn *t, const char *key, bool prefix, bool on_fail)
 {
 	return json_array_append_new(on_fail ? t->failure : t->success,
 				     json_pack("{s:o}", "request_range",
@@ -401,8 +399,8 @@ char *etcd_network_enc(const struct st_network *n)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:I}", "id", n->id,
 			      "name", n->name, "driver", n->driver, "internal",
-			      n->internal, "ipv6", n->ipv6, "labels",
-			      n->labels, "options", n->options, "created",
+			      n->internal, "ipv6", n->ipv6, "labels", n->labels,
+			      "options", n->options, "created",
 			      (json_int_t)n->created);
 
 	if (!o)
@@ -496,8 +494,7 @@ char *etcd_container_enc(const struct st_container *c, int64_t seq)
 			      (json_int_t)seq));
 }
 
-int etcd_container_dec(const char *text, struct st_container *c,
-		       int64_t *seq)
+int etcd_container_dec(const char *text, struct st_container *c, int64_t *seq)
 {
 	json_t *o = parse_obj(text);
 	int rc = -EIO;
