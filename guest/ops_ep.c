@@ -45,10 +45,10 @@ static void ctr_default_route(struct agent *ag, const char *cid, struct rtnl *cn
 			      struct ag_ep *skip)
 {
 	struct ag_ep *best = NULL;
-	struct ip_prefix def4 = { .addr = { .family = AF_INET }, .plen = 0 };
+	struct ip_prefix def4 = { .plen = 0 };
 	struct ip_prefix def6 = { .addr = { .family = AF_INET6 }, .plen = 0 };
 
-	def4.addr.a[10] = def4.addr.a[11] = 0xff;
+	ip_from_v4_be(0, &def4.addr);
 	for (int i = 0; i < AG_MAX_EPS; i++) {
 		struct ag_ep *e = &ag->eps[i];
 		struct ag_net *n;

@@ -21,6 +21,7 @@
 #include "docker_api.h"
 #include "host.h"
 #include "wgnet/log.h"
+#include "wgnet/usock.h"
 
 #define DOCKER_MAX_CONNS 64
 #define DOCKER_IDLE_TIMEOUT_S 60
@@ -513,64 +514,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("docker api (libmicrohttpd): %s", buf);
 }
 
-/* mkdir -p of the socket's directory. */
-static int parent_dirs(const char *path)
-{
-	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *p;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	p = strrchr(buf, '/');
-	if (!p || p == buf)
-		return 0;
-	*p = '\0';
-	for (p = buf + 1;; p++) {
-		bool last = !(p = strchr(p, '/'));
-
-		if (!last)
-			*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		if (last)
-			return 0;
-		*p = '/';
-	}
-}
-
-int docker_listen_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	rc = parent_dirs(path);
-	if (rc)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A live server answers; a stale socket file is replaced. */
-	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(fd);
-		return -EADDRINUSE;
-	}
-	close(fd);
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0660) ||
-	    listen(fd, 128)) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
 int docker_api_start(struct host *h, const char *sock_path,
 		     struct docker_api **out)
 {
@@ -590,7 +533,7 @@ int docker_api_start(struct host *h, const char *sock_path,
 		goto err;
 	}
 	strcpy(d->path, sock_path);
-	d->fd = docker_listen_unix(sock_path);
+	d->fd = usock_listen(sock_path, 0660, 0);
 	if (d->fd < 0) {
 		rc = d->fd;
 		d->fd = -1;
