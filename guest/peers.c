@@ -166,8 +166,8 @@ out:
 
 /* ---- the BPF destination map ------------------------------------------ */
 
-static bool addr_is_local(struct agent *ag, struct ag_net *n,
-			  const struct ip_addr *ip)
+bool ag_addr_is_local(struct agent *ag, struct ag_net *n,
+		      const struct ip_addr *ip)
 {
 	for (int k = 0; k < AG_MAX_EPS; k++) {
 		struct ag_ep *e = &ag->eps[k];
@@ -219,7 +219,7 @@ static int peer_dests(struct agent *ag, struct ag_net *n, json_t *peer,
 		if (!set) {
 			dp_dest_del(ag->dp, (uint32_t)n->index, &pf.addr);
 			dmiss_note(ag, n, buf, 0);
-		} else if (!addr_is_local(ag, n, &pf.addr)) {
+		} else if (!ag_addr_is_local(ag, n, &pf.addr)) {
 			int err = dp_dest_set(ag->dp, (uint32_t)n->index,
 					      &pf.addr, &d);
 

@@ -316,19 +316,6 @@ json_t *ag_op_rotate_peers(struct agent *ag, json_t *args)
 	return proto_reply_ok(NULL);
 }
 
-static bool addr_local(struct agent *ag, struct ag_net *n,
-		       const struct ip_addr *a)
-{
-	for (int k = 0; k < AG_MAX_EPS; k++) {
-		struct ag_ep *e = &ag->eps[k];
-
-		if (e->used && e->present && !strcmp(e->net_id, n->id) &&
-		    (ip_equal(&e->ip4, a) || ip_equal(&e->ip6, a)))
-			return true;
-	}
-	return false;
-}
-
 /* Point the remote destinations of one peer at ifindex. */
 static void peer_dests(struct agent *ag, struct ag_net *n,
 		       const struct wg_peer *p, int ifindex)
@@ -339,7 +326,7 @@ static void peer_dests(struct agent *ag, struct ag_net *n,
 	for (size_t i = 0; i < p->n_allowed; i++) {
 		const struct ip_addr *a = &p->allowed[i].addr;
 
-		if (!addr_local(ag, n, a))
+		if (!ag_addr_is_local(ag, n, a))
 			dp_dest_set(ag->dp, (uint32_t)n->index, a, &d);
 	}
 }

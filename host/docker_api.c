@@ -21,6 +21,7 @@
 #include "docker_api.h"
 #include "host.h"
 #include "wgnet/log.h"
+#include "mhd_log.h"
 #include "wgnet/usock.h"
 
 #define DOCKER_MAX_CONNS 64
@@ -501,19 +502,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_debug("docker api (libmicrohttpd): %s", buf);
-}
-
 int docker_api_start(struct host *h, const char *sock_path,
 		     struct docker_api **out)
 {
@@ -548,7 +536,7 @@ int docker_api_start(struct host *h, const char *sock_path,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)DOCKER_MAX_CONNS,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)DOCKER_IDLE_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, d, MHD_OPTION_END);
+		host_mhd_log, (void *)"docker api", MHD_OPTION_END);
 	if (!d->mhd) {
 		rc = -EIO;
 		goto err_sock;
