@@ -94,13 +94,15 @@ static int strip_version(const char *path, const char **rest,
 {
 	int v, max = docker_version_num(DOCKER_API_VERSION),
 	       min = docker_version_num(DOCKER_API_MIN_VERSION);
-	const char *slash = strchr(path + 1, '/');
-	size_t n = slash ? (size_t)(slash - path - 2) : strlen(path + 2);
+	const char *slash;
 	char ver[16];
+	size_t n;
 
 	*rest = path;
 	if (path[1] != 'v' || !isdigit((unsigned char)path[2]))
 		return 0;
+	slash = strchr(path + 2, '/');
+	n = slash ? (size_t)(slash - path - 2) : strlen(path + 2);
 	v = seg_copy(ver, sizeof(ver), path + 2, n) ? docker_version_num(ver) :
 						      -1;
 	if (v < 0) {
