@@ -24,6 +24,7 @@
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
+#include "keyage.h"
 #include "metrics.h"
 
 #define MAX_CLIENTS 64
@@ -58,6 +59,7 @@ static void usage(FILE *f)
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
 		"                  [--docker-socket PATH] [--metrics ADDR [--metrics-interval SEC]]\n"
+		"                  [--key-max-age DURATION]\n"
 		"                  [--plugin-socket PATH --plugin-guest NAME\n"
 		"                   [--plugin-state FILE] [--plugin-docker PATH]]\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
@@ -74,14 +76,19 @@ static void usage(FILE *f)
 		"  --metrics ADDR       serve /metrics (Prometheus) on 127.0.0.1:PORT,\n"
 		"                       [::1]:PORT or unix:/path (default: off)\n"
 		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n"
+		"  --key-max-age DURATION  rotate every guest's key once it is older\n"
+		"                       (90s, 30m, 24h, 7d, 1h30m; 0 = never, the\n"
+		"                       default); a network's --opt %s=DURATION\n"
+		"                       overrides it\n"
 		"  --plugin-socket PATH Docker network+IPAM plugin (off unless given;\n"
 		"                       Docker looks for %s)\n"
 		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
 		"  --plugin-state FILE  Docker ids -> wgnet ids (default %s)\n"
 		"  --plugin-docker PATH dockerd's API socket, to learn container names\n"
 		"                       for wgnet's DNS (default %s; \"none\": no names)\n",
-		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, PLUGIN_DEFAULT_SOCK,
-		PLUGIN_DEFAULT_STATE, PLUGIN_DEFAULT_DOCKER);
+		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, KEYAGE_OPT,
+		PLUGIN_DEFAULT_SOCK, PLUGIN_DEFAULT_STATE,
+		PLUGIN_DEFAULT_DOCKER);
 }
 
 static int make_dirs(const char *path)
@@ -258,6 +265,7 @@ int main(int argc, char **argv)
 		{ "plugin-docker", required_argument, NULL, 'K' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-interval", required_argument, NULL, 'I' },
+		{ "key-max-age", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -271,6 +279,8 @@ int main(int argc, char **argv)
 	struct plugin *plug = NULL;
 	struct plugin_srv *psrv = NULL;
 	struct metrics *metrics = NULL;
+	struct keyage *keyage = NULL;
+	int64_t key_max_age = 0;
 	const char *maddr = NULL;
 	int minterval = 10;
 	char hostname[HOST_NAME_MAX + 1] = "";
@@ -362,6 +372,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'A':
+			if (keyage_parse(optarg, &key_max_age)) {
+				fprintf(stderr,
+					"wgnet-host: invalid --key-max-age %s: a duration such as 90s, 30m, 24h, 7d or 1h30m (0 = off, at most 3650d)\n",
+					optarg);
+				return 1;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -414,6 +432,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
 	h->call_timeout_ms = call_ms;
+	h->key_max_age_s = key_max_age;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));
@@ -453,8 +472,13 @@ int main(int argc, char **argv)
 				"");
 		goto out;
 	}
-	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
-		 sock, uri, id, timeout);
+	if ((opt = keyage_start(h, &keyage))) {
+		log_err("cannot start the key age timer: %s", strerror(-opt));
+		goto out;
+	}
+	log_info(
+		"listening on %s (store %s, host %s, guest timeout %d s, key max age %llds)",
+		sock, uri, id, timeout, (long long)key_max_age);
 	while (!stop_flag) {
 		struct pollfd pfd[2] = { { .fd = lfd, .events = POLLIN },
 					 { .fd = stop_pipe[0],
@@ -470,6 +494,8 @@ int main(int argc, char **argv)
 			accept_one(h, lfd);
 	}
 	log_info("shutting down");
+	keyage_stop(keyage);
+	keyage = NULL;
 	metrics_stop(metrics);
 	metrics = NULL;
 	docker_api_stop(dapi);
@@ -484,6 +510,7 @@ int main(int argc, char **argv)
 	wait_clients();
 	rc = stop_flag ? 0 : 1;
 out:
+	keyage_stop(keyage);
 	metrics_stop(metrics);
 	docker_api_stop(dapi);
 	plugin_srv_stop(psrv);

@@ -245,6 +245,18 @@ bool mesh_key_valid(const char *k)
 	return !zero;
 }
 
+/* A key the store already has keeps its age (a replay's AddNetwork says
+ * the same key again); a new one is born now. */
+static int64_t key_created_of(struct store *st, const struct st_guest_net *gn)
+{
+	struct st_guest_net cur;
+
+	if (!st->ops->guest_net_get(st, gn->guest, gn->network_id, &cur) &&
+	    !strcmp(cur.public_key, gn->public_key))
+		return cur.key_created;
+	return (int64_t)time(NULL);
+}
+
 int mesh_store_key(struct host *h, const char *guest, const char *nid,
 		   json_t *res, char **errmsg)
 {
@@ -267,6 +279,7 @@ int mesh_store_key(struct host *h, const char *guest, const char *nid,
 	gn.mtu = mtu_from_reply(res);
 	/* The store bumps the generation only when it is new or changed. */
 	pthread_mutex_lock(&h->mu);
+	gn.key_created = key_created_of(h->st, &gn);
 	rc = h->st->ops->guest_net_put(h->st, &gn);
 	pthread_mutex_unlock(&h->mu);
 	if (rc)

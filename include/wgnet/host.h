@@ -126,6 +126,9 @@ struct host {
 	bool started;
 	pthread_t reconciler;
 	char store_uri[ST_PATH_LEN]; /* for "store unreachable: …" */
+	/* --key-max-age: the default maximum key age, seconds (0 = off;
+	 * a network's wgnet.key_max_age overrides it, host/keyage.h). */
+	int64_t key_max_age_s;
 };
 
 /* A call through a guest's worker connection (args stolen). */
