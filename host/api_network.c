@@ -175,6 +175,7 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 	const char *name, *driver;
 	bool ipv6 = false, internal = false;
 	unsigned int mtu;
+	char *iem = NULL;
 	int64_t max_age;
 	int rc;
 
@@ -245,8 +246,14 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	log_info("network %s created (%.12s)", out.name, out.id);
 	cp_net_refresh(h, out.id);
-	/* Queued before any endpoint on it: ordered before its traffic. */
-	mesh_push_isolation(h, NULL, true);
+	/* Sent before any endpoint queued after it: ordered before its
+	 * traffic. A guest's refusal fails the op (the network stays). */
+	rc = mesh_push_isolation(h, NULL, true, &iem);
+	if (rc) {
+		host_err(em, rc, "network %s created, but %s", out.name, iem);
+		free(iem);
+		return rc;
+	}
 	*res = netjson_network(h->st, &out);
 	return 0;
 }
@@ -343,6 +350,7 @@ static int network_delete(struct host *h, const struct st_network *n, char **em)
 {
 	struct st_guest_net *gns = NULL;
 	size_t ngn = 0;
+	char *iem = NULL;
 	int rc;
 
 	pthread_mutex_lock(&h->mu);
@@ -369,8 +377,12 @@ static int network_delete(struct host *h, const struct st_network *n, char **em)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	cp_net_refresh(h, n->id); /* gone: forgotten */
 	log_info("network %s removed", n->name);
-	mesh_push_isolation(h, NULL, true);
-	return 0;
+	rc = mesh_push_isolation(h, NULL, true, &iem);
+	if (rc) {
+		host_err(em, rc, "network %s removed, but %s", n->name, iem);
+		free(iem);
+	}
+	return rc;
 }
 
 int api_op_network_remove(struct host *h, json_t *args, json_t **res, char **em)

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "wgnet/ctrlset.h"
 #include "wgnet/docker_api.h"
 #include "wgnet/plugin.h"
 #include "wgnet/host.h"
@@ -62,6 +63,7 @@ static void usage(FILE *f)
 		"                  [--key-max-age DURATION]\n"
 		"                  [--plugin-socket PATH --plugin-guest NAME\n"
 		"                   [--plugin-state FILE] [--plugin-docker PATH]]\n"
+		"                  [--ctrl-prefix CIDR]...\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
@@ -85,10 +87,35 @@ static void usage(FILE *f)
 		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
 		"  --plugin-state FILE  Docker ids -> wgnet ids (default %s)\n"
 		"  --plugin-docker PATH dockerd's API socket, to learn container names\n"
-		"                       for wgnet's DNS (default %s; \"none\": no names)\n",
+		"                       for wgnet's DNS (default %s; \"none\": no names)\n"
+		"  --ctrl-prefix CIDR   containers may never reach CIDR (repeatable): added\n"
+		"                       to every guest's control-plane set, with this\n"
+		"                       machine's addresses and every guest's underlay\n"
+		"                       address (e.g. other machines' underlay networks)\n",
 		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, KEYAGE_OPT,
 		PLUGIN_DEFAULT_SOCK, PLUGIN_DEFAULT_STATE,
 		PLUGIN_DEFAULT_DOCKER);
+}
+
+/* --ctrl-prefix CIDR: a prefix with its host bits zero, not /0 (that
+ * would cut every container off), at most CTRL_HOST_MAX of them. */
+static int ctrl_prefix_opt(const char *arg, struct ip_prefix *v, size_t *n)
+{
+	struct ip_prefix p;
+
+	if (prefix_parse(arg, true, &p) || !p.plen) {
+		fprintf(stderr,
+			"wgnet-host: invalid --ctrl-prefix %s: want a CIDR with its host bits zero and a length > 0 (e.g. 10.78.0.0/16, fd78::/64)\n",
+			arg);
+		return -EINVAL;
+	}
+	if (*n >= CTRL_HOST_MAX) {
+		fprintf(stderr, "wgnet-host: more than %d --ctrl-prefix\n",
+			CTRL_HOST_MAX);
+		return -E2BIG;
+	}
+	v[(*n)++] = p;
+	return 0;
 }
 
 static int make_dirs(const char *path)
@@ -265,6 +292,7 @@ int main(int argc, char **argv)
 		{ "plugin-docker", required_argument, NULL, 'K' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-interval", required_argument, NULL, 'I' },
+		{ "ctrl-prefix", required_argument, NULL, 'X' },
 		{ "key-max-age", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -287,6 +315,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { 0 };
 	struct store *st = NULL;
 	struct host *h = NULL;
+	static struct ip_prefix ctrl[CTRL_HOST_MAX];
+	size_t n_ctrl = 0;
 	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
 	int call_ms = HOST_CALL_TIMEOUT_MS;
 	char *end;
@@ -372,6 +402,10 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'X':
+			if (ctrl_prefix_opt(optarg, ctrl, &n_ctrl))
+				return 1;
+			break;
 		case 'A':
 			if (keyage_parse(optarg, &key_max_age)) {
 				fprintf(stderr,
@@ -432,6 +466,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
 	h->call_timeout_ms = call_ms;
+	h->ctrl_cfg = ctrl;
+	h->n_ctrl_cfg = n_ctrl;
 	h->key_max_age_s = key_max_age;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {

@@ -279,6 +279,8 @@ static json_t *snapshot_live(struct metrics *m)
 					  1000.0));
 			json_object_set_new(c, "queue",
 					    json_integer((json_int_t)r->depth));
+			json_object_set_new(c, "degraded",
+					    json_boolean(r->iso_rc != 0));
 			if (r->last_ack_ms)
 				json_object_set_new(
 					c, "ack_age",
