@@ -31,14 +31,14 @@ rc=0; "$REAL/wgnet-host" --socket "$TMP/bad.sock" --ctrl-prefix nope >/dev/null 
 ok "a bad --ctrl-prefix: '$(cut -c1-60 "$TMP/bad.err")…', exit 1"
 
 # wgnet-host in the lab's underlay namespace (the same binaries otherwise).
-mkdir "$TMP/bin"
-for b in wgnet wgnet-guest wgnet-lab; do ln -s "$REAL/$b" "$TMP/bin/$b"; done
-cat >"$TMP/bin/wgnet-host" <<EOS
+mkdir "$TMP/hostbin"
+for b in wgnet wgnet-guest wgnet-lab; do ln -s "$REAL/$b" "$TMP/hostbin/$b"; done
+cat >"$TMP/hostbin/wgnet-host" <<EOS
 #!/bin/sh
 exec ip netns exec "$LP-ul" "$REAL/wgnet-host" "\$@"
 EOS
-chmod +x "$TMP/bin/wgnet-host"
-export WGNET_BIN=$TMP/bin
+chmod +x "$TMP/hostbin/wgnet-host"
+export WGNET_BIN=$TMP/hostbin
 LABBIN=$WGNET_BIN/wgnet-lab
 MSOCK=$TMP/metrics.sock
 export WGNET_HOST_ARGS="--ctrl-prefix 10.201.0.0/24 --metrics unix:$MSOCK --metrics-interval 1"
