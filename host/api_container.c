@@ -90,7 +90,6 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 	args = ctrl ? json_pack("{s:O}", "ctrl_prefixes", ctrl) : json_object();
 	json_decref(iso);
 	rc = gc_call(h, g, "CreateHub", args, 3 * h->call_timeout_ms, NULL, em);
-	json_decref(args);
 	if (rc)
 		goto out;
 	/* A fresh start: nothing from an earlier life stays. */
