@@ -129,14 +129,6 @@ static bool fd_shortage(int rc)
 	       rc == -ENOBUFS;
 }
 
-static void mark_alive(struct host *h, struct host_grt *r)
-{
-	pthread_mutex_lock(&h->rt_mu);
-	r->last_ok_ms = host_now_ms();
-	r->last_seen = time(NULL);
-	pthread_mutex_unlock(&h->rt_mu);
-}
-
 /* One call on the worker's connection. Transport failures: -EHOSTUNREACH
  * (the guest is marked down); a shortage of descriptors is -EAGAIN and
  * says nothing about the guest. *res (if res) may be set on errors too. */
@@ -159,7 +151,6 @@ static int wk_call(struct host *h, struct host_grt *r, const char *op,
 {
 	char control[ST_PATH_LEN], *gem = NULL;
 	json_t *rep = NULL;
-	bool was_up;
 	int rc;
 
 	if (res)
@@ -175,7 +166,7 @@ static int wk_call(struct host *h, struct host_grt *r, const char *op,
 	pthread_mutex_unlock(&r->call_mu);
 	if (rc)
 		goto transport;
-	mark_alive(h, r);
+	gc_mark_alive(h, r);
 	rc = gconn_reply(rep, res, &gem);
 	json_decref(rep);
 	if (rc) {
@@ -191,17 +182,7 @@ transport:
 		return host_err(em, -EAGAIN,
 				"guest %s: %s: %s (not the guest's fault)",
 				r->name, op, strerror(-rc));
-	pthread_mutex_lock(&h->rt_mu);
-	was_up = r->state == ST_GUEST_UP;
-	if (was_up) {
-		r->state = ST_GUEST_DOWN;
-		r->next_ms = 0; /* probe again at once */
-	}
-	r->replay = true;
-	pthread_mutex_unlock(&h->rt_mu);
-	if (was_up)
-		log_warn("guest %s is down: %s: %s", r->name, op,
-			 strerror(-rc));
+	gc_mark_down(h, r, op, rc);
 	return host_err(em, -EHOSTUNREACH, "guest %s is unreachable at %s: %s",
 			r->name, control, strerror(-rc));
 }

@@ -85,6 +85,31 @@ void host_grt_set_state(struct host *h, const char *name, int state)
 	pthread_mutex_unlock(&h->rt_mu);
 }
 
+void gc_mark_alive(struct host *h, struct host_grt *r)
+{
+	pthread_mutex_lock(&h->rt_mu);
+	r->last_ok_ms = host_now_ms();
+	r->last_seen = time(NULL);
+	pthread_mutex_unlock(&h->rt_mu);
+}
+
+void gc_mark_down(struct host *h, struct host_grt *r, const char *op, int err)
+{
+	bool was_up;
+
+	pthread_mutex_lock(&h->rt_mu);
+	was_up = r->state == ST_GUEST_UP;
+	if (was_up) {
+		r->state = ST_GUEST_DOWN;
+		r->next_ms = 0; /* probe again at once */
+	}
+	r->replay = true;
+	pthread_mutex_unlock(&h->rt_mu);
+	if (was_up)
+		log_warn("guest %s is down: %s: %s", r->name, op,
+			 strerror(-err));
+}
+
 int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg)
 {
@@ -92,7 +117,6 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	struct timespec deadline;
 	json_t *rep = NULL;
 	char *em = NULL;
-	bool was_up;
 	int rc;
 
 	if (result)
@@ -129,35 +153,19 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 		}
 	}
 	if (!rc) {
-		pthread_mutex_lock(&h->rt_mu);
-		r->last_ok_ms = host_now_ms();
-		r->last_seen = time(NULL);
-		pthread_mutex_unlock(&h->rt_mu);
+		gc_mark_alive(h, r);
 		log_debug("guest %s: %s ok", g->name, op);
 		return 0;
 	}
 	if (em) {
 		/* The guest answered: it is alive, the call failed. */
-		pthread_mutex_lock(&h->rt_mu);
-		r->last_ok_ms = host_now_ms();
-		r->last_seen = time(NULL);
-		pthread_mutex_unlock(&h->rt_mu);
+		gc_mark_alive(h, r);
 		log_debug("guest %s: %s: %s", g->name, op, em);
 		host_err(errmsg, rc, "guest %s: %s", g->name, em);
 		free(em);
 		return rc;
 	}
-	pthread_mutex_lock(&h->rt_mu);
-	was_up = r->state == ST_GUEST_UP;
-	if (was_up) {
-		r->state = ST_GUEST_DOWN;
-		r->next_ms = 0; /* probe again at once */
-	}
-	r->replay = true;
-	pthread_mutex_unlock(&h->rt_mu);
-	if (was_up)
-		log_warn("guest %s is down: %s: %s", g->name, op,
-			 strerror(-rc));
+	gc_mark_down(h, r, op, rc);
 	log_debug("guest %s: %s: %s", g->name, op, strerror(-rc));
 	return host_err(errmsg, -EHOSTUNREACH,
 			"guest %s is unreachable at %s: %s", g->name,

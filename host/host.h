@@ -190,6 +190,11 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg);
 /* Close the guest's connection (a failed add, a removed guest). */
 void gc_close(struct host *h, const char *name);
+/* The guest answered (a reply, even an error): it is alive. */
+void gc_mark_alive(struct host *h, struct host_grt *r);
+/* A call to the guest failed in transport (err): down, to be replayed, and
+ * probed again at once. */
+void gc_mark_down(struct host *h, struct host_grt *r, const char *op, int err);
 
 /* gconn.c: a guest's one kept connection; the caller serialises its use
  * (the guest's call_mu). gconn_call(): dial if none (or the address
