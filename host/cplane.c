@@ -339,7 +339,6 @@ int cp_wait_converged(struct host *h, const char *nid, uint64_t gen,
 	char who[512];
 
 	for (;;) {
-		struct timespec ts;
 		int64_t left;
 
 		if (!lagging(h, nid, gen, who, sizeof(who)))
@@ -351,14 +350,8 @@ int cp_wait_converged(struct host *h, const char *nid, uint64_t gen,
 				"not every guest acknowledged generation %llu within %d s: %s",
 				(unsigned long long)gen, timeout_ms / 1000,
 				who);
-		if (left > 100)
-			left = 100;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += left * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&h->rt_mu);
-		pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+		host_ack_wait(h, left > 100 ? 100 : left);
 		pthread_mutex_unlock(&h->rt_mu);
 	}
 }

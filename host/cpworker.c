@@ -69,16 +69,11 @@ int cp_ticket_wait(struct host *h, struct cp_ticket *t, int timeout_ms,
 		return host_err(em, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&h->rt_mu);
 	while (!t->done && t->pending) {
-		struct timespec ts;
 		int64_t left = end - host_now_ms();
 
 		if (left <= 0)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (left > 200 ? 200 : left) * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+		host_ack_wait(h, left > 200 ? 200 : left);
 	}
 	if (!t->done && t->pending) {
 		rc = host_err(em, -ETIMEDOUT,
@@ -122,6 +117,17 @@ static void ack_drop(struct host_grt *r, const char *nid)
 }
 
 /* --- calls --- */
+
+void host_ack_wait(struct host *h, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+}
 
 static bool fd_shortage(int rc)
 {

@@ -195,6 +195,9 @@ void gc_mark_alive(struct host *h, struct host_grt *r);
 /* A call to the guest failed in transport (err): down, to be replayed, and
  * probed again at once. */
 void gc_mark_down(struct host *h, struct host_grt *r, const char *op, int err);
+/* With h->rt_mu held: wait for an ack or a finished item (h->ack_cv), at
+ * most ms milliseconds. */
+void host_ack_wait(struct host *h, int64_t ms);
 
 /* gconn.c: a guest's one kept connection; the caller serialises its use
  * (the guest's call_mu). gconn_call(): dial if none (or the address

@@ -292,7 +292,6 @@ int cp_iso_wait(struct host *h, const char *only, uint64_t gen, int timeout_ms,
 
 	pthread_mutex_lock(&h->rt_mu);
 	for (;;) {
-		struct timespec ts;
 		int64_t left = end - host_now_ms();
 
 		behind = 0;
@@ -300,11 +299,7 @@ int cp_iso_wait(struct host *h, const char *only, uint64_t gen, int timeout_ms,
 			behind += iso_waits_for(r, only) && r->iso_tried < gen;
 		if (!behind || left <= 0)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (left > 200 ? 200 : left) * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+		host_ack_wait(h, left > 200 ? 200 : left);
 	}
 	for (r = h->grt; r; r = r->next)
 		if (iso_waits_for(r, only) && r->iso_tried >= gen &&
