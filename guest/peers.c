@@ -79,19 +79,10 @@ static int peer_parse(struct ag_net *n, json_t *p, struct wg_peer *w,
 	if (!w->allowed)
 		return snprintf(why, wlen, "out of memory"), -ENOMEM;
 	json_array_foreach(ai, j, a) {
-		struct ip_prefix pf;
-
-		if (!json_is_string(a) ||
-		    prefix_parse(json_string_value(a), true, &pf) ||
-		    pf.plen != ip_max_plen(pf.addr.family) ||
-		    !(prefix_contains(&n->subnet4, &pf.addr) ||
-		      (n->subnet6.addr.family &&
-		       prefix_contains(&n->subnet6, &pf.addr))))
-			return snprintf(
-				       why, wlen,
-				       "allowed_ips must be /32 or /128 addresses of the network"),
+		if (ag_allowed_parse(n, a, &w->allowed[w->n_allowed]))
+			return snprintf(why, wlen, "%s", AG_ALLOWED_ERR),
 			       -EINVAL;
-		w->allowed[w->n_allowed++] = pf;
+		w->n_allowed++;
 	}
 	return 0;
 }
@@ -161,6 +152,21 @@ out:
 		return err;
 	}
 	*out = peers;
+	return 0;
+}
+
+bool ag_addr_in_net(const struct ag_net *n, const struct ip_addr *ip)
+{
+	return prefix_contains(&n->subnet4, ip) ||
+	       (n->subnet6.addr.family && prefix_contains(&n->subnet6, ip));
+}
+
+int ag_allowed_parse(const struct ag_net *n, json_t *a, struct ip_prefix *out)
+{
+	if (!json_is_string(a) || prefix_parse(json_string_value(a), true, out) ||
+	    out->plen != ip_max_plen(out->addr.family) ||
+	    !ag_addr_in_net(n, &out->addr))
+		return -EINVAL;
 	return 0;
 }
 

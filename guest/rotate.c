@@ -245,19 +245,11 @@ static int parse_peers(struct ag_net *n, json_t *jpeers, struct wg_peer **out,
 			return -ENOMEM;
 		}
 		json_array_foreach(ai, j, a) {
-			struct ip_prefix pf;
-
-			if (!json_is_string(a) ||
-			    prefix_parse(json_string_value(a), true, &pf) ||
-			    pf.plen != ip_max_plen(pf.addr.family) ||
-			    !(prefix_contains(&n->subnet4, &pf.addr) ||
-			      (n->subnet6.addr.family &&
-			       prefix_contains(&n->subnet6, &pf.addr)))) {
+			if (ag_allowed_parse(n, a, &peers[i].allowed[peers[i].n_allowed])) {
 				free_peers(peers, np);
-				return *why = "allowed_ips must be /32 or /128 addresses of the network",
-				       -EINVAL;
+				return *why = AG_ALLOWED_ERR, -EINVAL;
 			}
-			peers[i].allowed[peers[i].n_allowed++] = pf;
+			peers[i].n_allowed++;
 		}
 	}
 	*out = peers;
