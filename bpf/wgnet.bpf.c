@@ -86,10 +86,11 @@ static __always_inline int forward_ep(struct __sk_buff *skb,
 		return bpf_redirect(dest->ifindex, 0);
 	}
 
-	/* 8. The own gateway serves ICMP echo (and published-port answers
-	 * when the guest itself is the client), even on internal networks. */
+	/* 8. The own gateway serves ICMP echo, DNS (the gateway resolver of
+	 * guest/dnsnet.c, port 53) and published-port answers when the guest
+	 * itself is the client, even on internal networks. */
 	if (is_gateway(net, v6, &f->daddr)) {
-		if (is_echo_request(skb, l4, v6))
+		if (is_echo_request(skb, l4, v6) || is_dns_request(skb, l4))
 			goto pass;
 		why = WGN_DROP_GUEST;
 		goto published;

@@ -242,6 +242,14 @@ static json_t *snapshot_live(struct metrics *m)
 				c, "age",
 				json_real((double)(now - r->last_ok_ms) /
 					  1000.0));
+			json_object_set_new(c, "queue",
+					    json_integer((json_int_t)r->depth));
+			if (r->last_ack_ms)
+				json_object_set_new(
+					c, "ack_age",
+					json_real(
+						(double)(now - r->last_ack_ms) /
+						1000.0));
 		}
 		pthread_mutex_unlock(&h->rt_mu);
 		if (c)

@@ -161,6 +161,14 @@ void metrics_render(struct mbuf *b, json_t *snap)
 		"Seconds since the guest last answered a call (its last acknowledgement).",
 		"age");
 	render_guest_gauge(
+		b, snap, "wgnet_guest_queue_depth",
+		"Items queued or running in the guest's delivery worker.",
+		"queue");
+	render_guest_gauge(
+		b, snap, "wgnet_guest_last_ack_age_seconds",
+		"Seconds since the guest last acknowledged a generation (absent: never).",
+		"ack_age");
+	render_guest_gauge(
 		b, snap, "wgnet_guest_status_ok",
 		"1 if the last GetStatus of the metrics collector succeeded.",
 		"status_ok");

@@ -467,6 +467,7 @@ static void fill_dnat_accept(struct rb *b, const void *arg,
  *   iifname "PREFIX*" ct state established,related counter accept
  *   iifname "PREFIX*" meta nfproto F meta l4proto icmp[v6]
  *       icmp[v6] type echo-request counter accept      (F: ipv4, ipv6)
+ *   iifname "PREFIX*" meta l4proto udp|tcp th dport 53 counter accept
  *   iifname "PREFIX*" counter drop
  */
 static void fill_guest_ct_accept(struct rb *b, const void *arg,
@@ -494,6 +495,24 @@ static void fill_guest_echo_accept(struct rb *b, const void *arg,
 	e_cmp(b, &l4, 1);
 	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
 	e_cmp(b, &type, 1);
+	e_counter(b);
+	e_accept(b);
+}
+
+/* iifname "PREFIX*" meta l4proto udp|tcp th dport 53 counter accept: the
+ * resolver at a network's gateway (guest/dnsnet.c); BPF lets only the own
+ * gateway's port 53 through. */
+static void fill_guest_dns_accept(struct rb *b, const void *arg,
+				  const struct nft_cfg *cfg)
+{
+	const uint8_t *l4 = arg;
+	uint16_t port = htons(53);
+
+	m_ifname(b, NFT_META_IIFNAME, cfg->veth_prefix, true);
+	e_meta(b, NFT_META_L4PROTO);
+	e_cmp(b, l4, 1);
+	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	e_cmp(b, &port, 2);
 	e_counter(b);
 	e_accept(b);
 }
@@ -593,6 +612,7 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 	const struct nft_net *n;
 	struct batch bt = { NULL, NULL, seq, 0 };
 	static const int fam4 = AF_INET, fam6 = AF_INET6;
+	static const uint8_t udp = IPPROTO_UDP, tcp = IPPROTO_TCP;
 	size_t i;
 	int ret;
 
@@ -665,6 +685,8 @@ int nft_build_batch(const struct nft_cfg *cfg, void *buf, size_t len,
 		put_rule(&bt, CH_IN, fill_guest_ct_accept, NULL, cfg);
 		put_rule(&bt, CH_IN, fill_guest_echo_accept, &fam4, cfg);
 		put_rule(&bt, CH_IN, fill_guest_echo_accept, &fam6, cfg);
+		put_rule(&bt, CH_IN, fill_guest_dns_accept, &udp, cfg);
+		put_rule(&bt, CH_IN, fill_guest_dns_accept, &tcp, cfg);
 		put_rule(&bt, CH_IN, fill_guest_drop, NULL, cfg);
 	}
 	if (!bt.err) {

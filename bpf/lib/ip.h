@@ -103,6 +103,19 @@ static __always_inline int icmp_type(struct __sk_buff *skb, const struct l4 *l4,
 #define WGN_ICMP_ECHO 8
 #define WGN_ICMP6_ECHO 128
 
+/* TCP or UDP to port 53, not a fragment (the gateway's resolver). */
+static __always_inline int is_dns_request(struct __sk_buff *skb,
+					  const struct l4 *l4)
+{
+	__be16 dport;
+
+	if (l4->frag || (l4->proto != IPPROTO_TCP && l4->proto != IPPROTO_UDP))
+		return 0;
+	if (bpf_skb_load_bytes(skb, l4->off + 2, &dport, sizeof(dport)))
+		return 0;
+	return dport == bpf_htons(53);
+}
+
 static __always_inline int is_echo_request(struct __sk_buff *skb,
 					   const struct l4 *l4, int v6)
 {

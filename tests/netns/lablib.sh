@@ -26,8 +26,10 @@ reach() { lab exec "$1" -- ping -c 1 -W 10 "$2" >/dev/null 2>&1; }
 # reach_now FROM ADDR: one echo request answered within 2 s (for checks that
 # something is NOT reachable: a longer wait would only slow them down)
 reach_now() { lab exec "$1" -- ping -c 1 -W 2 "$2" >/dev/null 2>&1; }
-# replays GUEST: how many times wgnet-host A has replayed GUEST's desired
-# state (host.log; a restarted wgnet-host replays every guest once)
-replays() { grep -c "guest $1: desired state replayed" "$WGNET_LAB_DIR/host.log" 2>/dev/null || true; }
+# replays GUEST: how many times wgnet-host A has brought GUEST back to its
+# desired state (host.log): a full replay, or, after a restart of wgnet-host
+# that finds the guest's generations already current, "answers, in sync"
+# (docs/control-plane.md: nothing is resent to a guest in sync)
+replays() { grep -cE "guest $1: desired state replayed|guest $1 answers, in sync" "$WGNET_LAB_DIR/host.log" 2>/dev/null || true; }
 # replayed GUEST N: more than N replays of GUEST
 replayed() { [ "$(replays "$1")" -gt "$2" ]; }

@@ -46,10 +46,13 @@ ok "/metrics passes promtool check metrics ($(wc -l <"$TMP/m.txt") lines)"
 
 for f in wireguard_sent_bytes_total wireguard_received_bytes_total wgnet_drops_total \
 	wgnet_forwarded_total wgnet_guests wgnet_guest_up wgnet_guest_last_answer_age_seconds \
+	wgnet_guest_queue_depth wgnet_guest_last_ack_age_seconds \
 	wgnet_host_op_duration_seconds wgnet_store_duration_seconds; do
 	grep -q "^# TYPE $f " "$TMP/m.txt" || fail "family $f missing"
 done
 [ "$(sample "$TMP/m.txt" wgnet_guests 'state="up"')" = 2 ] || fail "wgnet_guests{state=up} is not 2"
+# Both guests acknowledged the connects: an ack age exists for each.
+[ -n "$(sample "$TMP/m.txt" wgnet_guest_last_ack_age_seconds 'guest="vm-m1"')" ] || fail "no ack age for vm-m1"
 c=$(sample "$TMP/m.txt" wgnet_host_op_duration_seconds_count 'op="NetworkConnect"')
 [ "${c:-0}" -ge 2 ] || fail "connect latency histogram: count ${c:-none}"
 ok "families present; 2 guests up; connect latency histogram counted $c connects"

@@ -791,14 +791,16 @@ static void test_guest(void)
 	size_t n;
 	struct run r;
 
-	/* The gateway: echo requests only, v4 and v6. */
+	/* The gateway: echo requests and DNS only, v4 and v6. */
 	n = ip4_l4_frame(pkt, s4, gw4, 1, 8);
 	expect_ep(pkt, n, TC_ACT_OK, 0, &r);
 	n = ip4_l4_frame(pkt, s4, gw4, 1, 13); /* timestamp */
 	expect_ep(pkt, n, TC_ACT_SHOT, WGN_DROP_GUEST, &r);
 	n = ip4_l4_frame(pkt, s4, gw4, 6, 0);
 	expect_ep(pkt, n, TC_ACT_SHOT, WGN_DROP_GUEST, &r);
-	n = ip4_frame(pkt, s4, gw4);
+	n = ip4_frame(pkt, s4, gw4); /* UDP 53: the gateway's resolver */
+	expect_ep(pkt, n, TC_ACT_OK, 0, &r);
+	pkt[14 + 20 + 3] = 54; /* any other UDP port */
 	expect_ep(pkt, n, TC_ACT_SHOT, WGN_DROP_GUEST, &r);
 	n = ip4_l4_frame(pkt, s4, gw4, 1, 8);
 	pkt[14 + 6] = 0x20; /* a first fragment is no echo request */
@@ -809,7 +811,7 @@ static void test_guest(void)
 	expect_ep(pkt, n, TC_ACT_SHOT, WGN_DROP_GUEST, &r);
 	n = ip6_frame(pkt, s6, gw6);
 	expect_ep(pkt, n, TC_ACT_SHOT, WGN_DROP_GUEST, &r);
-	CU_ASSERT_EQUAL(stat_of(WGN_STAT_PASS_STACK), st + 2);
+	CU_ASSERT_EQUAL(stat_of(WGN_STAT_PASS_STACK), st + 3);
 
 	/* Any other address of the guest (the routing table says local). */
 	n = ip4_frame(pkt, s4, GUEST_LOCAL4);

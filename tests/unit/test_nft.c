@@ -113,7 +113,8 @@ static void test_batch(void)
 		"prerouting", "output", "postrouting", "postrouting",
 		"forward",    "input",	"forward",     "input",
 		"forward",    "input",	"forward",     "input",
-		"input",      "input",	"input"
+		"input",      "input",	"input",       "input",
+		"input"
 	};
 	const uint16_t head[] = { NFNL_MSG_BATCH_BEGIN,	 NFT(NFT_MSG_NEWTABLE),
 				  NFT(NFT_MSG_DELTABLE), NFT(NFT_MSG_NEWTABLE),
@@ -159,7 +160,7 @@ static void test_batch(void)
 		i++;
 		nlh = mnl_nlmsg_next(nlh, &len);
 	}
-	CU_ASSERT_EQUAL(rules, 15);
+	CU_ASSERT_EQUAL(rules, 17);
 	CU_ASSERT_FATAL(mnl_nlmsg_ok(nlh, len));
 	CU_ASSERT_EQUAL(nlh->nlmsg_type, NFNL_MSG_BATCH_END);
 	nlh = mnl_nlmsg_next(nlh, &len);
@@ -247,7 +248,7 @@ static void real_steps(void)
 
 	make_cfg(&cfg, table);
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
-	CU_ASSERT_EQUAL(nft_rule_count(table), 15);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 17);
 	nft_list(out, sizeof(out));
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "type nat hook prerouting priority dstnat"));
@@ -305,7 +306,7 @@ static void real_steps(void)
 	cfg.n_ctrl = 0;
 	cfg.ports = &ports[1];
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
-	CU_ASSERT_EQUAL(nft_rule_count(table), 8);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 10);
 	nft_list(out, sizeof(out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 		out,
@@ -316,7 +317,7 @@ static void real_steps(void)
 
 	/* Same again: replaced, not appended. */
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
-	CU_ASSERT_EQUAL(nft_rule_count(table), 8);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 10);
 	/* Without a veth prefix there is no input filter (it would match
 	 * every interface). */
 	cfg.veth_prefix = NULL;
@@ -327,7 +328,7 @@ static void real_steps(void)
 	/* Big: one batch, several hundred KiB, still atomic. */
 	make_big(&cfg);
 	CU_ASSERT_EQUAL(nft_apply(&cfg), 0);
-	CU_ASSERT_EQUAL(nft_rule_count(table), 2 * N_BIG + 2 + 4);
+	CU_ASSERT_EQUAL(nft_rule_count(table), 2 * N_BIG + 2 + 6);
 
 	CU_ASSERT_EQUAL(nft_remove(table), 0);
 	CU_ASSERT_EQUAL(nft_rule_count(table), -ENOENT);
