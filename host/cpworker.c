@@ -185,10 +185,12 @@ again:
 		}
 		goto transport;
 	}
-	if (!r->gens) { /* one request per connection */
-		close(r->fd);
-		r->fd = -1;
-	}
+	/* One request per connection for now: a VM's virtio-serial channel
+	 * takes one client at a time and loses replies across a kept
+	 * connection (t-vm); the persistent connection comes back once the
+	 * serial transport supports it (issue 13). */
+	close(r->fd);
+	r->fd = -1;
 	mark_alive(h, r);
 	rc = gconn_reply(rep, res, &gem);
 	json_decref(rep);
@@ -633,7 +635,13 @@ static void *worker_main(void *arg)
 		r->dirty = false;
 		pthread_mutex_unlock(&h->rt_mu);
 		sem_wait(&h->io_sem);
+		/* call_mu: a call made outside the worker (gc_call) closes
+		 * the kept connection first, so a guest whose control channel
+		 * takes one client at a time (virtio-serial) is never dialled
+		 * twice. */
+		pthread_mutex_lock(&r->call_mu);
 		round_items(h, r, items, probe_due);
+		pthread_mutex_unlock(&r->call_mu);
 		sem_post(&h->io_sem);
 		pthread_mutex_lock(&h->rt_mu);
 	}
@@ -768,9 +776,13 @@ void cp_enqueue(struct host *h, const char *guest, int kind, const char *op,
 		return;
 	}
 	if (t) {
+		/* An earlier item of the same ticket may have finished
+		 * already (the worker runs while the op enqueues its next
+		 * step): the ticket is pending again until this one is. */
 		it->t = t;
 		t->refs++;
 		t->pending++;
+		t->done = false;
 	}
 	if (!r->tail)
 		r->tail = &r->head;

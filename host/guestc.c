@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wgnet/host.h"
 #include "wgnet/log.h"
@@ -88,6 +89,7 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg)
 {
 	struct host_grt *r = host_grt_get(h, g->name);
+	struct timespec deadline;
 	char *em = NULL;
 	bool was_up;
 	int rc;
@@ -98,8 +100,22 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 		json_decref(args);
 		return host_err(errmsg, -ENOMEM, "out of memory");
 	}
-	/* Outside the worker (guest add, Status): its own connection. */
+	/* Outside the worker (guest add, Status): its own connection, with
+	 * the worker's kept one closed, since a virtio-serial channel serves
+	 * one client at a time; waiting for a running round is bounded. */
+	deadline.tv_sec = time(NULL) + (timeout_ms + 999) / 1000;
+	deadline.tv_nsec = 0;
+	if (pthread_mutex_timedlock(&r->call_mu, &deadline)) {
+		json_decref(args);
+		return host_err(errmsg, -EBUSY, "guest %s: busy with its queue",
+				g->name);
+	}
+	if (r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
 	rc = proto_call(g->control, timeout_ms, op, args, result, &em);
+	pthread_mutex_unlock(&r->call_mu);
 	json_decref(args);
 	if (!rc) {
 		pthread_mutex_lock(&h->rt_mu);
