@@ -7,7 +7,6 @@
 # changed, and a handshake with an old private key is refused while the
 # same attempt with the new key succeeds.
 source "$(dirname "$0")/lib.sh"
-export WGNET_LAB_PREFIX=${WGNET_LAB_PREFIX:-k$(( $$ % 1000 ))}
 source "$(dirname "$0")/lablib.sh"
 command -v iperf3 >/dev/null || skip "iperf3 not installed"
 command -v wg >/dev/null || skip "wg (wireguard-tools) not installed"
