@@ -63,7 +63,7 @@ ok "container interface as Docker makes it"
 stat_of() { gcall "$1" GetStatus | jq_ "d['$2']['$3']"; }
 
 # Cross-guest through WireGuard.
-n "$T-c1" ping -c 3 -i 0.2 -W 2 172.18.0.4 >/dev/null || fail "c1 -> c3 across guests"
+n "$T-c1" ping -c 3 -i 0.2 -W 10 172.18.0.4 >/dev/null || fail "c1 -> c3 across guests"
 hs=$(gcall a GetStatus | jq_ 'd["networks"][0]["peers"][0]["latest_handshake"]')
 [ "$hs" -gt 0 ] || fail "no handshake in the status"
 ok "ping across guests through WireGuard (handshake at $hs)"

@@ -26,7 +26,7 @@ sample() { grep -F "$2{" "$1" | grep -F -- "$3" | head -1 | awk '{print $NF}'; }
 wgnet network create mnet >/dev/null
 lab run --name m1 --network mnet >/dev/null
 lab run --name m2 --network mnet >/dev/null
-lab exec m1 -- ping -c 2 -W 2 m2 >/dev/null || fail "m1 cannot ping m2"
+lab exec m1 -- ping -c 2 -W 10 m2 >/dev/null || fail "m1 cannot ping m2"
 key2=$(wgnet network inspect mnet | python3 -c '
 import json,sys
 for c in json.load(sys.stdin)[0]["Containers"].values():

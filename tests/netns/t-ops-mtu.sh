@@ -43,12 +43,12 @@ ip_a1=$(cip a1 m1)
 # 1400-byte IP packets: 1372 bytes of ICMP payload + 8 + 20. The source
 # fragments them (they are larger than its 1200 MTU) and each fragment fits
 # the 1280-byte underlay once encrypted.
-lab exec a1 -- ping -c 3 -W 2 -s 1372 "$ip_s1" >/dev/null || fail "1400-byte ping a1 -> s1 (1280 underlay)"
-lab exec s1 -- ping -c 3 -W 2 -s 1372 "$ip_a1" >/dev/null || fail "1400-byte ping s1 -> a1"
-lab exec a2 -- ping -c 3 -W 2 -s 1372 a1 >/dev/null || fail "1400-byte ping a2 -> a1"
+lab exec a1 -- ping -c 3 -W 10 -s 1372 "$ip_s1" >/dev/null || fail "1400-byte ping a1 -> s1 (1280 underlay)"
+lab exec s1 -- ping -c 3 -W 10 -s 1372 "$ip_a1" >/dev/null || fail "1400-byte ping s1 -> a1"
+lab exec a2 -- ping -c 3 -W 10 -s 1372 a1 >/dev/null || fail "1400-byte ping a2 -> a1"
 # Full-size unfragmented packets pass; one byte more is refused at the
 # source (the container knows the MTU: no silent loss on the way).
-lab exec a1 -- ping -c 2 -W 2 -M do -s 1172 "$ip_s1" >/dev/null || fail "1200-byte DF ping a1 -> s1"
+lab exec a1 -- ping -c 2 -W 10 -M do -s 1172 "$ip_s1" >/dev/null || fail "1200-byte DF ping a1 -> s1"
 lab exec a1 -- ping -c 1 -W 2 -M do -s 1173 "$ip_s1" >"$TMP/df.txt" 2>&1 && fail "a 1201-byte DF packet left a1"
 grep -qi "too long\|mtu" "$TMP/df.txt" || fail "1201-byte DF ping: not refused locally: $(cat "$TMP/df.txt")"
 ok "1400-byte ping a1 <-> s1 and a2 -> a1 (fragmented at the source); 1200-byte DF passes, 1201 refused locally"

@@ -21,9 +21,9 @@ nid=$(wgnet network inspect -f '{{.Id}}' rnet)
 ip2=$(cip r2 rnet)
 ip3=$(cip r3 rnet)
 ip1=$(cip r1 rnet)
-lab exec r1 -- ping -c 1 -W 2 r2 >/dev/null || fail "r1 cannot ping r2"
-lab exec r1 -- ping -c 1 -W 2 r3 >/dev/null || fail "r1 cannot ping r3"
-lab exec r2 -- ping -c 1 -W 2 r3 >/dev/null || fail "r2 cannot ping r3"
+lab exec r1 -- ping -c 1 -W 10 r2 >/dev/null || fail "r1 cannot ping r2"
+lab exec r1 -- ping -c 1 -W 10 r3 >/dev/null || fail "r1 cannot ping r3"
+lab exec r2 -- ping -c 1 -W 10 r3 >/dev/null || fail "r2 cannot ping r3"
 
 # keys: "container key" per line, from network inspect
 keys() {
