@@ -108,7 +108,7 @@ ok "dockerd restarted (live-restore): same addresses, srv reachable"
 dk m exec cli ping -i 0.05 -c 200 -W 1 "$SRV" >"$TMP/ping.log" 2>&1 &
 PING=$!
 PIDS+=($PING)
-sleep 2
+wait_for 20 answered "$TMP/ping.log" || fail "the ping did not start: $(cat "$TMP/ping.log")"
 dk_host_stop m
 dk_host m
 wgh m guest ls | grep -q . || fail "wgnet-host lost its guest"
