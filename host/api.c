@@ -76,6 +76,7 @@ struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->rt_mu, NULL);
 	pthread_mutex_init(&h->ns_mu, NULL);
+	pthread_mutex_init(&h->iso_mu, NULL);
 	pthread_cond_init(&h->ack_cv, NULL);
 	sem_init(&h->io_sem, 0, HOST_IO_PARALLEL);
 	pthread_mutex_init(&h->stop_mu, NULL);
@@ -142,6 +143,8 @@ void host_free(struct host *h)
 	sem_destroy(&h->io_sem);
 	pthread_cond_destroy(&h->ack_cv);
 	pthread_mutex_destroy(&h->ns_mu);
+	pthread_mutex_destroy(&h->iso_mu);
+	json_decref(h->iso_want);
 	pthread_mutex_destroy(&h->mu);
 	pthread_mutex_destroy(&h->rt_mu);
 	pthread_mutex_destroy(&h->stop_mu);

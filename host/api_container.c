@@ -58,8 +58,9 @@ static bool control_valid(const char *s)
 static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 			 char **em)
 {
-	json_t *ul = NULL;
+	json_t *ul = NULL, *iso, *ctrl, *args;
 	const char *s;
+	uint64_t gen;
 	int rc;
 
 	rc = gc_call(h, g, "Hello", NULL, h->call_timeout_ms, hello, em);
@@ -82,9 +83,15 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 			      g->name);
 		goto out;
 	}
-	/* ctrl_prefixes: none; the guest adds its underlay prefix itself. */
-	rc = gc_call(h, g, "CreateHub", json_object(),
+	/* The host's part of the control-plane set (the guest adds its
+	 * underlay prefixes and the link-local ranges itself). */
+	iso = cp_iso_want(h, &gen);
+	ctrl = json_object_get(iso, "ctrl_prefixes");
+	args = ctrl ? json_pack("{s:O}", "ctrl_prefixes", ctrl) : json_object();
+	json_decref(iso);
+	rc = gc_call(h, g, "CreateHub", args,
 		     HOST_DEVICE_CALL_MS(h->call_timeout_ms), NULL, em);
+	json_decref(args);
 	if (rc)
 		goto out;
 	/* A fresh start: nothing from an earlier life stays. */
@@ -102,7 +109,8 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	struct host_grt *r;
 	json_t *hello = NULL, *nets;
 	const char *name, *control, *boot;
-	char ul[IPNET_STRLEN];
+	char ul[IPNET_STRLEN], *iem = NULL;
+	bool added = false;
 	int rc;
 
 	if ((rc = api_arg_str(args, "name", true, &name, em)) ||
@@ -133,6 +141,7 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	pthread_mutex_unlock(&h->mu);
 	if (rc)
 		goto out;
+	added = true;
 	r = host_grt_get(h, name);
 	if (r) {
 		/* What its Hello said: generations, boot id. */
@@ -146,12 +155,20 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	}
 	host_grt_set_state(h, name, ST_GUEST_UP);
 	cp_worker_ensure(h, &g);
-	mesh_push_isolation(h, name, true);
+	/* Its underlay address joins every guest's control-plane set; it
+	 * gets the whole set. A refusal fails the add (the guest stays,
+	 * degraded: wgnet status shows why). */
+	rc = mesh_push_isolation(h, name, true, &iem);
+	if (rc) {
+		host_err(em, rc, "guest %s added, but %s", name, iem);
+		free(iem);
+		goto out;
+	}
 	log_info("guest %s added (%s, underlay %s)", name, g.backend,
 		 ip_fmt(&g.underlay, ul));
 	*res = guest_json(h, &g);
 out:
-	if (rc && rc != -EEXIST)
+	if (rc && rc != -EEXIST && !added)
 		host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
 	json_decref(hello);
 	return rc;
@@ -209,6 +226,8 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
+	/* Its underlay address leaves the others' control-plane set. */
+	mesh_push_isolation(h, NULL, false, NULL);
 	log_info("guest %s removed", name);
 	*res = json_object();
 	return 0;
@@ -615,6 +634,7 @@ static void status_run(struct status_job *jobs, size_t n)
 static void status_cplane(struct host *h, json_t *gj, const char *name)
 {
 	struct host_grt *r = host_grt_get(h, name);
+	json_t *iso;
 	int64_t last;
 	size_t depth;
 	bool gens;
@@ -633,6 +653,11 @@ static void status_cplane(struct host *h, json_t *gj, const char *name)
 				   json_null());
 	json_object_set_new(gj, "protocol",
 			    json_string(gens ? "generations" : "full-sets"));
+	iso = cp_iso_status(h, r);
+	/* The guest refused what it must hold: degraded until it takes it. */
+	if (json_object_get(iso, "error"))
+		json_object_set(gj, "degraded", json_object_get(iso, "error"));
+	json_object_set_new(gj, "isolation", iso);
 }
 
 int api_op_status(struct host *h, json_t *args, json_t **res, char **em)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wgnet/host.h"
 #include "wgnet/ipam.h"
@@ -17,6 +18,7 @@
 
 #include "api_int.h"
 #include "mesh_int.h"
+#include "keyage.h"
 #include "mtu.h"
 
 /* An object of string values, as text that fits len. */
@@ -173,6 +175,8 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 	const char *name, *driver;
 	bool ipv6 = false, internal = false;
 	unsigned int mtu;
+	char *iem = NULL;
+	int64_t max_age;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -215,6 +219,8 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 			   em)))
 		return rc;
 	rc = mtu_option_text(req.options, req.ipv6, &mtu, em);
+	if (!rc)
+		rc = keyage_option_text(req.options, &max_age, em);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&h->mu);
@@ -240,8 +246,14 @@ int api_op_network_create(struct host *h, json_t *args, json_t **res, char **em)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	log_info("network %s created (%.12s)", out.name, out.id);
 	cp_net_refresh(h, out.id);
-	/* Queued before any endpoint on it: ordered before its traffic. */
-	mesh_push_isolation(h, NULL, true);
+	/* Sent before any endpoint queued after it: ordered before its
+	 * traffic. A guest's refusal fails the op (the network stays). */
+	rc = mesh_push_isolation(h, NULL, true, &iem);
+	if (rc) {
+		host_err(em, rc, "network %s created, but %s", out.name, iem);
+		free(iem);
+		return rc;
+	}
 	*res = netjson_network(h->st, &out);
 	return 0;
 }
@@ -270,6 +282,48 @@ int api_op_network_list(struct host *h, json_t *args, json_t **res, char **em)
 	return 0;
 }
 
+/* The maximum key age in force (seconds, 0 = none) and, in each of
+ * "Guests", its key: "PublicKey", "KeyCreated" (RFC 3339) and
+ * "KeyAgeSeconds" (both null when unknown). */
+static void inspect_keys(struct host *h, const struct st_network *n,
+			 json_t *res)
+{
+	json_t *guests = json_object_get(res, "Guests");
+	struct st_guest_net *gns = NULL;
+	int64_t now = (int64_t)time(NULL);
+	size_t ngn = 0;
+
+	json_object_set_new(res, "KeyMaxAgeSeconds",
+			    json_integer((json_int_t)keyage_max_age(h, n)));
+	if (!guests || h->st->ops->guest_net_list(h->st, n->id, &gns, &ngn))
+		return;
+	for (size_t i = 0; i < ngn; i++) {
+		json_t *g = json_object_get(guests, gns[i].guest);
+		char t[64];
+
+		if (!g) {
+			g = json_object();
+			json_object_set_new(guests, gns[i].guest, g);
+		}
+		json_object_set_new(g, "PublicKey",
+				    json_string(gns[i].public_key));
+		if (!gns[i].key_created) {
+			json_object_set_new(g, "KeyCreated", json_null());
+			json_object_set_new(g, "KeyAgeSeconds", json_null());
+			continue;
+		}
+		netjson_time(gns[i].key_created, t, sizeof(t));
+		json_object_set_new(g, "KeyCreated", json_string(t));
+		json_object_set_new(
+			g, "KeyAgeSeconds",
+			json_integer(
+				(json_int_t)(now > gns[i].key_created ?
+						     now - gns[i].key_created :
+						     0)));
+	}
+	free(gns);
+}
+
 int api_op_network_inspect(struct host *h, json_t *args, json_t **res,
 			   char **em)
 {
@@ -287,6 +341,7 @@ int api_op_network_inspect(struct host *h, json_t *args, json_t **res,
 		json_integer(
 			(json_int_t)(n.gen ? n.gen : cp_net_gen(h, n.id))));
 	json_object_set_new(*res, "Guests", cp_net_guests_json(h, n.id));
+	inspect_keys(h, &n, *res);
 	return 0;
 }
 
@@ -295,6 +350,7 @@ static int network_delete(struct host *h, const struct st_network *n, char **em)
 {
 	struct st_guest_net *gns = NULL;
 	size_t ngn = 0;
+	char *iem = NULL;
 	int rc;
 
 	pthread_mutex_lock(&h->mu);
@@ -321,8 +377,12 @@ static int network_delete(struct host *h, const struct st_network *n, char **em)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	cp_net_refresh(h, n->id); /* gone: forgotten */
 	log_info("network %s removed", n->name);
-	mesh_push_isolation(h, NULL, true);
-	return 0;
+	rc = mesh_push_isolation(h, NULL, true, &iem);
+	if (rc) {
+		host_err(em, rc, "network %s removed, but %s", n->name, iem);
+		free(iem);
+	}
+	return rc;
 }
 
 int api_op_network_remove(struct host *h, json_t *args, json_t **res, char **em)

@@ -66,7 +66,13 @@ int cli_cmd_network_create(int argc, char **argv)
 		{ NULL, 0, false },
 	};
 	const char *usage =
-		"wgnet network create [--subnet CIDR] [--ip-range CIDR] [--gateway IP] [--internal] [--ipv6] [--label K=V]... [-d DRIVER] [-o K=V]... NETWORK";
+		"wgnet network create [--subnet CIDR] [--ip-range CIDR] [--gateway IP] [--internal] [--ipv6] [--label K=V]... [-d DRIVER] [-o K=V]... NETWORK\n"
+		"Options (-o) wgnet reads:\n"
+		"  com.docker.network.driver.mtu=N  the network's MTU\n"
+		"  wgnet.key_max_age=DURATION       rotate each guest's key once it is\n"
+		"                                   older (90s, 30m, 24h, 7d, 1h30m;\n"
+		"                                   0 = never; default: wgnet-host\n"
+		"                                   --key-max-age)";
 	struct cli_args a;
 	json_t *args = NULL, *labels = NULL, *o = NULL, *res = NULL;
 	int rc = 1;

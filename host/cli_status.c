@@ -66,6 +66,8 @@ static void print_guest(json_t *g, int64_t now)
 	printf("  underlay: %s\n", jstr(g, "underlay"));
 	printf("  control: %s\n", jstr(g, "control"));
 	printf("  last seen: %s\n", ago);
+	if (json_str(g, "degraded"))
+		printf("  DEGRADED: %s\n", jstr(g, "degraded"));
 	if (!json_is_object(st)) {
 		printf("  (no status: the guest is not up)\n\n");
 		return;
@@ -179,6 +181,13 @@ int cli_cmd_status(int argc, char **argv)
 	/* The data plane is not what was asked somewhere: say so, exit 1. */
 	json_array_foreach(json_object_get(res, "guests"), i, g)
 	{
+		/* It refused its isolation set: traffic it should drop may
+		 * not all be dropped in BPF. */
+		if (json_str(g, "degraded")) {
+			fprintf(stderr, "Error: guest %s is degraded: %s\n",
+				jstr(g, "name"), jstr(g, "degraded"));
+			rc = 1;
+		}
 		if (guest_missing(g) > 0) {
 			fprintf(stderr,
 				"Error: guest %s: %lld data-plane entries could not be programmed (a BPF map is full; see data-plane errors)\n",

@@ -460,6 +460,25 @@ static void catch_up(struct host *h, struct host_grt *r)
 	}
 }
 
+/* The isolation set, when the guest has not had its current version (or,
+ * with retry, refused the last one): before the queued items, so an
+ * endpoint queued after a network's creation finds its subnet isolated. */
+static int iso_step(struct host *h, struct host_grt *r, bool retry)
+{
+	uint64_t gen;
+	json_t *args = cp_iso_due(h, r, retry, &gen);
+	char *em = NULL;
+	int rc;
+
+	if (!args)
+		return 0;
+	rc = wk_call(h, r, "SetIsolation", args, NULL, &em);
+	json_decref(args);
+	cp_iso_result(h, r, "SetIsolation", gen, rc, em);
+	free(em);
+	return rc;
+}
+
 /* --- the probe (reconciler) --- */
 
 static int wk_call_fn(struct host *h, struct host_grt *r, const char *op,
@@ -573,6 +592,8 @@ static void round_items(struct host *h, struct host_grt *r,
 	state = r->state;
 	pthread_mutex_unlock(&h->rt_mu);
 	dead = state == ST_GUEST_DEAD;
+	if (state == ST_GUEST_UP || (state == ST_GUEST_UNKNOWN && items))
+		alive = iso_step(h, r, probe_due) != -EHOSTUNREACH;
 	for (struct cp_item *it = items; it; it = it->next) {
 		char *em = NULL;
 
@@ -722,6 +743,7 @@ void cp_worker_stop(struct host *h, const char *guest)
 	r->nacks = 0;
 	r->boot[0] = '\0';
 	pthread_mutex_unlock(&h->rt_mu);
+	cp_iso_forget(h, r);
 	fail_queue(h, r);
 }
 

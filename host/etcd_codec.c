@@ -606,10 +606,11 @@ out:
 
 char *etcd_guest_net_enc(const struct st_guest_net *gn)
 {
-	return dump(json_pack("{s:s,s:s,s:s,s:i,s:i}", "guest", gn->guest,
+	return dump(json_pack("{s:s,s:s,s:s,s:i,s:i,s:I}", "guest", gn->guest,
 			      "network_id", gn->network_id, "public_key",
 			      gn->public_key, "listen_port",
-			      (int)gn->listen_port, "mtu", (int)gn->mtu));
+			      (int)gn->listen_port, "mtu", (int)gn->mtu,
+			      "key_created", (json_int_t)gn->key_created));
 }
 
 int etcd_guest_net_dec(const char *text, struct st_guest_net *gn)
@@ -636,6 +637,10 @@ int etcd_guest_net_dec(const char *text, struct st_guest_net *gn)
 	if (port < 0 || port > 65535)
 		goto out;
 	gn->mtu = (uint16_t)port;
+	/* Absent in what older versions wrote: unknown (0). */
+	gn->key_created = get_int(o, "key_created");
+	if (gn->key_created < 0)
+		goto out;
 	rc = 0;
 out:
 	json_decref(o);

@@ -325,12 +325,20 @@ void host_reconcile_once(struct host *h)
 void *host_reconciler_main(void *arg)
 {
 	struct host *h = arg;
+	int64_t iso_next = 0;
 
 	pthread_mutex_lock(&h->stop_mu);
 	while (!h->stop) {
 		struct timespec ts;
 
 		pthread_mutex_unlock(&h->stop_mu);
+		/* This machine's addresses may change under us: the
+		 * isolation set is recomputed now and then (resent only if
+		 * it changed). */
+		if (host_now_ms() >= iso_next) {
+			cp_iso_refresh(h);
+			iso_next = host_now_ms() + HOST_ISO_REFRESH_MS;
+		}
 		host_reconcile_once(h);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 250 * 1000000L;

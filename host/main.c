@@ -19,11 +19,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "wgnet/ctrlset.h"
 #include "wgnet/docker_api.h"
 #include "wgnet/plugin.h"
 #include "wgnet/host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
+#include "keyage.h"
 #include "metrics.h"
 
 #define MAX_CLIENTS 64
@@ -58,8 +60,10 @@ static void usage(FILE *f)
 		"Usage: wgnet-host [--socket PATH] [--store URI] [--id NAME]\n"
 		"                  [--guest-timeout SEC] [-v|--debug] [--log-file PATH]\n"
 		"                  [--docker-socket PATH] [--metrics ADDR [--metrics-interval SEC]]\n"
+		"                  [--key-max-age DURATION]\n"
 		"                  [--plugin-socket PATH --plugin-guest NAME\n"
 		"                   [--plugin-state FILE] [--plugin-docker PATH]]\n"
+		"                  [--ctrl-prefix CIDR]...\n"
 		"  --socket PATH        API socket (default %s, env WGNET_HOST_SOCK)\n"
 		"  --store URI          state store (default %s)\n"
 		"  --id NAME            this host's id (default: the hostname)\n"
@@ -74,14 +78,44 @@ static void usage(FILE *f)
 		"  --metrics ADDR       serve /metrics (Prometheus) on 127.0.0.1:PORT,\n"
 		"                       [::1]:PORT or unix:/path (default: off)\n"
 		"  --metrics-interval SEC  refresh of the guests' counters (default 10)\n"
+		"  --key-max-age DURATION  rotate every guest's key once it is older\n"
+		"                       (90s, 30m, 24h, 7d, 1h30m; 0 = never, the\n"
+		"                       default); a network's --opt %s=DURATION\n"
+		"                       overrides it\n"
 		"  --plugin-socket PATH Docker network+IPAM plugin (off unless given;\n"
 		"                       Docker looks for %s)\n"
 		"  --plugin-guest NAME  the wgnet-guest of this machine (host mode)\n"
 		"  --plugin-state FILE  Docker ids -> wgnet ids (default %s)\n"
 		"  --plugin-docker PATH dockerd's API socket, to learn container names\n"
-		"                       for wgnet's DNS (default %s; \"none\": no names)\n",
-		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, PLUGIN_DEFAULT_SOCK,
-		PLUGIN_DEFAULT_STATE, PLUGIN_DEFAULT_DOCKER);
+		"                       for wgnet's DNS (default %s; \"none\": no names)\n"
+		"  --ctrl-prefix CIDR   containers may never reach CIDR (repeatable): added\n"
+		"                       to every guest's control-plane set, with this\n"
+		"                       machine's addresses and every guest's underlay\n"
+		"                       address (e.g. other machines' underlay networks)\n",
+		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, KEYAGE_OPT,
+		PLUGIN_DEFAULT_SOCK, PLUGIN_DEFAULT_STATE,
+		PLUGIN_DEFAULT_DOCKER);
+}
+
+/* --ctrl-prefix CIDR: a prefix with its host bits zero, not /0 (that
+ * would cut every container off), at most CTRL_HOST_MAX of them. */
+static int ctrl_prefix_opt(const char *arg, struct ip_prefix *v, size_t *n)
+{
+	struct ip_prefix p;
+
+	if (prefix_parse(arg, true, &p) || !p.plen) {
+		fprintf(stderr,
+			"wgnet-host: invalid --ctrl-prefix %s: want a CIDR with its host bits zero and a length > 0 (e.g. 10.78.0.0/16, fd78::/64)\n",
+			arg);
+		return -EINVAL;
+	}
+	if (*n >= CTRL_HOST_MAX) {
+		fprintf(stderr, "wgnet-host: more than %d --ctrl-prefix\n",
+			CTRL_HOST_MAX);
+		return -E2BIG;
+	}
+	v[(*n)++] = p;
+	return 0;
 }
 
 static int make_dirs(const char *path)
@@ -258,6 +292,8 @@ int main(int argc, char **argv)
 		{ "plugin-docker", required_argument, NULL, 'K' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "metrics-interval", required_argument, NULL, 'I' },
+		{ "ctrl-prefix", required_argument, NULL, 'X' },
+		{ "key-max-age", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -271,12 +307,16 @@ int main(int argc, char **argv)
 	struct plugin *plug = NULL;
 	struct plugin_srv *psrv = NULL;
 	struct metrics *metrics = NULL;
+	struct keyage *keyage = NULL;
+	int64_t key_max_age = 0;
 	const char *maddr = NULL;
 	int minterval = 10;
 	char hostname[HOST_NAME_MAX + 1] = "";
 	struct sigaction sa = { 0 };
 	struct store *st = NULL;
 	struct host *h = NULL;
+	static struct ip_prefix ctrl[CTRL_HOST_MAX];
+	size_t n_ctrl = 0;
 	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
 	int call_ms = HOST_CALL_TIMEOUT_MS;
 	char *end;
@@ -362,6 +402,18 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'X':
+			if (ctrl_prefix_opt(optarg, ctrl, &n_ctrl))
+				return 1;
+			break;
+		case 'A':
+			if (keyage_parse(optarg, &key_max_age)) {
+				fprintf(stderr,
+					"wgnet-host: invalid --key-max-age %s: a duration such as 90s, 30m, 24h, 7d or 1h30m (0 = off, at most 3650d)\n",
+					optarg);
+				return 1;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -414,6 +466,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
 	h->call_timeout_ms = call_ms;
+	h->ctrl_cfg = ctrl;
+	h->n_ctrl_cfg = n_ctrl;
+	h->key_max_age_s = key_max_age;
 	lfd = listen_unix(sock);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));
@@ -453,8 +508,13 @@ int main(int argc, char **argv)
 				"");
 		goto out;
 	}
-	log_info("listening on %s (store %s, host %s, guest timeout %d s)",
-		 sock, uri, id, timeout);
+	if ((opt = keyage_start(h, &keyage))) {
+		log_err("cannot start the key age timer: %s", strerror(-opt));
+		goto out;
+	}
+	log_info(
+		"listening on %s (store %s, host %s, guest timeout %d s, key max age %llds)",
+		sock, uri, id, timeout, (long long)key_max_age);
 	while (!stop_flag) {
 		struct pollfd pfd[2] = { { .fd = lfd, .events = POLLIN },
 					 { .fd = stop_pipe[0],
@@ -470,6 +530,8 @@ int main(int argc, char **argv)
 			accept_one(h, lfd);
 	}
 	log_info("shutting down");
+	keyage_stop(keyage);
+	keyage = NULL;
 	metrics_stop(metrics);
 	metrics = NULL;
 	docker_api_stop(dapi);
@@ -484,6 +546,7 @@ int main(int argc, char **argv)
 	wait_clients();
 	rc = stop_flag ? 0 : 1;
 out:
+	keyage_stop(keyage);
 	metrics_stop(metrics);
 	docker_api_stop(dapi);
 	plugin_srv_stop(psrv);

@@ -145,65 +145,6 @@ int mesh_ports(struct store *st, const struct st_container *c, json_t **out)
 	return 0;
 }
 
-/* SetIsolation args: the IPv4 and IPv6 subnets of every network (NULL if
- * the store cannot list them: then nothing is pushed). */
-json_t *mesh_isolation_args(struct store *st)
-{
-	struct st_network *ns = NULL;
-	char buf[IPNET_STRLEN];
-	json_t *subs;
-	size_t n = 0;
-
-	if (st->ops->network_list(st, &ns, &n))
-		return NULL;
-	subs = json_array();
-	for (size_t i = 0; i < n; i++) {
-		if (ns[i].subnet4.addr.family)
-			json_array_append_new(
-				subs,
-				json_string(prefix_fmt(&ns[i].subnet4, buf)));
-		if (ns[i].subnet6.addr.family)
-			json_array_append_new(
-				subs,
-				json_string(prefix_fmt(&ns[i].subnet6, buf)));
-	}
-	free(ns);
-	return json_pack("{s:o}", "subnets", subs);
-}
-
-int mesh_push_isolation(struct host *h, const char *only, bool wait)
-{
-	struct st_guest *gs = NULL;
-	struct cp_ticket *t = wait ? cp_ticket_new() : NULL;
-	size_t n = 0;
-	json_t *args;
-	int rc;
-
-	rc = h->st->ops->guest_list(h->st, &gs, &n);
-	args = rc ? NULL : mesh_isolation_args(h->st);
-	for (size_t i = 0; args && i < n; i++) {
-		if ((only && strcmp(only, gs[i].name)) ||
-		    !host_owns_guest(h, &gs[i]))
-			continue;
-		/* Through the guest's queue: before any endpoint queued
-		 * after it. Only UP guests are waited for. */
-		cp_enqueue(h, gs[i].name, CP_CALL, "SetIsolation",
-			   json_deep_copy(args), NULL, NULL,
-			   host_grt_state(h, gs[i].name) == ST_GUEST_UP ? t :
-									  NULL);
-	}
-	json_decref(args);
-	free(gs);
-	if (t) {
-		char *em = NULL;
-
-		if (cp_ticket_wait(h, t, h->call_timeout_ms, &em))
-			log_warn("isolation set: %s", em);
-		free(em);
-	}
-	return rc;
-}
-
 json_t *mesh_endpoint_args(const struct st_network *n,
 			   const struct st_container *c,
 			   const struct st_endpoint *ep)
@@ -245,6 +186,18 @@ bool mesh_key_valid(const char *k)
 	return !zero;
 }
 
+/* A key the store already has keeps its age (a replay's AddNetwork says
+ * the same key again); a new one is born now. */
+static int64_t key_created_of(struct store *st, const struct st_guest_net *gn)
+{
+	struct st_guest_net cur;
+
+	if (!st->ops->guest_net_get(st, gn->guest, gn->network_id, &cur) &&
+	    !strcmp(cur.public_key, gn->public_key))
+		return cur.key_created;
+	return (int64_t)time(NULL);
+}
+
 int mesh_store_key(struct host *h, const char *guest, const char *nid,
 		   json_t *res, char **errmsg)
 {
@@ -267,6 +220,7 @@ int mesh_store_key(struct host *h, const char *guest, const char *nid,
 	gn.mtu = mtu_from_reply(res);
 	/* The store bumps the generation only when it is new or changed. */
 	pthread_mutex_lock(&h->mu);
+	gn.key_created = key_created_of(h->st, &gn);
 	rc = h->st->ops->guest_net_put(h->st, &gn);
 	pthread_mutex_unlock(&h->mu);
 	if (rc)

@@ -12,8 +12,6 @@
 
 #include "wgnet/host.h"
 
-/* SetIsolation args, or NULL if the store cannot list the networks. */
-json_t *mesh_isolation_args(struct store *st);
 /* AddEndpoint args for container c on network n. */
 json_t *mesh_endpoint_args(const struct st_network *n,
 			   const struct st_container *c,

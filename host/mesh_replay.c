@@ -268,18 +268,28 @@ int mesh_replay_guest(struct host *h, struct host_grt *r,
 {
 	struct st_container *cs = NULL;
 	json_t *nets = json_array(), *ctrs = json_array(),
-	       *added = json_array(), *status = NULL, *x;
+	       *added = json_array(), *status = NULL, *x, *iso;
+	uint64_t iso_gen;
 	size_t ncs = 0, i;
 	char *em = NULL;
 	int rc;
 
 	log_info("replaying the desired state of guest %s", g->name);
-	rc = call(h, r, "CreateHub", json_object(), NULL, &em);
-	if (rc)
+	/* The isolation set first (its control-plane part with the hub):
+	 * a refusal leaves the guest degraded (Status), never unnoticed. */
+	iso = cp_iso_want(h, &iso_gen);
+	x = json_object_get(iso, "ctrl_prefixes");
+	rc = call(h, r, "CreateHub",
+		  x ? json_pack("{s:O}", "ctrl_prefixes", x) : json_object(),
+		  NULL, &em);
+	if (rc) {
+		cp_iso_result(h, r, "CreateHub", 0, rc, em);
+		json_decref(iso);
 		goto out;
-	x = mesh_isolation_args(h->st);
-	if (x) {
-		rc = call(h, r, "SetIsolation", x, NULL, &em);
+	}
+	if (iso) {
+		rc = call(h, r, "SetIsolation", iso, NULL, &em);
+		cp_iso_result(h, r, "SetIsolation", iso_gen, rc, em);
 		if (rc == -EHOSTUNREACH)
 			goto out;
 		free(em);

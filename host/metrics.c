@@ -107,12 +107,36 @@ static void call_all(struct host *h, struct st_guest *gs, size_t n,
 	pthread_mutex_destroy(&j.mu);
 }
 
-/* The guests this host serves and the network names, from the store. */
+/* Each key of a guest this host serves: {"guest", "network" (its name),
+ * "created"}. */
+static void key_ages(const struct st_guest_net *gns, size_t ngn,
+		     const struct st_guest *gs, size_t ng, json_t *names,
+		     json_t *keys)
+{
+	for (size_t i = 0; i < ngn; i++) {
+		const char *net = json_string_value(
+			json_object_get(names, gns[i].network_id));
+		bool ours = false;
+
+		for (size_t j = 0; j < ng && !ours; j++)
+			ours = !strcmp(gs[j].name, gns[i].guest);
+		if (!ours || !net)
+			continue;
+		json_array_append_new(
+			keys, json_pack("{s:s,s:s,s:I}", "guest", gns[i].guest,
+					"network", net, "created",
+					(json_int_t)gns[i].key_created));
+	}
+}
+
+/* The guests this host serves, the network names and the guests' keys,
+ * from the store. */
 static int read_store(struct host *h, struct st_guest **gs, size_t *ng,
-		      json_t *names)
+		      json_t *names, json_t *keys)
 {
 	struct st_network *ns = NULL;
-	size_t nn = 0, k = 0;
+	struct st_guest_net *gns = NULL;
+	size_t nn = 0, k = 0, ngn = 0;
 	double t;
 	int rc;
 
@@ -125,8 +149,14 @@ static int read_store(struct host *h, struct st_guest **gs, size_t *ng,
 		rc = h->st->ops->network_list(h->st, &ns, &nn);
 		metrics_observe("store", "network_list", now_s() - t);
 	}
+	if (!rc) {
+		t = now_s();
+		rc = h->st->ops->guest_net_list(h->st, NULL, &gns, &ngn);
+		metrics_observe("store", "guest_net_list", now_s() - t);
+	}
 	pthread_mutex_unlock(&h->mu);
 	if (rc) {
+		free(ns);
 		free(*gs);
 		*gs = NULL;
 		*ng = 0;
@@ -139,13 +169,15 @@ static int read_store(struct host *h, struct st_guest **gs, size_t *ng,
 		if (host_owns_guest(h, &(*gs)[i]))
 			(*gs)[k++] = (*gs)[i];
 	*ng = k;
+	key_ages(gns, ngn, *gs, *ng, names, keys);
+	free(gns);
 	return 0;
 }
 
 static json_t *collect(struct host *h)
 {
 	json_t *snap = json_object(), *guests = json_object(),
-	       *names = json_object();
+	       *names = json_object(), *keys = json_array();
 	struct st_guest *gs = NULL, *up = NULL;
 	json_t **res = NULL;
 	size_t ng = 0, nup = 0;
@@ -153,7 +185,8 @@ static json_t *collect(struct host *h)
 
 	json_object_set_new(snap, "guests", guests);
 	json_object_set_new(snap, "networks", names);
-	if (read_store(h, &gs, &ng, names)) {
+	json_object_set_new(snap, "keys", keys);
+	if (read_store(h, &gs, &ng, names, keys)) {
 		log_warn("metrics: cannot read the store");
 		goto out;
 	}
@@ -227,6 +260,8 @@ static json_t *snapshot_live(struct metrics *m)
 	guests = json_copy(json_object_get(out, "guests"));
 	json_object_set_new(out, "guests", guests ? guests : json_object());
 	guests = json_object_get(out, "guests");
+	/* Key ages are rendered against now, not the collector's time. */
+	json_object_set_new(out, "now", json_integer(time(NULL)));
 	json_object_foreach(guests, name, g) {
 		json_t *c = json_copy(g);
 		struct host_grt *r;
@@ -244,6 +279,8 @@ static json_t *snapshot_live(struct metrics *m)
 					  1000.0));
 			json_object_set_new(c, "queue",
 					    json_integer((json_int_t)r->depth));
+			json_object_set_new(c, "degraded",
+					    json_boolean(r->iso_rc != 0));
 			if (r->last_ack_ms)
 				json_object_set_new(
 					c, "ack_age",

@@ -40,6 +40,16 @@ void metrics_hist_render(struct mbuf *b, const char *family, const char *metric,
  * "networks": {id: name}, "time": unix seconds, "duration": seconds}. */
 void metrics_render(struct mbuf *b, json_t *snap);
 
+/* metrics_keys.c: key rotations (trigger "manual" or "max_age") and
+ * failures, process-wide; and their rendering. */
+void metrics_key_rotated(const char *guest, const char *network,
+			 const char *trigger);
+void metrics_key_rotation_failed(const char *network, const char *trigger);
+void metrics_keys_render_counters(struct mbuf *b);
+/* wgnet_key_age_seconds from snap's "keys" [{"guest", "network" (name),
+ * "created"}] at snap's "now" (else "time"). */
+void metrics_keys_render_age(struct mbuf *b, json_t *snap);
+
 /* ADDR: "127.0.0.1:PORT", "[::1]:PORT" (any loopback address) or
  * "unix:/path". interval_s: cache refresh period. */
 int metrics_start(struct host *h, const char *addr, int interval_s,

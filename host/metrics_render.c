@@ -169,9 +169,15 @@ void metrics_render(struct mbuf *b, json_t *snap)
 		"Seconds since the guest last acknowledged a generation (absent: never).",
 		"ack_age");
 	render_guest_gauge(
+		b, snap, "wgnet_guest_degraded",
+		"1 if the guest refused its isolation set (wgnet status: DEGRADED).",
+		"degraded");
+	render_guest_gauge(
 		b, snap, "wgnet_guest_status_ok",
 		"1 if the last GetStatus of the metrics collector succeeded.",
 		"status_ok");
+	metrics_keys_render_age(b, snap);
+	metrics_keys_render_counters(b);
 	metrics_hist_render(
 		b, "op", "wgnet_host_op_duration_seconds",
 		"Duration of wgnet-host ops (NetworkConnect is a connect).",

@@ -49,13 +49,13 @@ void host_on_store_change(struct host *h, const char *network_id)
 		/* A network created or removed on another host changes the
 		 * isolation set of our guests. */
 		if (known != (gen != 0))
-			mesh_push_isolation(h, NULL, false);
+			mesh_push_isolation(h, NULL, false, NULL);
 	} else if (!h->st->ops->network_list(h->st, &ns, &n)) {
 		log_info("store: full resync of %zu network(s)", n);
 		for (size_t i = 0; i < n; i++)
 			cp_net_refresh(h, ns[i].id);
 		free(ns);
-		mesh_push_isolation(h, NULL, false);
+		mesh_push_isolation(h, NULL, false, NULL);
 	}
 }
 

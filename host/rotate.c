@@ -11,7 +11,9 @@
  * peer's destinations there; when every guest has switched every peer, each
  * deletes its old interface (and the old key with it) and the store takes
  * the new keys and ports, and the network is refreshed once. h->mu is held
- * only around store reads and writes, never across guest calls.
+ * only around store reads and writes, never across guest calls. One
+ * rotation at a time per network (rot_busy): a second one, manual or by the
+ * maximum key age (host/keyage.c), is refused with -EBUSY.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,7 +27,9 @@
 #include "wgnet/proto.h"
 
 #include "api_int.h"
+#include "keyage.h"
 #include "mesh_int.h"
+#include "metrics.h"
 
 #define ROT_SWITCH_TIMEOUT_MS 15000
 #define ROT_POLL_MS 50
@@ -352,6 +356,8 @@ static int phase_commit(struct host *h, const struct st_network *n,
 		snprintf(gn.public_key, sizeof(gn.public_key), "%s",
 			 rs[i].new_key);
 		gn.listen_port = rs[i].new_port;
+		if (rs[i].rotate)
+			gn.key_created = (int64_t)time(NULL);
 		rc = h->st->ops->guest_net_put(h->st, &gn);
 		if (rc && !first)
 			first = host_err(em, rc, "store: %s", strerror(-rc));
@@ -361,13 +367,63 @@ static int phase_commit(struct host *h, const struct st_network *n,
 	return first;
 }
 
+/* The networks being rotated (ids), under rot_mu. */
+static pthread_mutex_t rot_mu = PTHREAD_MUTEX_INITIALIZER;
+static char (*rot_nets)[ST_ID_LEN];
+static size_t rot_nnets;
+
+static int rot_claim(const struct st_network *n, char **em)
+{
+	char(*more)[ST_ID_LEN];
+	int rc = 0;
+
+	pthread_mutex_lock(&rot_mu);
+	for (size_t i = 0; i < rot_nnets; i++)
+		if (!strcmp(rot_nets[i], n->id)) {
+			rc = host_err(
+				em, -EBUSY,
+				"a key rotation of network %s is already running",
+				n->name);
+			goto out;
+		}
+	more = realloc(rot_nets, (rot_nnets + 1) * sizeof(*more));
+	if (!more) {
+		rc = host_err(em, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rot_nets = more;
+	snprintf(rot_nets[rot_nnets++], ST_ID_LEN, "%s", n->id);
+out:
+	pthread_mutex_unlock(&rot_mu);
+	return rc;
+}
+
+static void rot_release(const struct st_network *n)
+{
+	pthread_mutex_lock(&rot_mu);
+	for (size_t i = 0; i < rot_nnets; i++)
+		if (!strcmp(rot_nets[i], n->id)) {
+			memcpy(rot_nets[i], rot_nets[--rot_nnets], ST_ID_LEN);
+			break;
+		}
+	if (!rot_nnets) {
+		free(rot_nets);
+		rot_nets = NULL;
+	}
+	pthread_mutex_unlock(&rot_mu);
+}
+
 static int rotate_network(struct host *h, const struct st_network *n,
-			  const char *only, json_t *rotated, char **em)
+			  const char *only, const char *trigger,
+			  json_t *rotated, char **em)
 {
 	struct rot_guest *rs = NULL;
 	size_t nr = 0;
 	int rc;
 
+	rc = rot_claim(n, em);
+	if (rc)
+		return rc;
 	rc = rot_load(h, n, only, &rs, &nr, em);
 	if (rc || !nr)
 		goto out;
@@ -383,19 +439,33 @@ static int rotate_network(struct host *h, const struct st_network *n,
 		goto out;
 	}
 	rc = phase_commit(h, n, rs, nr, em);
-	for (size_t i = 0; i < nr; i++)
-		if (rs[i].rotate)
+	for (size_t i = 0; i < nr; i++) {
+		if (!rs[i].rotate)
+			continue;
+		if (rotated)
 			json_array_append_new(
 				rotated,
 				json_pack("{s:s,s:s,s:s,s:s}", "guest",
 					  rs[i].g.name, "network", n->name,
 					  "old_public_key", rs[i].gn.public_key,
 					  "public_key", rs[i].new_key));
-	log_info("network %s: keys rotated (%s)", n->name,
-		 only ? only : "every guest");
+		if (rs[i].committed)
+			metrics_key_rotated(rs[i].g.name, n->name, trigger);
+	}
+	log_info("network %s: keys rotated (%s, %s)", n->name,
+		 only ? only : "every guest", trigger);
 out:
+	if (rc && rc != -EBUSY)
+		metrics_key_rotation_failed(n->name, trigger);
 	free(rs);
+	rot_release(n);
 	return rc;
+}
+
+int rotate_guest_on_network(struct host *h, const struct st_network *n,
+			    const char *guest, const char *trigger, char **em)
+{
+	return rotate_network(h, n, guest, trigger, NULL, em);
 }
 
 int api_op_network_rotate_keys(struct host *h, json_t *args, json_t **res,
@@ -414,7 +484,7 @@ int api_op_network_rotate_keys(struct host *h, json_t *args, json_t **res,
 	if (rc)
 		return rc;
 	rotated = json_array();
-	rc = rotate_network(h, &n, NULL, rotated, em);
+	rc = rotate_network(h, &n, NULL, "manual", rotated, em);
 	if (rc) {
 		json_decref(rotated);
 		return rc;
@@ -457,7 +527,7 @@ int api_op_guest_rotate_keys(struct host *h, json_t *args, json_t **res,
 		pthread_mutex_unlock(&h->mu);
 		if (miss)
 			continue;
-		rc = rotate_network(h, &n, name, rotated, em);
+		rc = rotate_network(h, &n, name, "manual", rotated, em);
 	}
 	free(gns);
 	if (rc) {

@@ -79,6 +79,7 @@ static const char schema_sql[] =
 	" public_key TEXT NOT NULL,"
 	" listen_port INTEGER NOT NULL,"
 	" mtu INTEGER NOT NULL DEFAULT 0,"
+	" key_created INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (guest, network_id));"
 	"CREATE INDEX guest_nets_network ON guest_nets (network_id);"
 	"CREATE INDEX containers_guest ON containers (guest);";
@@ -89,6 +90,14 @@ static const char migrate_v3_sql[] =
 	"ALTER TABLE networks ADD COLUMN gen INTEGER NOT NULL DEFAULT 1;"
 	"CREATE INDEX IF NOT EXISTS containers_guest ON containers (guest);"
 	"UPDATE schema_version SET version = 3;";
+
+/* Version 3 → 4: when each guest's key was created (the maximum key age,
+ * docs/operations.md). Existing keys get 0, unknown: older than any
+ * maximum, so they rotate first once one is set. */
+static const char migrate_v4_sql[] =
+	"ALTER TABLE guest_nets ADD COLUMN"
+	" key_created INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE schema_version SET version = 4;";
 
 bool sq_str_ok(const char *s, size_t size)
 {
@@ -596,6 +605,14 @@ static int sq_setup(struct store_sqlite *s)
 			goto out;
 		log_info("store %s: schema migrated to version 3", s->path);
 		version = 3;
+	}
+	if (version == 3) {
+		rc = sqlite3_exec(s->db, migrate_v4_sql, NULL, NULL, NULL);
+		err = sq_err(s, rc, "migrate schema 3 to 4");
+		if (err)
+			goto out;
+		log_info("store %s: schema migrated to version 4", s->path);
+		version = 4;
 	}
 	if (version != SCHEMA_VERSION) {
 		/* Migrations from older versions go above. */

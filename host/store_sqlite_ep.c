@@ -404,10 +404,11 @@ int sqlite_guest_net_put(struct store *st, const struct st_guest_net *gn)
 		err = sq_prepare(s, &stmt,
 				 "SELECT 1 FROM guest_nets WHERE guest = ?"
 				 " AND network_id = ? AND public_key = ?"
-				 " AND listen_port = ? AND mtu = ?",
-				 "sssii", gn->guest, gn->network_id,
+				 " AND listen_port = ? AND mtu = ?"
+				 " AND key_created = ?",
+				 "sssiiI", gn->guest, gn->network_id,
 				 gn->public_key, (int)gn->listen_port,
-				 (int)gn->mtu);
+				 (int)gn->mtu, gn->key_created);
 		if (!err)
 			err = sq_one(s, stmt, NULL, NULL);
 		if (err) /* unchanged (1) or an error */
@@ -415,13 +416,14 @@ int sqlite_guest_net_put(struct store *st, const struct st_guest_net *gn)
 	}
 	err = sq_run(s, NULL,
 		     "INSERT INTO guest_nets (" GN_COLS
-		     ") VALUES (?, ?, ?, ?, ?)"
+		     ") VALUES (?, ?, ?, ?, ?, ?)"
 		     " ON CONFLICT (guest, network_id) DO UPDATE SET"
 		     " public_key = excluded.public_key,"
 		     " listen_port = excluded.listen_port,"
-		     " mtu = excluded.mtu",
-		     "sssii", gn->guest, gn->network_id, gn->public_key,
-		     (int)gn->listen_port, (int)gn->mtu);
+		     " mtu = excluded.mtu,"
+		     " key_created = excluded.key_created",
+		     "sssiiI", gn->guest, gn->network_id, gn->public_key,
+		     (int)gn->listen_port, (int)gn->mtu, gn->key_created);
 	if (!err)
 		err = sq_bump(s, gn->network_id);
 	return sq_tx_end(s, err);

@@ -13,7 +13,7 @@
 
 #include "wgnet/store.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define BUSY_TIMEOUT_MS 5000
 #define BUSY_RETRIES 3 /* after the busy timeout itself */
 #define ALLOC_RETRIES 8 /* endpoint_create on an address collision */
@@ -40,7 +40,7 @@ struct store_sqlite {
 #define CT_COLS "id, COALESCE(name, ''), guest, netns, ports"
 #define EP_COLS "id, network_id, container_id, ip4, ip6, mac, aliases, seq"
 #define GUEST_COLS "name, control, host_id, underlay, backend, state, last_seen"
-#define GN_COLS "guest, network_id, public_key, listen_port, mtu"
+#define GN_COLS "guest, network_id, public_key, listen_port, mtu, key_created"
 
 typedef int (*row_fn)(sqlite3_stmt *stmt, void *out);
 

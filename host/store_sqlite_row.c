@@ -168,6 +168,7 @@ int sq_row_guest_net(sqlite3_stmt *stmt, void *out)
 	col_str(stmt, 2, gn->public_key, sizeof(gn->public_key));
 	gn->listen_port = (uint16_t)sqlite3_column_int(stmt, 3);
 	gn->mtu = (uint16_t)sqlite3_column_int(stmt, 4);
+	gn->key_created = sqlite3_column_int64(stmt, 5);
 	return 0;
 }
 

@@ -42,6 +42,8 @@
  * inside the host's). */
 #define HOST_DEVICE_CALL_MS(call_ms) (WG_START_TIMEOUT_MS + (call_ms))
 #define HOST_TICK_MS 1000
+/* How often the isolation set is recomputed (this machine's addresses). */
+#define HOST_ISO_REFRESH_MS 5000
 #define HOST_BACKOFF_MIN_MS 500
 #define HOST_BACKOFF_MAX_MS 10000
 #define HOST_AUDIT_MS 10000 /* GetStatus check of UP guests */
@@ -83,6 +85,11 @@ struct host_grt {
 	struct cp_ack *acks;
 	size_t nacks;
 	int64_t last_ack_ms; /* monotonic, 0 = never */
+	/* The isolation set (host/isolation.c): the version it took, the
+	 * last one sent, and the guest's refusal (degraded) if any. */
+	uint64_t iso_acked, iso_tried;
+	int iso_rc;
+	char iso_err[512];
 	int fd; /* persistent connection, the worker's own */
 	struct host *host;
 	struct host_grt *next;
@@ -121,6 +128,20 @@ struct host {
 	bool started;
 	pthread_t reconciler;
 	char store_uri[ST_PATH_LEN]; /* for "store unreachable: …" */
+	/* --ctrl-prefix: more control-plane prefixes for every guest (e.g.
+	 * other machines' underlays); owned by the caller. */
+	const struct ip_prefix *ctrl_cfg;
+	size_t n_ctrl_cfg;
+	/* The isolation set every guest must hold (host/isolation.c):
+	 * SetIsolation args, the host's own error about it, its version;
+	 * under rt_mu. iso_mu serialises refreshes (no guest I/O). */
+	pthread_mutex_t iso_mu;
+	json_t *iso_want;
+	char iso_err[512];
+	uint64_t iso_gen;
+	/* --key-max-age: the default maximum key age, seconds (0 = off;
+	 * a network's wgnet.key_max_age overrides it, host/keyage.h). */
+	int64_t key_max_age_s;
 };
 
 /* A call through a guest's worker connection (args stolen). */
@@ -194,9 +215,11 @@ int mesh_attach(struct host *h, const struct st_network *n,
 		json_t *aliases, bool wait, json_t **result, char **errmsg);
 int mesh_detach(struct host *h, const struct st_network *n,
 		const struct st_container *c, char **errmsg);
-/* SetIsolation (every network's subnets) through the queue of every guest
- * of ours, or only of the guest named only; wait: for the UP ones. */
-int mesh_push_isolation(struct host *h, const char *only, bool wait);
+/* The isolation set changed (or only has not had it yet): every guest of
+ * ours gets it through its worker, before its next queued items; wait: for
+ * the UP ones (or only), then the first refusal as -errno with *errmsg. */
+int mesh_push_isolation(struct host *h, const char *only, bool wait,
+			char **errmsg);
 /* Compare a guest's GetStatus with the desired state: 1 = differs. */
 int mesh_audit(struct host *h, const struct st_guest *g, json_t *status);
 int mesh_guest_dead(struct host *h, const struct st_guest *g);
@@ -263,6 +286,28 @@ void cp_worker_stop(struct host *h, const char *guest);
 void cp_workers_stop_all(struct host *h);
 /* Wake the worker: something changed (probe: send a Hello too). */
 void cp_wake(struct host *h, struct host_grt *r, bool probe);
+
+/* isolation.c: the isolation set as desired state (docs/control-plane.md
+ * "Isolation"). Recompute it (store, this machine's addresses,
+ * --ctrl-prefix); if it changed, install it and wake our workers. Returns
+ * its version (0: never computed). No host lock is held. */
+uint64_t cp_iso_refresh(struct host *h);
+/* A copy of the current SetIsolation args (computed first if never), or
+ * NULL; *gen its version. */
+json_t *cp_iso_want(struct host *h, uint64_t *gen);
+/* For r's worker: the args to send now (not sent yet, or retry and the
+ * guest refused the last one), or NULL. */
+json_t *cp_iso_due(struct host *h, struct host_grt *r, bool retry,
+		   uint64_t *gen);
+/* The guest's answer to op (SetIsolation of version gen; CreateHub: gen 0):
+ * a refusal makes it degraded until a later version is taken. */
+void cp_iso_result(struct host *h, struct host_grt *r, const char *op,
+		   uint64_t gen, int rc, const char *em);
+void cp_iso_forget(struct host *h, struct host_grt *r);
+int cp_iso_wait(struct host *h, const char *only, uint64_t gen,
+		int timeout_ms, char **errmsg);
+/* Status: {"generation": taken, "wanted": current, "error": refusal}. */
+json_t *cp_iso_status(struct host *h, struct host_grt *r);
 
 /* multihost.c: a store shared by several hosts (etcd, docs/etcd.md). */
 /* Does this host serve g? Always with a store of its own. */

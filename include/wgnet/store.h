@@ -90,6 +90,10 @@ struct st_guest_net {
 	/* The largest tunnel MTU the guest's underlay carries (its underlay
 	 * MTU minus WireGuard's overhead), as AddNetwork said; 0 = unknown. */
 	uint16_t mtu;
+	/* Unix seconds when public_key was created (AddNetwork) or rotated
+	 * in; 0 = unknown (written before wgnet kept it). Stored as given:
+	 * callers keep it when the key does not change. */
+	int64_t key_created;
 };
 
 /* Request of network_create; the store fills what is left unset (auto

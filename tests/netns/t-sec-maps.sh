@@ -11,8 +11,10 @@
 #    missing ones are counted, traffic to them is dropped (no_dest), the
 #    containers still reach each other.
 # Part B, the lab: a guest whose subnet map is too small for the networks
-# makes `wgnet status` print the data-plane errors and exit 1; removing
-# networks until they fit makes it exit 0 again.
+# refuses SetIsolation: the network create that asked fails with the
+# guest's error, `wgnet status` prints the data-plane errors, shows the
+# guest DEGRADED and exits 1; removing networks until they fit makes it
+# exit 0 again.
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || skip "wireguard-go missing"
 
@@ -82,13 +84,25 @@ ok "a peer set that fits: accepted, nothing missing"
 source "$(dirname "$0")/lablib.sh"
 export WGNET_GUEST_ARGS="--map-subnets 2"
 lab_up
-for x in m1 m2 m3 m4; do wgnet network create "$x" >/dev/null || fail "network create $x"; done
 lab guest add gm >/dev/null || fail "lab guest add"
+for x in m1 m2; do wgnet network create "$x" >/dev/null || fail "network create $x"; done
+for x in m3 m4; do
+	rc=0; wgnet network create "$x" >/dev/null 2>"$TMP/nc.err" || rc=$?
+	[ $rc != 0 ] || fail "network create $x succeeded with gm's subnet map full"
+	grep -q "guest gm refused the isolation set .*do not fit in the BPF subnet map" "$TMP/nc.err" ||
+		fail "network create $x: $(cat "$TMP/nc.err")"
+done
+ok "network create past the subnet map fails with the guest's error: '$(cut -c1-90 "$TMP/nc.err")…'"
 rc=0; wgnet status >"$TMP/st.out" 2>"$TMP/st.err" || rc=$?
 [ $rc = 1 ] || fail "wgnet status exit $rc with a full subnet map"
 grep -q "guest gm: 2 data-plane entries could not be programmed" "$TMP/st.err" || fail "status error: $(cat "$TMP/st.err")"
+grep -q "Error: guest gm is degraded: SetIsolation: " "$TMP/st.err" || fail "status error: $(cat "$TMP/st.err")"
 grep -q "data-plane errors: .*isolation missing 2" "$TMP/st.out" || fail "status output: $(grep -i error "$TMP/st.out")"
 ok "wgnet status: exit 1, '$(head -1 "$TMP/st.err" | cut -c1-90)…'"
-wgnet network rm m3 m4 >/dev/null || fail "network rm"
+# Still one subnet too many after the first removal: it is removed, and
+# says the guest still refuses.
+rc=0; wgnet network rm m4 >/dev/null 2>"$TMP/rm.err" || rc=$?
+[ $rc != 0 ] && grep -q "network m4 removed, but guest gm refused" "$TMP/rm.err" || fail "network rm m4: exit $rc, $(cat "$TMP/rm.err")"
+wgnet network rm m3 >/dev/null || fail "network rm m3"
 wait_for 10 wgnet status || fail "wgnet status still fails once the subnets fit: $(wgnet status 2>&1 | grep -i error)"
 ok "once the subnets fit, wgnet status exits 0"

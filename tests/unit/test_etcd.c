@@ -278,10 +278,17 @@ static void test_values(void)
 	strcpy(gn.network_id, "n1");
 	strcpy(gn.public_key, "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=");
 	gn.listen_port = 51820;
+	gn.key_created = 1800000000;
 	s = etcd_guest_net_enc(&gn);
 	CU_ASSERT_EQUAL(etcd_guest_net_dec(s, &gn2), 0);
 	CU_ASSERT(!memcmp(&gn, &gn2, sizeof(gn)));
 	free(s);
+	/* Written before the key age was kept: unknown. */
+	CU_ASSERT_EQUAL(etcd_guest_net_dec("{\"guest\":\"g\",\"network_id\":"
+					   "\"n\",\"listen_port\":7}",
+					   &gn2),
+			0);
+	CU_ASSERT_EQUAL(gn2.key_created, 0);
 	CU_ASSERT_EQUAL(etcd_guest_net_dec("{\"guest\":\"g\",\"network_id\":"
 					   "\"n\",\"listen_port\":70000}",
 					   &gn2),

@@ -16,7 +16,9 @@ static const char snap_text[] =
 	"\"latest_handshake\":1700000000}]}],"
 	"\"drops\":{\"spoof\":3},\"stats\":{\"fwd_remote\":7}}},"
 	"\"g2\":{\"up\":false,\"state\":2,\"age\":12}},"
-	"\"networks\":{\"n1id\":\"net\\\"1\"},\"time\":5,\"duration\":0.25}";
+	"\"networks\":{\"n1id\":\"net\\\"1\"},\"time\":5,\"duration\":0.25,"
+	"\"now\":1000,\"keys\":[{\"guest\":\"g1\",\"network\":\"x\","
+	"\"created\":940},{\"guest\":\"g2\",\"network\":\"x\",\"created\":0}]}";
 
 static void test_render(void)
 {
@@ -26,6 +28,9 @@ static void test_render(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(snap);
 	metrics_observe("op", "UnitTestOp", 0.003);
 	metrics_observe("op", "UnitTestOp", 20);
+	metrics_key_rotated("g1", "x", "max_age");
+	metrics_key_rotated("g1", "x", "max_age");
+	metrics_key_rotation_failed("x", "manual");
 	metrics_render(&b, snap);
 	mbuf_printf(&b, "%s", ""); /* NUL-terminated from here */
 	CU_ASSERT_EQUAL_FATAL(b.err, 0);
@@ -58,6 +63,16 @@ static void test_render(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 		b.p,
 		"wgnet_host_op_duration_seconds_count{op=\"UnitTestOp\"} 2\n"));
+	/* Key ages against "now"; an unknown one is left out. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		b.p, "wgnet_key_age_seconds{guest=\"g1\",network=\"x\"} 60\n"));
+	CU_ASSERT_PTR_NULL(strstr(b.p, "wgnet_key_age_seconds{guest=\"g2\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		b.p,
+		"wgnet_key_rotations_total{guest=\"g1\",network=\"x\",trigger=\"max_age\"} 2\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		b.p,
+		"wgnet_key_rotation_failures_total{network=\"x\",trigger=\"manual\"} 1\n"));
 	/* Each family's TYPE line appears exactly once. */
 	CU_ASSERT_PTR_NULL(strstr(strstr(b.p, "# TYPE wgnet_drops_total") + 1,
 				  "# TYPE wgnet_drops_total"));

@@ -161,7 +161,7 @@ static void test_open(void)
 					   -1, &stmt, NULL),
 			SQLITE_OK);
 	CU_ASSERT_EQUAL(sqlite3_step(stmt), SQLITE_ROW);
-	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 3);
+	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 4);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 
@@ -507,12 +507,15 @@ static void test_guest_nets(void)
 	CU_ASSERT_EQUAL(st->ops->guest_net_put(st, &gn), 0);
 	CU_ASSERT_EQUAL(st->ops->guest_net_get(st, "vm1", a.id, &out), 0);
 	CU_ASSERT_EQUAL(out.mtu, 0);
+	CU_ASSERT_EQUAL(out.key_created, 0);
 	gn.listen_port = 51822; /* upsert */
 	gn.mtu = 1200;
+	gn.key_created = 1800000000;
 	CU_ASSERT_EQUAL(st->ops->guest_net_put(st, &gn), 0);
 	CU_ASSERT_EQUAL(st->ops->guest_net_get(st, "vm1", a.id, &out), 0);
 	CU_ASSERT_EQUAL(out.listen_port, 51822);
 	CU_ASSERT_EQUAL(out.mtu, 1200);
+	CU_ASSERT_EQUAL(out.key_created, 1800000000);
 	CU_ASSERT_STRING_EQUAL(out.public_key, gn.public_key);
 	snprintf(gn.guest, sizeof(gn.guest), "vm3");
 	CU_ASSERT_EQUAL(st->ops->guest_net_put(st, &gn), 0);
@@ -573,8 +576,17 @@ static void test_migrate_v1(void)
 			0);
 	CU_ASSERT_EQUAL(out.listen_port, 51820);
 	CU_ASSERT_EQUAL(out.mtu, 0);
+	CU_ASSERT_EQUAL(out.key_created, 0); /* 4: unknown age */
+	out.key_created = 1800000000;
+	CU_ASSERT_EQUAL(s1->ops->guest_net_put(s1, &out), 0);
+	CU_ASSERT_EQUAL(s1->ops->guest_net_get(s1, "vm1", "aaaaaaaaaaaa", &out),
+			0);
+	CU_ASSERT_EQUAL(out.key_created, 1800000000);
+	CU_ASSERT_STRING_EQUAL(out.public_key,
+			       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	s1->ops->close(s1);
-	/* Opened again: already version 3 (2 added networks.gen). */
+	/* Opened again: already version 4 (2 added networks.gen, 4
+	 * guest_nets.key_created). */
 	s1 = store_sqlite_open(path);
 	CU_ASSERT_PTR_NOT_NULL(s1);
 	if (s1)
