@@ -137,10 +137,12 @@ lab underlay -- wireguard-go "$wif" >/dev/null 2>&1 || fail "wireguard-go in the
 lab underlay -- ip addr add "$ip1/32" dev "$wif"
 lab underlay -- ip link set "$wif" up
 lab underlay -- ip route add "$ip2/32" dev "$wif"
-# try KEYFILE: one handshake attempt; 0 if it completed
+# try KEYFILE: one handshake attempt; 0 if it completed. One packet starts
+# it; its reply (if any) ends the wait early, else 10 s: room for a loaded
+# machine, and for a second initiation (resent after 5 s) when refused.
 try() {
 	lab underlay -- wg set "$wif" private-key "$1" peer "$key2" endpoint "$ul2:$port2" allowed-ips "$ip2/32"
-	lab underlay -- ping -c 3 -i 0.3 -W 1 "$ip2" >/dev/null 2>&1
+	lab underlay -- ping -c 1 -W 10 "$ip2" >/dev/null 2>&1
 	local hs
 	hs=$(lab underlay -- wg show "$wif" latest-handshakes | awk '{print $2}')
 	lab underlay -- wg set "$wif" peer "$key2" remove
