@@ -120,12 +120,10 @@ for g in json.load(sys.stdin)["guests"]:
     if g["name"] == "vm-a2": print(g["status"]["networks"][0]["listen_port"])')
 key2=$(awk '$1=="vm-a2"{print $2}' "$TMP/k1")
 
-# try KEYFILE: one handshake attempt; 0 if it completed. One packet starts
-# it; its reply (if any) ends the wait early, else 10 s: room for a loaded
-# machine, and for a second initiation (resent after 5 s) when refused.
+# try KEYFILE: one handshake attempt; 0 if it completed
 try() {
 	lab underlay -- wg set "$wif" private-key "$1" peer "$key2" endpoint "$ul2:$port2" allowed-ips "$ip2/32"
-	lab underlay -- ping -c 1 -W 10 "$ip2" >/dev/null 2>&1
+	lab underlay -- ping -c 3 -i 0.3 -W 1 "$ip2" >/dev/null 2>&1
 	local hs
 	hs=$(lab underlay -- wg show "$wif" latest-handshakes | awk '{print $2}')
 	lab underlay -- wg set "$wif" peer "$key2" remove
