@@ -38,7 +38,8 @@ PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev \
 	libnftnl-dev libcunit1-dev libsqlite3-dev libjansson-dev \
 	libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev libclang-rt-14-dev \
 	wireguard-go wireguard-tools iperf3 iputils-ping nftables iproute2 \
-	busybox-static netcat-openbsd valgrind util-linux procps psmisc tcpdump gnuplot-nox
+	busybox-static netcat-openbsd valgrind util-linux procps psmisc tcpdump gnuplot-nox \
+	python3
 # Installed without their Recommends: prometheus (for promtool in the metrics
 # test) would pull prometheus-node-exporter, a daemon.
 PKGS_NORECS := prometheus

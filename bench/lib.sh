@@ -17,6 +17,11 @@ warn() { printf '[%s] warning: %s\n' "$(date +%T)" "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 now() { echo "$EPOCHREALTIME"; }
+# The system's interpreter: a version manager's shim in PATH (pyenv) can
+# take seconds to start on a loaded machine, which timed loops would count.
+PY=$(command -v /usr/bin/python3 || command -v python3)
+python3() { "$PY" "$@"; }
+export -f python3
 # ms between two $EPOCHREALTIME stamps
 ms_since() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.3f", (b - a) * 1000 }'; }
 

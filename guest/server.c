@@ -218,7 +218,7 @@ json_t *srv_frame_error(int err)
 
 json_t *srv_request(struct agent *ag, json_t *req, const char **op)
 {
-	json_t *args = NULL;
+	json_t *args = NULL, *rep;
 	const char *why = NULL;
 	int err;
 
@@ -226,10 +226,15 @@ json_t *srv_request(struct agent *ag, json_t *req, const char **op)
 	err = proto_request_parse(req, op, &args, &why);
 	if (err) {
 		*op = NULL;
-		return proto_reply_err(err, "malformed request: %s", why);
+		rep = proto_reply_err(err, "malformed request: %s", why);
+	} else {
+		log_debug("request %s", *op);
+		rep = ag_dispatch(ag, *op, args);
 	}
-	log_debug("request %s", *op);
-	return ag_dispatch(ag, *op, args);
+	/* The request's id, so a client on a kept connection or a serial
+	 * port can tell this reply from a stale one (docs/protocol.md). */
+	proto_reply_echo_id(rep, req);
+	return rep;
 }
 
 /* --- connections ---------------------------------------------------------- */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One worker thread and one queue per guest (docs/control-plane.md). Only
- * the worker talks to its guest, on one persistent connection, every call
- * under a deadline for the whole exchange. A round: the liveness probe if
+ * One worker thread and one queue per guest (docs/control-plane.md). The
+ * worker owns its guest's one persistent connection (host/gconn.c); every
+ * call is under a deadline for the whole exchange, and the few calls made
+ * outside the worker (gc_call: guest add, Status, metrics, rotation) use
+ * the same connection between two of the worker's exchanges (call_mu). A round: the liveness probe if
  * the reconciler asked for one (Hello, replay), the queued items in order
  * (AddNetwork, AddEndpoint, PublishPorts, SetIsolation, ...), then the
  * catch-up: for each network of the guest whose acknowledged generation is
@@ -156,10 +158,9 @@ static int op_timeout(const struct host *h, const char *op)
 static int wk_call(struct host *h, struct host_grt *r, const char *op,
 		   json_t *args, json_t **res, char **em)
 {
-	int64_t deadline = host_now_ms() + op_timeout(h, op);
 	char control[ST_PATH_LEN], *gem = NULL;
 	json_t *rep = NULL;
-	bool reused, was_up;
+	bool was_up;
 	int rc;
 
 	if (res)
@@ -167,31 +168,14 @@ static int wk_call(struct host *h, struct host_grt *r, const char *op,
 	pthread_mutex_lock(&h->rt_mu);
 	memcpy(control, r->control, sizeof(control));
 	pthread_mutex_unlock(&h->rt_mu);
-	reused = r->fd >= 0;
-again:
-	if (r->fd < 0) {
-		rc = proto_dial(control, h->call_timeout_ms);
-		if (rc < 0)
-			goto transport;
-		r->fd = rc;
-	}
-	rc = gconn_exchange(r->fd, op, args, deadline, &rep);
-	if (rc) {
-		close(r->fd);
-		r->fd = -1;
-		/* The guest closed a kept connection: one new one. */
-		if (reused && (rc == -ECONNRESET || rc == -EPIPE)) {
-			reused = false;
-			goto again;
-		}
+	/* call_mu for this one exchange: calls made outside the worker
+	 * (gc_call) take it too and go through the same connection. */
+	pthread_mutex_lock(&r->call_mu);
+	rc = gconn_call(&r->conn, control, op, args,
+			host_now_ms() + op_timeout(h, op), &rep);
+	pthread_mutex_unlock(&r->call_mu);
+	if (rc)
 		goto transport;
-	}
-	/* One request per connection for now: a VM's virtio-serial channel
-	 * takes one client at a time and loses replies across a kept
-	 * connection (t-vm); the persistent connection comes back once the
-	 * serial transport supports it (issue 13). */
-	close(r->fd);
-	r->fd = -1;
 	mark_alive(h, r);
 	rc = gconn_reply(rep, res, &gem);
 	json_decref(rep);
@@ -540,9 +524,6 @@ static void probe(struct host *h, struct host_grt *r)
 				r->replay = true;
 			snprintf(r->boot, sizeof(r->boot), "%s",
 				 boot ? boot : "");
-		} else {
-			r->fd >= 0 ? close(r->fd) : 0;
-			r->fd = -1;
 		}
 		pthread_mutex_unlock(&h->rt_mu);
 		/* A host restart with the guest in sync: nothing to replay. */
@@ -657,20 +638,14 @@ static void *worker_main(void *arg)
 		r->dirty = false;
 		pthread_mutex_unlock(&h->rt_mu);
 		sem_wait(&h->io_sem);
-		/* call_mu: a call made outside the worker (gc_call) closes
-		 * the kept connection first, so a guest whose control channel
-		 * takes one client at a time (virtio-serial) is never dialled
-		 * twice. */
-		pthread_mutex_lock(&r->call_mu);
 		round_items(h, r, items, probe_due);
-		pthread_mutex_unlock(&r->call_mu);
 		sem_post(&h->io_sem);
 		pthread_mutex_lock(&h->rt_mu);
 	}
 	pthread_mutex_unlock(&h->rt_mu);
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
+	pthread_mutex_lock(&r->call_mu);
+	gconn_close(&r->conn);
+	pthread_mutex_unlock(&r->call_mu);
 	return NULL;
 }
 

@@ -38,7 +38,7 @@ struct host_grt *host_grt_get(struct host *h, const char *name)
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	pthread_mutex_init(&r->call_mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	r->fd = -1;
+	gconn_init(&r->conn);
 	r->tail = &r->head;
 	r->host = h;
 	r->state = ST_GUEST_UNKNOWN;
@@ -90,6 +90,7 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 {
 	struct host_grt *r = host_grt_get(h, g->name);
 	struct timespec deadline;
+	json_t *rep = NULL;
 	char *em = NULL;
 	bool was_up;
 	int rc;
@@ -100,23 +101,33 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 		json_decref(args);
 		return host_err(errmsg, -ENOMEM, "out of memory");
 	}
-	/* Outside the worker (guest add, Status): its own connection, with
-	 * the worker's kept one closed, since a virtio-serial channel serves
-	 * one client at a time; waiting for a running round is bounded. */
-	deadline.tv_sec = time(NULL) + (timeout_ms + 999) / 1000;
-	deadline.tv_nsec = 0;
+	/* Outside the worker (guest add, Status, metrics, rotation): the
+	 * guest's one connection, between two of its worker's exchanges
+	 * (call_mu is held for one exchange only); waiting is bounded. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	if (pthread_mutex_timedlock(&r->call_mu, &deadline)) {
 		json_decref(args);
 		return host_err(errmsg, -EBUSY, "guest %s: busy with its queue",
 				g->name);
 	}
-	if (r->fd >= 0) {
-		close(r->fd);
-		r->fd = -1;
-	}
-	rc = proto_call(g->control, timeout_ms, op, args, result, &em);
+	rc = gconn_call(&r->conn, g->control, op, args,
+			host_now_ms() + timeout_ms, &rep);
 	pthread_mutex_unlock(&r->call_mu);
 	json_decref(args);
+	if (!rc) {
+		rc = gconn_reply(rep, result, &em);
+		json_decref(rep);
+		if (rc && result) {
+			json_decref(*result);
+			*result = NULL;
+		}
+	}
 	if (!rc) {
 		pthread_mutex_lock(&h->rt_mu);
 		r->last_ok_ms = host_now_ms();

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The maximum key age's timer (docs/operations.md, "Maximum key age").
- * Once a second it reads the networks and every guest's key from the store
- * (two reads under h->mu, then lets go), and on each network with a
+ * Once a second it reads the networks, the guests and their keys from the
+ * store (three reads under h->mu, then lets go), and on each network with a
  * maximum picks at most one key that is due (host/keyage_due.c) and
  * rotates it through the manual rotation (rotate_guest_on_network(), which
  * takes h->mu only around its store reads and writes). Rotations run one at
@@ -83,22 +83,51 @@ static void fail_note(struct keyage *k, const char *guest, const char *nid,
 	f->retry_at = now + keyage_backoff_s(f->fails);
 }
 
+/* Keep the keys of the guests this host serves: in a shared store, each
+ * host rotates its own (a network spanning hosts cannot be rotated, and
+ * its host says so in its failures). */
+static size_t keep_ours(struct host *h, struct st_guest_net *gns, size_t ngn,
+			const struct st_guest *gs, size_t ng)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ngn; i++) {
+		bool ours = false;
+
+		for (size_t j = 0; j < ng && !ours; j++)
+			ours = !strcmp(gs[j].name, gns[i].guest) &&
+			       host_owns_guest(h, &gs[j]);
+		if (ours)
+			gns[k++] = gns[i];
+	}
+	return k;
+}
+
 static int read_store(struct host *h, struct st_network **ns, size_t *nn,
 		      struct st_guest_net **gns, size_t *ngn)
 {
+	struct st_guest *gs = NULL;
+	size_t ng = 0;
 	int rc;
 
 	pthread_mutex_lock(&h->mu);
 	rc = h->st->ops->network_list(h->st, ns, nn);
 	if (!rc)
 		rc = h->st->ops->guest_net_list(h->st, NULL, gns, ngn);
+	if (!rc)
+		rc = h->st->ops->guest_list(h->st, &gs, &ng);
 	pthread_mutex_unlock(&h->mu);
 	if (rc) {
 		free(*ns);
+		free(*gns);
 		*ns = NULL;
-		*nn = 0;
+		*gns = NULL;
+		*nn = *ngn = 0;
+		return rc;
 	}
-	return rc;
+	*ngn = keep_ours(h, *gns, *ngn, gs, ng);
+	free(gs);
+	return 0;
 }
 
 /* The key of n to rotate now (index in gns), or -1. */

@@ -844,12 +844,33 @@ static json_t *op_reconcile(struct sim_guest *g, json_t *args)
 					rn, "endpoints", re));
 }
 
+static const char *const opnames[SIM_OP__MAX] = {
+	[SIM_OP_HELLO] = "Hello",	  [SIM_OP_STATUS] = "GetStatus",
+	[SIM_OP_RECONCILE] = "Reconcile", [SIM_OP_HUB] = "hub",
+	[SIM_OP_OTHER] = "other",
+};
+
+static int op_class(const char *op)
+{
+	if (!strcmp(op, "Hello"))
+		return SIM_OP_HELLO;
+	if (!strcmp(op, "GetStatus"))
+		return SIM_OP_STATUS;
+	if (!strcmp(op, "Reconcile"))
+		return SIM_OP_RECONCILE;
+	if (!strcmp(op, "CreateHub") || !strcmp(op, "SetIsolation") ||
+	    !strcmp(op, "PublishPorts") || !strcmp(op, "SetDNS"))
+		return SIM_OP_HUB;
+	return SIM_OP_OTHER;
+}
+
 json_t *sim_handle(struct sim_guest *g, const char *op, json_t *args)
 {
 	json_t *empty = NULL, *r;
 
 	if (!args)
 		args = empty = json_object();
+	g->st.by_op[op_class(op)]++;
 	if (!strcmp(op, "Hello"))
 		r = op_hello(g);
 	else if (!strcmp(op, "GetUnderlayEndpoint"))
@@ -913,17 +934,22 @@ void sim_stats_add(struct sim_stats *sum, const struct sim_stats *st)
 	sum->peers_sent += st->peers_sent;
 	for (int i = 0; i < SIM_V__MAX; i++)
 		sum->violations[i] += st->violations[i];
+	for (int i = 0; i < SIM_OP__MAX; i++)
+		sum->by_op[i] += st->by_op[i];
 }
 
 json_t *sim_stats_json(const struct sim_stats *st)
 {
-	json_t *v = json_object();
+	json_t *v = json_object(), *o = json_object();
 
 	for (int i = 0; i < SIM_V__MAX; i++)
 		json_object_set_new(
 			v, vnames[i],
 			json_integer((json_int_t)st->violations[i]));
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+	for (int i = 0; i < SIM_OP__MAX; i++)
+		json_object_set_new(o, opnames[i],
+				    json_integer((json_int_t)st->by_op[i]));
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
 			 "requests", (json_int_t)st->requests, "bytes_in",
 			 (json_int_t)st->bytes_in, "bytes_out",
 			 (json_int_t)st->bytes_out, "sync",
@@ -932,5 +958,5 @@ json_t *sim_stats_json(const struct sim_stats *st)
 			 (json_int_t)st->estale, "errors",
 			 (json_int_t)st->errors, "peers_sent",
 			 (json_int_t)st->peers_sent, "violations",
-			 (json_int_t)sim_violations(st), "by_kind", v);
+			 (json_int_t)sim_violations(st), "by_kind", v, "by_op", o);
 }

@@ -71,8 +71,19 @@ enum sim_violation {
 	SIM_V__MAX
 };
 
+/* Requests counted per op, to tell what a phase (a restart) sent. */
+enum sim_op {
+	SIM_OP_HELLO,
+	SIM_OP_STATUS,
+	SIM_OP_RECONCILE,
+	SIM_OP_HUB, /* CreateHub, SetIsolation, PublishPorts, SetDNS */
+	SIM_OP_OTHER,
+	SIM_OP__MAX
+};
+
 struct sim_stats {
 	uint64_t requests, bytes_in, bytes_out;
+	uint64_t by_op[SIM_OP__MAX];
 	uint64_t sync, update, update_peers, estale, errors;
 	uint64_t peers_sent; /* peers received in full sets and deltas */
 	uint64_t violations[SIM_V__MAX];

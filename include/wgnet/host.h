@@ -59,6 +59,15 @@ struct cp_ack {
 	struct ns_ack a;
 };
 
+/* A guest's control connection (host/gconn.c). */
+struct gconn {
+	int fd;
+	bool no_ids; /* the agent is older than request ids */
+	uint64_t next_id;
+	uint64_t dials, stale; /* counters, for tests and debugging */
+	char addr[ST_PATH_LEN];
+};
+
 /* Runtime view of one guest (not persisted except state/last_seen). */
 struct host_grt {
 	char name[ST_NAME_LEN];
@@ -90,7 +99,11 @@ struct host_grt {
 	uint64_t iso_acked, iso_tried;
 	int iso_rc;
 	char iso_err[512];
-	int fd; /* persistent connection, the worker's own */
+	/* The guest's one connection: every call to it (its worker's and
+	 * gc_call's) goes through conn under call_mu, one exchange at a
+	 * time, so a channel that serves one client (a VM's virtio-serial
+	 * port) never sees two. */
+	struct gconn conn;
 	struct host *host;
 	struct host_grt *next;
 };
@@ -184,10 +197,18 @@ void host_grt_set_state(struct host *h, const char *name, int state);
 int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg);
 
-/* gconn.c: one exchange on a connected socket with a deadline for the
- * whole call (monotonic ms); the reply object in *reply. */
-int gconn_exchange(int fd, const char *op, json_t *args, int64_t deadline,
-		   json_t **reply);
+/* gconn.c: a guest's one kept connection; the caller serialises its use
+ * (the guest's call_mu). gconn_call(): dial if none (or the address
+ * changed), one exchange under @deadline (monotonic ms, the whole call),
+ * the reply object in *reply; a transport failure closes the connection
+ * and returns -errno, and a kept connection found closed by the guest is
+ * dialled again once. gconn_exchange(): the exchange alone on c->fd. */
+void gconn_init(struct gconn *c);
+void gconn_close(struct gconn *c);
+int gconn_call(struct gconn *c, const char *addr, const char *op, json_t *args,
+	       int64_t deadline, json_t **reply);
+int gconn_exchange(struct gconn *c, const char *op, json_t *args,
+		   int64_t deadline, json_t **reply);
 /* A reply → 0 and *result, or -code and *errmsg (then *result, if asked,
  * is the whole reply: ESTALE carries the guest's generation). */
 int gconn_reply(json_t *rep, json_t **result, char **errmsg);

@@ -14,6 +14,14 @@ if [ -z "${T:-}" ]; then
 fi
 WGNET_BIN=${WGNET_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 TMP=$(mktemp -d /tmp/wgnet-$T-XXXX)
+# python3 is Debian's (the Makefile installs it), also for what runs in the
+# test's namespaces: a version manager's shim earlier in PATH (pyenv) takes
+# seconds to start on a loaded machine, and every bounded wait that runs a
+# Python helper would count it.
+if [ -x /usr/bin/python3 ]; then
+	mkdir -p "$TMP/bin" && ln -sf /usr/bin/python3 "$TMP/bin/python3"
+	PATH="$TMP/bin:$PATH"
+fi
 PIDS=()
 CLEANUPS=()
 

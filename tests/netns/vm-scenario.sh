@@ -12,9 +12,15 @@
 # Needs: SCEN_UP_ARGS (extra `wgnet-lab up` arguments), SCEN_BACKEND
 # (the backend every guest must report).
 
-# gstatus GUEST: the agent's GetStatus result.
+# gstatus GUEST: the agent's GetStatus result, through wgnet-host: a VM's
+# control port (qemu's chardev) serves one client, and wgnet-host keeps its
+# one connection to each guest (docs/control-plane.md), so a second client
+# on the port would wait for it; the host's Status asks on that connection.
 gstatus() {
-	"$WGNET_BIN/wgnet-guest" call -s "$WGNET_LAB_DIR/guests/$1/guest.sock" -t 10000 GetStatus
+	wgnet status --json | python3 -c '
+import json, sys
+st = {g["name"]: g for g in json.load(sys.stdin)["guests"]}
+print(json.dumps(st[sys.argv[1]]["status"]))' "$1"
 }
 # counter GUEST NAME: one of its BPF stats.
 counter() { gstatus "$1" | jq_ "d['stats']['$2']"; }
