@@ -400,9 +400,11 @@ static int device_full(struct agent *ag, struct ag_net *n, struct wg_peer *want,
 		wg_device_free(cur);
 		return -ENOMEM;
 	}
-	memcpy(sorted, want, nw * sizeof(*sorted));
+	if (nw) /* want may be NULL for an empty set */
+		memcpy(sorted, want, nw * sizeof(*sorted));
 	qsort(sorted, nw, sizeof(*sorted), key_cmp);
-	qsort(cur->peers, cur->n_peers, sizeof(*cur->peers), key_cmp);
+	if (cur->n_peers)
+		qsort(cur->peers, cur->n_peers, sizeof(*cur->peers), key_cmp);
 	while (i < nw || k < cur->n_peers) {
 		int c = i == nw		  ? 1 :
 			k == cur->n_peers ? -1 :

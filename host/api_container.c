@@ -91,7 +91,6 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 	json_decref(iso);
 	rc = gc_call(h, g, "CreateHub", args,
 		     HOST_DEVICE_CALL_MS(h->call_timeout_ms), NULL, em);
-	json_decref(args);
 	if (rc)
 		goto out;
 	/* A fresh start: nothing from an earlier life stays. */
