@@ -167,8 +167,11 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 		 ip_fmt(&g.underlay, ul));
 	*res = guest_json(h, &g);
 out:
-	if (rc && rc != -EEXIST && !added)
+	if (rc && rc != -EEXIST && !added) {
 		host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
+		/* Not added: no connection kept (a VM's port serves one). */
+		gc_close(h, name);
+	}
 	json_decref(hello);
 	return rc;
 }

@@ -720,6 +720,7 @@ void cp_worker_stop(struct host *h, const char *guest)
 	pthread_mutex_unlock(&h->rt_mu);
 	cp_iso_forget(h, r);
 	fail_queue(h, r);
+	gc_close(h, guest); /* also if it never had a worker */
 }
 
 void cp_workers_stop_all(struct host *h)

@@ -164,6 +164,17 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 			g->control, strerror(-rc));
 }
 
+void gc_close(struct host *h, const char *name)
+{
+	struct host_grt *r = host_grt_get(h, name);
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->call_mu);
+	gconn_close(&r->conn);
+	pthread_mutex_unlock(&r->call_mu);
+}
+
 /* --- the reconciler --- */
 
 struct probe {

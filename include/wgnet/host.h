@@ -196,6 +196,8 @@ void host_grt_set_state(struct host *h, const char *name, int state);
  */
 int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg);
+/* Close the guest's connection (a failed add, a removed guest). */
+void gc_close(struct host *h, const char *name);
 
 /* gconn.c: a guest's one kept connection; the caller serialises its use
  * (the guest's call_mu). gconn_call(): dial if none (or the address
