@@ -221,6 +221,9 @@ void ag_net_dns_delta(struct agent *ag, struct ag_net *n, json_t *add,
 /* Remote destinations of the held peers, for a network brought back. */
 int ag_net_dests_sync(struct agent *ag, struct ag_net *n);
 void ag_net_dests_clear(struct agent *ag, struct ag_net *n);
+/* ip is the address of an endpoint of n present on this guest. */
+bool ag_addr_is_local(struct agent *ag, struct ag_net *n,
+		      const struct ip_addr *ip);
 
 /* dnsglue.c */
 int ag_dns_open(struct agent *ag, struct ag_ctr *c);

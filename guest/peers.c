@@ -79,7 +79,6 @@ static int peer_parse(struct ag_net *n, json_t *p, struct wg_peer *w,
 	if (!w->allowed)
 		return snprintf(why, wlen, "out of memory"), -ENOMEM;
 	json_array_foreach(ai, j, a) {
-		struct wg_allowedip *x = &w->allowed[w->n_allowed];
 		struct ip_prefix pf;
 
 		if (!json_is_string(a) ||
@@ -92,13 +91,7 @@ static int peer_parse(struct ag_net *n, json_t *p, struct wg_peer *w,
 				       why, wlen,
 				       "allowed_ips must be /32 or /128 addresses of the network"),
 			       -EINVAL;
-		x->family = pf.addr.family;
-		if (pf.addr.family == AF_INET)
-			memcpy(x->addr, pf.addr.a + 12, 4);
-		else
-			memcpy(x->addr, pf.addr.a, 16);
-		x->cidr = (uint8_t)pf.plen;
-		w->n_allowed++;
+		w->allowed[w->n_allowed++] = pf;
 	}
 	return 0;
 }
@@ -173,8 +166,8 @@ out:
 
 /* ---- the BPF destination map ------------------------------------------ */
 
-static bool addr_is_local(struct agent *ag, struct ag_net *n,
-			  const struct ip_addr *ip)
+bool ag_addr_is_local(struct agent *ag, struct ag_net *n,
+		      const struct ip_addr *ip)
 {
 	for (int k = 0; k < AG_MAX_EPS; k++) {
 		struct ag_ep *e = &ag->eps[k];
@@ -226,7 +219,7 @@ static int peer_dests(struct agent *ag, struct ag_net *n, json_t *peer,
 		if (!set) {
 			dp_dest_del(ag->dp, (uint32_t)n->index, &pf.addr);
 			dmiss_note(ag, n, buf, 0);
-		} else if (!addr_is_local(ag, n, &pf.addr)) {
+		} else if (!ag_addr_is_local(ag, n, &pf.addr)) {
 			int err = dp_dest_set(ag->dp, (uint32_t)n->index,
 					      &pf.addr, &d);
 
@@ -342,14 +335,11 @@ static bool sockaddr_same(const struct sockaddr_storage *a,
 	return pa == pb && ip_equal(&ia, &ib);
 }
 
-static bool allowed_has(const struct wg_peer *p, const struct wg_allowedip *a)
+static bool allowed_has(const struct wg_peer *p, const struct ip_prefix *a)
 {
-	size_t alen = a->family == AF_INET ? 4 : 16;
-
 	for (size_t i = 0; i < p->n_allowed; i++)
-		if (p->allowed[i].family == a->family &&
-		    p->allowed[i].cidr == a->cidr &&
-		    !memcmp(p->allowed[i].addr, a->addr, alen))
+		if (p->allowed[i].plen == a->plen &&
+		    ip_equal(&p->allowed[i].addr, &a->addr))
 			return true;
 	return false;
 }

@@ -15,8 +15,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "wgnet/host.h"
-#include "wgnet/ipam.h"
+#include "host.h"
+#include "ipam.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"

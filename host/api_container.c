@@ -12,7 +12,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 
 #include "mtu.h"

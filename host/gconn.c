@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/ctrlset.h"
-#include "wgnet/host.h"
+#include "ctrlset.h"
+#include "host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 

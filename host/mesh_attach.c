@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"

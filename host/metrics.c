@@ -27,8 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
+#include "mhd_log.h"
 
 #include "metrics.h"
 
@@ -354,19 +355,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		     b.p, b.len, MHD_RESPMEM_MUST_FREE);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_debug("metrics (libmicrohttpd): %s", buf);
-}
-
 /* --- the listening socket --------------------------------------------- */
 
 /* "127.0.0.1:9000", "[::1]:9000" (loopback only) or "unix:/path". */
@@ -489,7 +477,7 @@ int metrics_start(struct host *h, const char *addr, int interval_s,
 		0, NULL, NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_IDLE_S,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, m, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, host_mhd_log, (void *)"metrics", MHD_OPTION_END);
 	if (!m->mhd) {
 		close(fd);
 		rc = -EIO;

@@ -25,7 +25,7 @@
 
 #include "../../guest/agent.h"
 #include "../../guest/serial.h"
-#include "wgnet/host.h"
+#include "../../host/host.h"
 #include "wgnet/proto.h"
 
 void suite_gconn(void);

@@ -24,8 +24,8 @@
 
 #include <semaphore.h>
 
-#include "wgnet/netstate.h"
-#include "wgnet/store.h"
+#include "netstate.h"
+#include "store.h"
 #include "wgnet/wg.h"
 
 #define HOST_DEFAULT_SOCK "/run/wgnet/host.sock"
