@@ -89,13 +89,14 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 	ctrl = json_object_get(iso, "ctrl_prefixes");
 	args = ctrl ? json_pack("{s:O}", "ctrl_prefixes", ctrl) : json_object();
 	json_decref(iso);
-	rc = gc_call(h, g, "CreateHub", args, 3 * h->call_timeout_ms, NULL, em);
+	rc = gc_call(h, g, "CreateHub", args,
+		     HOST_DEVICE_CALL_MS(h->call_timeout_ms), NULL, em);
 	if (rc)
 		goto out;
 	/* A fresh start: nothing from an earlier life stays. */
 	rc = gc_call(h, g, "Reconcile",
 		     json_pack("{s:[],s:[]}", "networks", "containers"),
-		     3 * h->call_timeout_ms, NULL, em);
+		     HOST_DEVICE_CALL_MS(h->call_timeout_ms), NULL, em);
 out:
 	json_decref(ul);
 	return rc;
@@ -207,7 +208,11 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 
 		cp_worker_ensure(h, &g);
 		cp_enqueue(h, name, CP_CALL, "DeleteHub", NULL, NULL, NULL, t);
-		cp_ticket_wait(h, t, h->call_timeout_ms * 4, NULL);
+		/* The worker's own deadline for DeleteHub, and a round. */
+		cp_ticket_wait(h, t,
+			       HOST_DEVICE_CALL_MS(h->call_timeout_ms) +
+				       h->call_timeout_ms,
+			       NULL);
 	}
 	cp_worker_stop(h, name);
 	pthread_mutex_lock(&h->mu);

@@ -139,16 +139,17 @@ static bool fd_shortage(int rc)
  * (the guest is marked down); a shortage of descriptors is -EAGAIN and
  * says nothing about the guest. *res (if res) may be set on errors too. */
 /* Ops that build devices (a WireGuard interface, a veth, BPF) may take a
- * loaded guest seconds: three deadlines; the rest one. */
+ * loaded guest as long as a wireguard-go start (HOST_DEVICE_CALL_MS); the
+ * rest one deadline. */
 static int op_timeout(const struct host *h, const char *op)
 {
-	static const char *const heavy[] = { "AddNetwork", "AddEndpoint",
-					     "CreateHub", "Reconcile",
-					     "RemoveNetwork" };
+	static const char *const heavy[] = { "AddNetwork",    "AddEndpoint",
+					     "CreateHub",     "Reconcile",
+					     "RemoveNetwork", "DeleteHub" };
 
 	for (size_t i = 0; i < sizeof(heavy) / sizeof(*heavy); i++)
 		if (!strcmp(op, heavy[i]))
-			return 3 * h->call_timeout_ms;
+			return HOST_DEVICE_CALL_MS(h->call_timeout_ms);
 	return h->call_timeout_ms;
 }
 

@@ -33,6 +33,14 @@
 #define HOST_CALL_TIMEOUT_MS 2000 /* one guest call, the whole exchange */
 #define HOST_PUSH_TIMEOUT_MS 2000 /* fan-out pushes to other guests */
 #define HOST_PROBE_TIMEOUT_MS 2000 /* liveness Hello */
+/* Calls that may start or stop a wireguard-go interface (AddNetwork,
+ * RemoveNetwork, Reconcile, CreateHub, DeleteHub, AddEndpoint, rotation's
+ * Prepare and Commit): the guest may take up to WG_START_TIMEOUT_MS for one
+ * interface, so the host waits that plus one ordinary call deadline. A
+ * shorter wait gives up on a loaded guest that is still succeeding, marks
+ * it down and replays what it already did (the guest's deadline must fit
+ * inside the host's). */
+#define HOST_DEVICE_CALL_MS(call_ms) (WG_START_TIMEOUT_MS + (call_ms))
 #define HOST_TICK_MS 1000
 /* How often the isolation set is recomputed (this machine's addresses). */
 #define HOST_ISO_REFRESH_MS 5000

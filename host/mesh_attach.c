@@ -164,7 +164,11 @@ static void attach_undo(struct host *h, const struct st_network *n,
 	t = cp_ticket_new();
 	cp_enqueue(h, guest, CP_RMNET, NULL,
 		   json_pack("{s:s}", "network_id", n->id), n->id, NULL, t);
-	cp_ticket_wait(h, t, h->call_timeout_ms * 4, NULL);
+	/* The worker's own deadline for RemoveNetwork, and a round. */
+	cp_ticket_wait(h, t,
+		       HOST_DEVICE_CALL_MS(h->call_timeout_ms) +
+			       h->call_timeout_ms,
+		       NULL);
 }
 
 int mesh_attach(struct host *h, const struct st_network *n,

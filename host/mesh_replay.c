@@ -345,6 +345,8 @@ int mesh_replay_guest(struct host *h, struct host_grt *r,
 	if (!rc)
 		remove_vanished(h, g, status);
 	rc = rc == -EHOSTUNREACH ? rc : 0;
+	if (!rc)
+		log_info("guest %s: desired state replayed", g->name);
 out:
 	if (rc)
 		log_warn("replay of guest %s stopped: %s", g->name,

@@ -30,6 +30,7 @@
 #include "wgnet/link.h"
 #include "wgnet/wg.h"
 #include "wgnet/wg_internal.h"
+#include "ut.h"
 
 #define FAMILY 0x1d /* any genl family id will do for canned messages */
 #define GENL_LEN MNL_ALIGN(sizeof(struct genlmsghdr))
@@ -986,7 +987,7 @@ static int ns_enter(struct test_ns *ns)
 	struct stat st;
 	int fd;
 
-	snprintf(ns->name, sizeof(ns->name), "wgnet-wgtest-%d", (int)getpid());
+	snprintf(ns->name, sizeof(ns->name), "%s-wg", ut_prefix);
 	snprintf(ns->path, sizeof(ns->path), "/run/netns/%s", ns->name);
 	ns->orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (ns->orig < 0)
@@ -1180,9 +1181,10 @@ static void userspace_in_ns(const struct test_ns *ns)
 	size_t i;
 	int tries;
 
-	/* The full pid: the socket path is machine-wide, so two runs must
-	 * never pick the same name (pid % 10000 could collide). */
-	snprintf(ifname, sizeof(ifname), "wgt%d", (int)getpid());
+	/* The run's claimed prefix: the socket path is machine-wide, so two
+	 * runs must never pick the same name (a pid is reused after a run
+	 * that crashed and left its socket behind). */
+	snprintf(ifname, sizeof(ifname), "t%swg", ut_prefix);
 	snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", ifname);
 	strcpy(want->name, ifname);
 	CU_ASSERT_EQUAL(wg_key_generate(want->private_key), 0);
