@@ -123,7 +123,7 @@ void host_free(struct host *h)
 		return;
 	host_stop(h);
 	while (h->grt) {
-		struct host_grt *r = h->grt;
+		struct guest_rt *r = h->grt;
 
 		h->grt = r->next;
 		gconn_close(&r->conn);

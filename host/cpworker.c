@@ -91,7 +91,7 @@ int cp_ticket_wait(struct host *h, struct cp_ticket *t, int timeout_ms,
 
 /* --- acks (rt_mu held) --- */
 
-static struct ns_ack *ack_slot(struct host_grt *r, const char *nid)
+static struct ns_ack *ack_slot(struct guest_rt *r, const char *nid)
 {
 	struct cp_ack *a;
 
@@ -107,7 +107,7 @@ static struct ns_ack *ack_slot(struct host_grt *r, const char *nid)
 	return &a[r->nacks++].a;
 }
 
-static void ack_drop(struct host_grt *r, const char *nid)
+static void ack_drop(struct guest_rt *r, const char *nid)
 {
 	for (size_t i = 0; i < r->nacks; i++)
 		if (!strcmp(r->acks[i].network_id, nid)) {
@@ -153,7 +153,7 @@ static int op_timeout(const struct host *h, const char *op)
 	return h->call_timeout_ms;
 }
 
-static int wk_call(struct host *h, struct host_grt *r, const char *op,
+static int wk_call(struct host *h, struct guest_rt *r, const char *op,
 		   json_t *args, json_t **res, char **em)
 {
 	char control[ST_PATH_LEN], *gem = NULL;
@@ -196,7 +196,7 @@ transport:
 
 /* --- items --- */
 
-static int item_ports(struct host *h, struct host_grt *r,
+static int item_ports(struct host *h, struct guest_rt *r,
 		      const struct cp_item *it, char **em)
 {
 	struct st_container c;
@@ -218,7 +218,7 @@ static int item_ports(struct host *h, struct host_grt *r,
 	return rc;
 }
 
-static int run_item(struct host *h, struct host_grt *r, struct cp_item *it,
+static int run_item(struct host *h, struct guest_rt *r, struct cp_item *it,
 		    char **em)
 {
 	json_t *res = NULL;
@@ -267,7 +267,7 @@ static struct cp_net *net_by_id(struct host *h, const char *nid)
 	return NULL;
 }
 
-static void set_ack(struct host *h, struct host_grt *r, const char *nid,
+static void set_ack(struct host *h, struct guest_rt *r, const char *nid,
 		    uint64_t sent, bool sync, int rc, uint64_t reply_gen)
 {
 	struct ns_ack *a;
@@ -284,7 +284,7 @@ static void set_ack(struct host *h, struct host_grt *r, const char *nid,
 
 /* Guests with generations: one UpdateNetwork or SyncNetwork. 1 = sent,
  * 0 = nothing due, -errno. */
-static int catch_up_gens(struct host *h, struct host_grt *r, const char *nid)
+static int catch_up_gens(struct host *h, struct guest_rt *r, const char *nid)
 {
 	struct ns_ack a = { 0 };
 	struct ns_delta d;
@@ -335,7 +335,7 @@ static int catch_up_gens(struct host *h, struct host_grt *r, const char *nid)
 
 /* Guests without generations: the full peer set and every DNS set of its
  * containers on the network, when the network moved. */
-static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
+static int catch_up_legacy(struct host *h, struct guest_rt *r, const char *nid)
 {
 	json_t *peers = NULL, *dns = json_array(), *ctrs = json_array(), *v,
 	       *args;
@@ -405,7 +405,7 @@ static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
 	return rc ? rc : 1;
 }
 
-static void catch_up(struct host *h, struct host_grt *r)
+static void catch_up(struct host *h, struct guest_rt *r)
 {
 	for (int pass = 0; pass < 4; pass++) {
 		json_t *ids = guest_nets(h, r->name), *id;
@@ -434,7 +434,7 @@ static void catch_up(struct host *h, struct host_grt *r)
 /* The isolation set, when the guest has not had its current version (or,
  * with retry, refused the last one): before the queued items, so an
  * endpoint queued after a network's creation finds its subnet isolated. */
-static int iso_step(struct host *h, struct host_grt *r, bool retry)
+static int iso_step(struct host *h, struct guest_rt *r, bool retry)
 {
 	uint64_t gen;
 	json_t *args = cp_iso_due(h, r, retry, &gen);
@@ -452,7 +452,7 @@ static int iso_step(struct host *h, struct host_grt *r, bool retry)
 
 /* --- the probe (reconciler) --- */
 
-static int wk_call_fn(struct host *h, struct host_grt *r, const char *op,
+static int wk_call_fn(struct host *h, struct guest_rt *r, const char *op,
 		      json_t *args, json_t **res, char **em)
 {
 	int rc = wk_call(h, r, op, args, res, em);
@@ -474,7 +474,7 @@ static bool holds_all(struct host *h, const char *guest, json_t *nets)
 	return all;
 }
 
-static void probe(struct host *h, struct host_grt *r)
+static void probe(struct host *h, struct guest_rt *r)
 {
 	struct st_guest g;
 	json_t *res = NULL, *nets;
@@ -531,7 +531,7 @@ out:
 
 /* --- the worker --- */
 
-static void finish_item(struct host *h, struct host_grt *r, struct cp_item *it)
+static void finish_item(struct host *h, struct guest_rt *r, struct cp_item *it)
 {
 	pthread_mutex_lock(&h->rt_mu);
 	if (it->t) {
@@ -548,7 +548,7 @@ static void finish_item(struct host *h, struct host_grt *r, struct cp_item *it)
 	free(it);
 }
 
-static void round_items(struct host *h, struct host_grt *r,
+static void round_items(struct host *h, struct guest_rt *r,
 			struct cp_item *items, bool probe_due)
 {
 	bool alive = true, dead;
@@ -605,7 +605,7 @@ static void round_items(struct host *h, struct host_grt *r,
 
 static void *worker_main(void *arg)
 {
-	struct host_grt *r = arg;
+	struct guest_rt *r = arg;
 	struct host *h = r->host;
 
 	pthread_mutex_lock(&h->rt_mu);
@@ -636,7 +636,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-void cp_wake(struct host *h, struct host_grt *r, bool probe_too)
+void cp_wake(struct host *h, struct guest_rt *r, bool probe_too)
 {
 	pthread_mutex_lock(&h->rt_mu);
 	r->dirty = true;
@@ -648,7 +648,7 @@ void cp_wake(struct host *h, struct host_grt *r, bool probe_too)
 
 void cp_worker_ensure(struct host *h, const struct st_guest *g)
 {
-	struct host_grt *r = host_grt_get(h, g->name);
+	struct guest_rt *r = guest_rt_get(h, g->name);
 	pthread_attr_t attr;
 
 	if (!r)
@@ -668,7 +668,7 @@ void cp_worker_ensure(struct host *h, const struct st_guest *g)
 	pthread_mutex_unlock(&h->rt_mu);
 }
 
-static void fail_queue(struct host *h, struct host_grt *r)
+static void fail_queue(struct host *h, struct guest_rt *r)
 {
 	struct cp_item *items;
 
@@ -688,7 +688,7 @@ static void fail_queue(struct host *h, struct host_grt *r)
 
 void cp_worker_stop(struct host *h, const char *guest)
 {
-	struct host_grt *r = host_grt_get(h, guest);
+	struct guest_rt *r = guest_rt_get(h, guest);
 	bool join;
 
 	if (!r)
@@ -713,7 +713,7 @@ void cp_worker_stop(struct host *h, const char *guest)
 void cp_workers_stop_all(struct host *h)
 {
 	for (;;) {
-		struct host_grt *r;
+		struct guest_rt *r;
 		char name[ST_NAME_LEN] = "";
 
 		pthread_mutex_lock(&h->rt_mu);
@@ -733,7 +733,7 @@ void cp_enqueue(struct host *h, const char *guest, int kind, const char *op,
 		json_t *args, const char *nid, const char *cid,
 		struct cp_ticket *t)
 {
-	struct host_grt *r = host_grt_get(h, guest);
+	struct guest_rt *r = guest_rt_get(h, guest);
 	struct cp_item *it = calloc(1, sizeof(*it));
 
 	if (!r || !it) {

@@ -23,9 +23,9 @@ int64_t host_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct host_grt *host_grt_get(struct host *h, const char *name)
+struct guest_rt *guest_rt_get(struct host *h, const char *name)
 {
-	struct host_grt *r;
+	struct guest_rt *r;
 
 	pthread_mutex_lock(&h->rt_mu);
 	for (r = h->grt; r; r = r->next)
@@ -52,9 +52,9 @@ out:
 	return r;
 }
 
-int host_grt_state(struct host *h, const char *name)
+int guest_rt_state(struct host *h, const char *name)
 {
-	struct host_grt *r = host_grt_get(h, name);
+	struct guest_rt *r = guest_rt_get(h, name);
 	int s;
 
 	if (!r)
@@ -65,9 +65,9 @@ int host_grt_state(struct host *h, const char *name)
 	return s;
 }
 
-void host_grt_set_state(struct host *h, const char *name, int state)
+void guest_rt_set_state(struct host *h, const char *name, int state)
 {
-	struct host_grt *r = host_grt_get(h, name);
+	struct guest_rt *r = guest_rt_get(h, name);
 
 	if (!r)
 		return;
@@ -85,7 +85,7 @@ void host_grt_set_state(struct host *h, const char *name, int state)
 	pthread_mutex_unlock(&h->rt_mu);
 }
 
-void gc_mark_alive(struct host *h, struct host_grt *r)
+void gc_mark_alive(struct host *h, struct guest_rt *r)
 {
 	pthread_mutex_lock(&h->rt_mu);
 	r->last_ok_ms = host_now_ms();
@@ -93,7 +93,7 @@ void gc_mark_alive(struct host *h, struct host_grt *r)
 	pthread_mutex_unlock(&h->rt_mu);
 }
 
-void gc_mark_down(struct host *h, struct host_grt *r, const char *op, int err)
+void gc_mark_down(struct host *h, struct guest_rt *r, const char *op, int err)
 {
 	bool was_up;
 
@@ -113,7 +113,7 @@ void gc_mark_down(struct host *h, struct host_grt *r, const char *op, int err)
 int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg)
 {
-	struct host_grt *r = host_grt_get(h, g->name);
+	struct guest_rt *r = guest_rt_get(h, g->name);
 	struct timespec deadline;
 	json_t *rep = NULL;
 	char *em = NULL;
@@ -174,7 +174,7 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 
 void gc_close(struct host *h, const char *name)
 {
-	struct host_grt *r = host_grt_get(h, name);
+	struct guest_rt *r = guest_rt_get(h, name);
 
 	if (!r)
 		return;
@@ -213,7 +213,7 @@ static const char *state_name(int s)
 	return s == ST_GUEST_UP ? "up" : s == ST_GUEST_DEAD ? "dead" : "down";
 }
 
-static void back_off(struct host *h, struct host_grt *r)
+static void back_off(struct host *h, struct guest_rt *r)
 {
 	pthread_mutex_lock(&h->rt_mu);
 	r->next_ms = host_now_ms() + r->backoff_ms;
@@ -225,7 +225,7 @@ static void back_off(struct host *h, struct host_grt *r)
 
 /* The guest answered its probe: audit or replay it if due (in its
  * worker, through call). */
-static void probe_ok(struct host *h, struct host_grt *r,
+static void probe_ok(struct host *h, struct guest_rt *r,
 		     const struct st_guest *g, mesh_call_fn call)
 {
 	int64_t now = host_now_ms();
@@ -260,16 +260,16 @@ static void probe_ok(struct host *h, struct host_grt *r,
 	}
 	if (rc) {
 		/* It answers but cannot take its state: back off too. */
-		host_grt_set_state(h, g->name, ST_GUEST_DOWN);
+		guest_rt_set_state(h, g->name, ST_GUEST_DOWN);
 		back_off(h, r);
 		persist_state(h, g->name, ST_GUEST_DOWN, 0);
 	} else {
-		host_grt_set_state(h, g->name, ST_GUEST_UP);
+		guest_rt_set_state(h, g->name, ST_GUEST_UP);
 		persist_state(h, g->name, ST_GUEST_UP, time(NULL));
 	}
 }
 
-static void probe_failed(struct host *h, struct host_grt *r,
+static void probe_failed(struct host *h, struct guest_rt *r,
 			 const struct st_guest *g, const char *why)
 {
 	int64_t now = host_now_ms();
@@ -294,7 +294,7 @@ static void probe_failed(struct host *h, struct host_grt *r,
 	if (!h->st->ops->guest_get(h->st, g->name, &cur)) {
 		if (cur.state == ST_GUEST_DEAD && next != ST_GUEST_DEAD)
 			/* Dead before a restart of wgnet-host: still dead. */
-			host_grt_set_state(h, g->name, ST_GUEST_DEAD);
+			guest_rt_set_state(h, g->name, ST_GUEST_DEAD);
 		else if (next == ST_GUEST_DEAD && was != ST_GUEST_DEAD)
 			mesh_guest_dead(h, g);
 		else
@@ -302,7 +302,7 @@ static void probe_failed(struct host *h, struct host_grt *r,
 	}
 }
 
-void host_probe_result(struct host *h, struct host_grt *r,
+void host_probe_result(struct host *h, struct guest_rt *r,
 		       const struct st_guest *g, int rc, json_t *hello,
 		       const char *why, mesh_call_fn call)
 {
@@ -328,14 +328,14 @@ void host_reconcile_once(struct host *h)
 	if (h->st->ops->guest_list(h->st, &gs, &n))
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct host_grt *r;
+		struct guest_rt *r;
 		bool go = false;
 
 		/* Another host's guest (shared store): not ours to probe. */
 		if (!host_owns_guest(h, &gs[i]))
 			continue;
 		cp_worker_ensure(h, &gs[i]);
-		r = host_grt_get(h, gs[i].name);
+		r = guest_rt_get(h, gs[i].name);
 		if (!r)
 			continue;
 		pthread_mutex_lock(&h->rt_mu);

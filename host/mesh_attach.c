@@ -109,7 +109,7 @@ static int attach_commit(struct host *h, const struct st_network *n,
 	rc = host_check_owner(h, g->name, errmsg);
 	if (rc)
 		goto out;
-	if (host_grt_state(h, g->name) == ST_GUEST_DEAD) {
+	if (guest_rt_state(h, g->name) == ST_GUEST_DEAD) {
 		rc = host_err(errmsg, -EHOSTUNREACH, "guest %s is dead",
 			      g->name);
 		goto out;
@@ -158,7 +158,7 @@ static void attach_undo(struct host *h, const struct st_network *n,
 	pthread_mutex_unlock(&h->mu);
 	gen = cp_net_refresh(h, n->id);
 	cp_net_quarantine(h, n->id, &ep->ip4, &ep->ip6, gen);
-	if (!last || host_grt_state(h, guest) == ST_GUEST_DEAD)
+	if (!last || guest_rt_state(h, guest) == ST_GUEST_DEAD)
 		return;
 	/* AddNetwork may have half-built it. */
 	t = cp_ticket_new();

@@ -199,7 +199,7 @@ static json_t *collect(struct host *h)
 		/* Not asked (not up) counts as no status. */
 		json_object_set_new(guests, gs[i].name,
 				    json_pack("{s:b}", "status_ok", 0));
-		if (host_grt_state(h, gs[i].name) == ST_GUEST_UP)
+		if (guest_rt_state(h, gs[i].name) == ST_GUEST_UP)
 			up[nup++] = gs[i];
 	}
 	call_all(h, up, nup, res);
@@ -265,7 +265,7 @@ static json_t *snapshot_live(struct metrics *m)
 	json_object_set_new(out, "now", json_integer(time(NULL)));
 	json_object_foreach(guests, name, g) {
 		json_t *c = json_copy(g);
-		struct host_grt *r;
+		struct guest_rt *r;
 
 		pthread_mutex_lock(&h->rt_mu);
 		for (r = h->grt; r && strcmp(r->name, name); r = r->next)

@@ -103,7 +103,7 @@ static int rot_load(struct host *h, const struct st_network *n,
 				r->g.name, n->name, r->g.host_id);
 			break;
 		}
-		if (host_grt_state(h, r->g.name) != ST_GUEST_UP) {
+		if (guest_rt_state(h, r->g.name) != ST_GUEST_UP) {
 			rc = host_err(
 				em, -EHOSTUNREACH,
 				"guest %s on network %s is not up: cannot rotate without it",
