@@ -50,9 +50,20 @@ PKGS_NORECS := prometheus
 # machine's iptables and /run/docker); the tests run dockerds of their own.
 DOCKER_PKGS := docker.io etcd-server etcd-client
 
-LIB_SRCS := $(wildcard src/*.c) $(filter-out guest/main.c,$(wildcard guest/*.c)) \
-	    $(filter-out host/main.c host/cli.c,$(wildcard host/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# Three archives, one a layer (docs/architecture.md, "Layers"): src/ is shared,
+# guest/ and host/ each build on it and never on each other. Each program links
+# only the archives of its layer, so a call across layers fails to link; the
+# layer checks below link every object of an archive, used or not.
+SHARED_SRCS := $(wildcard src/*.c)
+GUEST_SRCS := $(filter-out guest/main.c,$(wildcard guest/*.c))
+# The CLI's commands (host/cli_*.c) call host/cli.c: they link with it alone.
+CLI_SRCS := $(wildcard host/cli_*.c)
+HOST_SRCS := $(filter-out host/main.c host/cli.c $(CLI_SRCS),$(wildcard host/*.c))
+SHARED_LIB := $(BUILD)/libwgnet.a
+GUEST_LIB := $(BUILD)/libwgnet-guest.a
+HOST_LIB := $(BUILD)/libwgnet-host.a
+LIB_OBJS := $(SHARED_SRCS:%.c=$(BUILD)/%.o) $(GUEST_SRCS:%.c=$(BUILD)/%.o) \
+	    $(HOST_SRCS:%.c=$(BUILD)/%.o) $(CLI_SRCS:%.c=$(BUILD)/%.o)
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
@@ -69,7 +80,7 @@ FUZZ_SECONDS ?= 60
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: deps $(BINS) $(BUILD)/test_unit
+all: deps $(BINS) $(BUILD)/test_unit $(BUILD)/layers.ok
 
 # Install what is missing (CI starts from a clean clone on a fresh machine).
 deps: $(BUILD)/.deps
@@ -114,26 +125,52 @@ $(BUILD)/%.o: %.c | $(BUILD)/.deps $(SKELS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libwgnet.a: $(LIB_OBJS)
+$(SHARED_LIB): $(SHARED_SRCS:%.c=$(BUILD)/%.o) Makefile
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
-$(BUILD)/wgnet-guest: $(BUILD)/guest/main.o $(BUILD)/libwgnet.a
+$(GUEST_LIB): $(GUEST_SRCS:%.c=$(BUILD)/%.o) Makefile
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
+
+$(HOST_LIB): $(HOST_SRCS:%.c=$(BUILD)/%.o) Makefile
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
+
+$(BUILD)/wgnet-guest: $(BUILD)/guest/main.o $(GUEST_LIB) $(SHARED_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The simulated guests (sim/): one process, N guests, for scale benchmarks.
-$(BUILD)/wgnet-simguest: $(BUILD)/sim/main.o $(SIM_OBJS) $(BUILD)/libwgnet.a
+$(BUILD)/wgnet-simguest: $(BUILD)/sim/main.o $(SIM_OBJS) $(GUEST_LIB) $(SHARED_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/wgnet-host: $(BUILD)/host/main.o $(BUILD)/libwgnet.a
+$(BUILD)/wgnet-host: $(BUILD)/host/main.o $(HOST_LIB) $(SHARED_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/wgnet: $(BUILD)/host/cli.o $(BUILD)/libwgnet.a
+$(BUILD)/wgnet: $(BUILD)/host/cli.o $(CLI_SRCS:%.c=$(BUILD)/%.o) $(HOST_LIB) $(SHARED_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Layer checks: every object of an archive, linked with only what its layer
+# may use (an empty main stands in for the program). The shared archive links
+# alone, the guest and host archives each with the shared one.
+$(BUILD)/layers/main.c:
+	@mkdir -p $(@D)
+	$(Q)echo 'int main(void); int main(void) { return 0; }' > $@
+
+$(BUILD)/layers/shared: $(BUILD)/layers/main.o $(SHARED_LIB)
+$(BUILD)/layers/guest: $(BUILD)/layers/main.o $(GUEST_LIB) $(SHARED_LIB)
+$(BUILD)/layers/host: $(BUILD)/layers/main.o $(HOST_LIB) $(SHARED_LIB)
+$(BUILD)/layers/shared $(BUILD)/layers/guest $(BUILD)/layers/host:
+	$(call msg,LAYER,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--whole-archive $(word 2,$^) \
+		-Wl,--no-whole-archive $(wordlist 3,3,$^) $(LDLIBS)
+
+$(BUILD)/layers.ok: $(BUILD)/layers/shared $(BUILD)/layers/guest $(BUILD)/layers/host
+	$(Q)touch $@
 
 $(BUILD)/wgnet-lab: lab/wgnet-lab
 	$(call msg,INSTALL,$@)
@@ -158,7 +195,7 @@ $(BUILD)/tests/unit/runner.o: tests/unit/runner.c $(BUILD)/tests/unit/suites.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/tests/unit -c $< -o $@
 
-$(BUILD)/test_unit: $(UNIT_OBJS) $(SIM_OBJS) $(BUILD)/libwgnet.a
+$(BUILD)/test_unit: $(UNIT_OBJS) $(SIM_OBJS) $(HOST_LIB) $(GUEST_LIB) $(SHARED_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
@@ -219,7 +256,7 @@ analyze: deps
 	$(Q)scan-build --status-bugs $(MAKE) --no-print-directory BUILD=build/analyze all
 
 format:
-	$(Q)clang-format -i $(wildcard src/*.c guest/*.c host/*.c sim/*.c sim/*.h include/wgnet/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
+	$(Q)clang-format -i $(wildcard src/*.c guest/*.c host/*.c host/*.h guest/*.h sim/*.c sim/*.h include/wgnet/*.h bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
 
 clean:
 	$(Q)rm -rf build

@@ -221,6 +221,14 @@ void ag_net_dns_delta(struct agent *ag, struct ag_net *n, json_t *add,
 /* Remote destinations of the held peers, for a network brought back. */
 int ag_net_dests_sync(struct agent *ag, struct ag_net *n);
 void ag_net_dests_clear(struct agent *ag, struct ag_net *n);
+/* ip is inside n's IPv4 or IPv6 subnet. */
+bool ag_addr_in_net(const struct ag_net *n, const struct ip_addr *ip);
+/* A peer's allowed IP: a /32 or /128 of the network (JSON string a). */
+#define AG_ALLOWED_ERR "allowed_ips must be /32 or /128 addresses of the network"
+int ag_allowed_parse(const struct ag_net *n, json_t *a, struct ip_prefix *out);
+/* ip is the address of an endpoint of n present on this guest. */
+bool ag_addr_is_local(struct agent *ag, struct ag_net *n,
+		      const struct ip_addr *ip);
 
 /* dnsglue.c */
 int ag_dns_open(struct agent *ag, struct ag_ctr *c);

@@ -439,26 +439,12 @@ static json_t *ag_op_get_status(struct agent *ag, json_t *args)
 				wg_key_to_base64(key, wp->public_key);
 				buf[0] = '\0';
 				if (wp->endpoint.ss_family &&
-				    !ip_from_sockaddr((struct sockaddr *)&wp->endpoint, &ip, &port)) {
+				    !ip_from_sockaddr((struct sockaddr *)&wp->endpoint, &ip, &port))
+					endpoint_fmt(&ip, port, buf, sizeof(buf));
+				for (size_t k = 0; k < wp->n_allowed; k++) {
 					char a[IPNET_STRLEN];
 
-					snprintf(buf, sizeof(buf), ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-						 ip_fmt(&ip, a), port);
-				}
-				for (size_t k = 0; k < wp->n_allowed; k++) {
-					struct ip_addr x = { .family = wp->allowed[k].family };
-					char a[IPNET_STRLEN + 8];
-					size_t l;
-
-					if (x.family == AF_INET) {
-						x.a[10] = x.a[11] = 0xff;
-						memcpy(x.a + 12, wp->allowed[k].addr, 4);
-					} else {
-						memcpy(x.a, wp->allowed[k].addr, 16);
-					}
-					ip_fmt(&x, a);
-					l = strlen(a);
-					snprintf(a + l, sizeof(a) - l, "/%u", wp->allowed[k].cidr);
+					prefix_fmt(&wp->allowed[k], a);
 					json_array_append_new(ai, json_string(a));
 				}
 				json_array_append_new(

@@ -45,10 +45,10 @@ static void ctr_default_route(struct agent *ag, const char *cid, struct rtnl *cn
 			      struct ag_ep *skip)
 {
 	struct ag_ep *best = NULL;
-	struct ip_prefix def4 = { .addr = { .family = AF_INET }, .plen = 0 };
+	struct ip_prefix def4 = { .plen = 0 };
 	struct ip_prefix def6 = { .addr = { .family = AF_INET6 }, .plen = 0 };
 
-	def4.addr.a[10] = def4.addr.a[11] = 0xff;
+	ip_from_v4_be(0, &def4.addr);
 	for (int i = 0; i < AG_MAX_EPS; i++) {
 		struct ag_ep *e = &ag->eps[i];
 		struct ag_net *n;
@@ -278,55 +278,76 @@ int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl)
 	return err;
 }
 
-json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
-{
-	const char *net_id = json_str(args, "network_id");
-	const char *ip = json_str(args, "ip"), *ip6 = json_str(args, "ip6");
-	const char *mac = json_str(args, "mac"), *ifname = json_str(args, "ifname");
-	struct ag_net *n;
-	struct ag_ctr *c = NULL;
-	struct ag_ep *e = NULL, tmp = { 0 };
-	struct rtnl *cnl = NULL;
-	const char *why = NULL;
-	int nsfd = -1, err, cidx, slot = -1;
-	bool ctr_new, veth_made = false;
-	bool host_mode = json_is_true(json_object_get(args, "host_mode"));
-	unsigned int mtu = ag_ep_mtu(ag);
+/* AddEndpoint's arguments, checked (the addresses and MAC go into tmp). */
+struct ep_req {
+	const char *net_id, *ip, *ifname;
+	json_t *container;
+	bool host_mode, mac_given;
+};
 
-	if (!ag_valid_id(net_id))
+/* AddEndpoint's work so far: what the undo of a failure needs. */
+struct ep_build {
+	struct ag_net *n;
+	struct ag_ctr *c;
+	struct ag_ep *e, tmp;
+	struct rtnl *cnl; /* the container's netlink (not in host mode) */
+	int nsfd, slot;
+	bool ctr_new, veth_made;
+	const char *why;
+};
+
+/* Parse: NULL, or the error reply. */
+static json_t *ep_parse(struct agent *ag, json_t *args, struct ep_req *r,
+			struct ep_build *b)
+{
+	const char *ip6 = json_str(args, "ip6"), *mac = json_str(args, "mac");
+	struct ag_ep *tmp = &b->tmp;
+	struct ag_net *n;
+
+	r->net_id = json_str(args, "network_id");
+	r->ip = json_str(args, "ip");
+	r->ifname = json_str(args, "ifname");
+	r->container = json_object_get(args, "container");
+	r->host_mode = json_is_true(json_object_get(args, "host_mode"));
+	r->mac_given = mac != NULL;
+	if (!ag_valid_id(r->net_id))
 		return proto_reply_err(-EINVAL, "network_id must be 12-64 lowercase hex characters");
-	n = ag_net_find(ag, net_id);
+	n = b->n = ag_net_find(ag, r->net_id);
 	if (!n)
 		return proto_reply_err(-ENOENT, "network %.12s is not on this guest (AddNetwork first)",
-				       net_id);
-	if (n->mtu)
-		mtu = n->mtu;
-	if (!ip || ip_parse(ip, &tmp.ip4) || tmp.ip4.family != AF_INET ||
-	    !prefix_contains(&n->subnet4, &tmp.ip4) || ip_equal(&tmp.ip4, &n->gw4))
+				       r->net_id);
+	if (!r->ip || ip_parse(r->ip, &tmp->ip4) || tmp->ip4.family != AF_INET ||
+	    !prefix_contains(&n->subnet4, &tmp->ip4) || ip_equal(&tmp->ip4, &n->gw4))
 		return proto_reply_err(-EINVAL, "ip must be an IPv4 address of subnet %s other than the gateway",
 				       n->name);
-	if (ip6 && (!n->subnet6.addr.family || ip_parse(ip6, &tmp.ip6) ||
-		    !prefix_contains(&n->subnet6, &tmp.ip6)))
+	if (ip6 && (!n->subnet6.addr.family || ip_parse(ip6, &tmp->ip6) ||
+		    !prefix_contains(&n->subnet6, &tmp->ip6)))
 		return proto_reply_err(-EINVAL, "ip6 must be an address of the network's IPv6 subnet");
-	if (mac && ag_mac_parse(mac, tmp.mac))
+	if (mac && ag_mac_parse(mac, tmp->mac))
 		return proto_reply_err(-EINVAL, "mac must be a unicast MAC address");
-	if (ifname && (strncmp(ifname, "eth", 3) || strlen(ifname) > 6 ||
-		       strspn(ifname + 3, "0123456789") != strlen(ifname + 3) ||
-		       !ifname[3]))
+	if (r->ifname && (strncmp(r->ifname, "eth", 3) || strlen(r->ifname) > 6 ||
+			  strspn(r->ifname + 3, "0123456789") != strlen(r->ifname + 3) ||
+			  !r->ifname[3]))
 		return proto_reply_err(-EINVAL, "ifname must be eth<N>");
-	if (host_mode && ifname)
+	if (r->host_mode && r->ifname)
 		return proto_reply_err(-EINVAL, "ifname cannot be chosen in host_mode (the runtime names the interface)");
-	ctr_new = !ag_ctr_find(ag, json_str(json_object_get(args, "container"), "id") ?: "");
-	err = ctr_get(ag, json_object_get(args, "container"), host_mode, &c,
-		      &why);
-	if (err)
-		return proto_reply_err(err, "%s", why);
+	return NULL;
+}
 
-	e = ag_ep_find(ag, net_id, c->id);
+/*
+ * The record of this container on the network, if any: one that is present
+ * and whole answers the call again (NULL: go on building). A stale one is
+ * cleared to be rebuilt; a leftover link is its own.
+ */
+static json_t *ep_existing(struct agent *ag, const struct ep_req *r,
+			   struct ep_build *b)
+{
+	struct ag_ep *e = b->e = ag_ep_find(ag, r->net_id, b->c->id);
+
 	if (e && e->present) {
-		if (!ip_equal(&e->ip4, &tmp.ip4))
+		if (!ip_equal(&e->ip4, &b->tmp.ip4))
 			return proto_reply_err(-EEXIST, "container %s is already on network %s with %s",
-					       c->name, n->name, ip);
+					       b->c->name, b->n->name, r->ip);
 		if (e->host_ifindex <= 0 || link_index(ag->nl, e->host_ifname) != e->host_ifindex) {
 			e->present = false;
 		} else {
@@ -334,7 +355,7 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 			return proto_reply_ok(ep_result(e));
 		}
 	}
-	if (e) { /* a stale record: rebuild it; a leftover link is its own */
+	if (e) {
 		int old = link_index(ag->nl, e->host_ifname);
 
 		if (old > 0)
@@ -342,142 +363,204 @@ json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
 		ag_ep_dp_unsync(ag, e);
 		memset(e, 0, sizeof(*e));
 	}
-	for (int i = 0; i < AG_MAX_EPS && !e; i++)
+	return NULL;
+}
+
+/* A free slot (unless a record is reused) and an address unique on the
+ * network within the guest. */
+static int ep_reserve(struct agent *ag, const struct ep_req *r,
+		      struct ep_build *b)
+{
+	for (int i = 0; i < AG_MAX_EPS && !b->e; i++)
 		if (!ag->eps[i].used)
-			slot = i;
-	if (!e && slot < 0) {
-		err = -ENOSPC;
-		why = "too many endpoints on this guest";
-		goto fail;
+			b->slot = i;
+	if (!b->e && b->slot < 0) {
+		b->why = "too many endpoints on this guest";
+		return -ENOSPC;
 	}
-	/* Addresses must be unique on the network within the guest. */
 	for (int i = 0; i < AG_MAX_EPS; i++) {
 		struct ag_ep *o = &ag->eps[i];
 
-		if (o->used && o != e && !strcmp(o->net_id, net_id) &&
-		    ip_equal(&o->ip4, &tmp.ip4)) {
-			err = -EEXIST;
-			why = "address already used on this network";
-			goto fail;
+		if (o->used && o != b->e && !strcmp(o->net_id, r->net_id) &&
+		    ip_equal(&o->ip4, &b->tmp.ip4)) {
+			b->why = "address already used on this network";
+			return -EEXIST;
 		}
 	}
-	if (host_mode) {
+	return 0;
+}
+
+/* The container end's name (and namespace) and the MAC. */
+static int ep_name(struct agent *ag, const struct ep_req *r, struct ep_build *b)
+{
+	struct ag_ep *tmp = &b->tmp;
+
+	if (r->host_mode) {
 		/* Docker's remote driver: the container end stays here, down,
 		 * named vc<13 chars of the id> (one endpoint per such
 		 * container), for the runtime to move and rename. */
-		if (ag_ctr_has_endpoints(ag, c->id) && !e) {
-			err = -EEXIST;
-			why = "a host-mode container has one endpoint";
-			goto fail;
+		if (ag_ctr_has_endpoints(ag, b->c->id) && !b->e) {
+			b->why = "a host-mode container has one endpoint";
+			return -EEXIST;
 		}
-		snprintf(tmp.ifname, sizeof(tmp.ifname), "vc%.13s", c->id);
-		if (link_index(ag->nl, tmp.ifname) > 0)
-			link_del(ag->nl, link_index(ag->nl, tmp.ifname));
-	} else if ((nsfd = netns_open(c->netns)) < 0) {
-		err = nsfd;
-		why = "cannot open the container's network namespace";
-		goto fail;
-	} else if (!(cnl = rtnl_open(nsfd))) {
-		err = -errno;
-		why = "cannot open netlink in the container's namespace";
-		goto fail;
-	} else if (!ifname) {
+		snprintf(tmp->ifname, sizeof(tmp->ifname), "vc%.13s", b->c->id);
+		if (link_index(ag->nl, tmp->ifname) > 0)
+			link_del(ag->nl, link_index(ag->nl, tmp->ifname));
+	} else if ((b->nsfd = netns_open(b->c->netns)) < 0) {
+		b->why = "cannot open the container's network namespace";
+		return b->nsfd;
+	} else if (!(b->cnl = rtnl_open(b->nsfd))) {
+		b->why = "cannot open netlink in the container's namespace";
+		return -errno;
+	} else if (!r->ifname) {
 		struct ifnames u = { 0 };
 		int k;
 
-		link_foreach(cnl, collect_eth, &u);
+		link_foreach(b->cnl, collect_eth, &u);
 		for (k = 0; k < 64 && u.used[k]; k++)
 			;
-		snprintf(tmp.ifname, sizeof(tmp.ifname), "eth%d", k);
+		snprintf(tmp->ifname, sizeof(tmp->ifname), "eth%d", k);
 	} else {
-		snprintf(tmp.ifname, sizeof(tmp.ifname), "%s", ifname);
+		snprintf(tmp->ifname, sizeof(tmp->ifname), "%s", r->ifname);
 	}
-	if (!mac) {
+	if (!r->mac_given) {
 		/* Docker's scheme: 02:42 + the IPv4 address. */
-		tmp.mac[0] = 0x02;
-		tmp.mac[1] = 0x42;
-		memcpy(tmp.mac + 2, tmp.ip4.a + 12, 4);
+		tmp->mac[0] = 0x02;
+		tmp->mac[1] = 0x42;
+		memcpy(tmp->mac + 2, ip_bytes(&tmp->ip4), 4);
 	}
-	if (!e)
-		e = &ag->eps[slot];
-	ep_host_ifname(ag, e, c->id, n->index, tmp.host_ifname);
-	err = ep_clear_name(ag, tmp.host_ifname, &why);
+	return 0;
+}
+
+/* The veth pair, both ends down and configured. */
+static int ep_veth(struct agent *ag, const struct ep_req *r, struct ep_build *b)
+{
+	struct rtnl *cnl = r->host_mode ? ag->nl : b->cnl;
+	unsigned int mtu = b->n->mtu ? b->n->mtu : ag_ep_mtu(ag);
+	struct ag_ep *tmp = &b->tmp;
+	int err, cidx;
+
+	if (!b->e)
+		b->e = &ag->eps[b->slot];
+	ep_host_ifname(ag, b->e, b->c->id, b->n->index, tmp->host_ifname);
+	err = ep_clear_name(ag, tmp->host_ifname, &b->why);
 	if (err)
-		goto fail;
+		return err;
 	/* Both ends are created down and stay down until the BPF program is
 	 * attached and the state saved: a crash in between leaves a down,
 	 * unowned pair that the next start removes (ag_remove_orphans). */
-	err = link_veth_create(ag->nl, tmp.host_ifname, tmp.ifname,
-			       host_mode ? -1 : nsfd, mtu);
+	err = link_veth_create(ag->nl, tmp->host_ifname, tmp->ifname,
+			       r->host_mode ? -1 : b->nsfd, mtu);
 	if (err) {
-		why = err == -EEXIST ? "the interface name is taken in the container" :
-				       "cannot create the veth pair";
-		goto fail;
+		b->why = err == -EEXIST ? "the interface name is taken in the container" :
+					  "cannot create the veth pair";
+		return err;
 	}
-	veth_made = true;
-	tmp.host_ifindex = link_index(ag->nl, tmp.host_ifname);
-	cidx = link_index(host_mode ? ag->nl : cnl, tmp.ifname);
-	if (tmp.host_ifindex <= 0 || cidx <= 0) {
-		err = -ENODEV;
-		why = "the veth pair did not appear";
-		goto fail;
+	b->veth_made = true;
+	tmp->host_ifindex = link_index(ag->nl, tmp->host_ifname);
+	cidx = link_index(cnl, tmp->ifname);
+	if (tmp->host_ifindex <= 0 || cidx <= 0) {
+		b->why = "the veth pair did not appear";
+		return -ENODEV;
 	}
-	err = ep_config_down(ag, host_mode ? ag->nl : cnl, cidx, n, &tmp, &why);
-	if (err)
-		goto fail;
+	return ep_config_down(ag, cnl, cidx, b->n, tmp, &b->why);
+}
+
+/* The record, the BPF maps, the state file, then both ends up. */
+static int ep_commit(struct agent *ag, struct ep_build *b)
+{
+	struct ag_ep *e = b->e;
+	int err;
+
 	ag_fault_point("ep_after_veth");
-	*e = tmp;
+	*e = b->tmp;
 	e->used = true;
 	e->present = true;
-	snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
-	snprintf(e->cid, sizeof(e->cid), "%s", c->id);
+	snprintf(e->net_id, sizeof(e->net_id), "%s", b->n->id);
+	snprintf(e->cid, sizeof(e->cid), "%s", b->c->id);
 	err = ag_ep_dp_sync(ag, e);
 	if (err) {
-		why = "cannot program the BPF maps (entries removed, endpoint refused)";
-		goto fail;
+		b->why = "cannot program the BPF maps (entries removed, endpoint refused)";
+		return err;
 	}
 	ag_fault_point("ep_after_attach");
 	err = ag_state_save(ag);
 	if (err) {
-		why = "cannot save the agent's state";
-		goto fail;
+		b->why = "cannot save the agent's state";
+		return err;
 	}
 	ag_fault_point("ep_after_save");
-	err = ag_ep_bring_up(ag, e, cnl);
-	if (err) {
-		why = "cannot bring the veth pair up";
-		goto fail;
-	}
-	if (cnl)
-		ctr_default_route(ag, c->id, cnl, NULL);
-	if (ag_dns_open(ag, c) == 0)
-		ag_dns_records(ag, c); /* now with this network's records */
+	err = ag_ep_bring_up(ag, e, b->cnl);
+	if (err)
+		b->why = "cannot bring the veth pair up";
+	return err;
+}
+
+/* Sync what depends on the new endpoint: the default route, DNS. */
+static void ep_sync(struct agent *ag, struct ep_build *b)
+{
+	if (b->cnl)
+		ctr_default_route(ag, b->c->id, b->cnl, NULL);
+	if (ag_dns_open(ag, b->c) == 0)
+		ag_dns_records(ag, b->c); /* now with this network's records */
 	ag_state_save(ag);
-	if (cnl)
-		rtnl_close(cnl);
-	if (nsfd >= 0)
-		close(nsfd);
-	log_info("endpoint %s/%s %s of %s on %s", e->host_ifname, e->ifname, ip,
-		 c->name, n->name);
-	return proto_reply_ok(ep_result(e));
-fail:
-	log_err("AddEndpoint %s on %s: %s: %s", c ? c->name : "?", n->name,
-		why, strerror(-err));
-	if (e && e->used) {
-		/* Everything this call wrote: map entries, the record. */
-		ag_ep_dp_unsync(ag, e);
-		memset(e, 0, sizeof(*e));
+}
+
+/* Everything a failed AddEndpoint wrote: map entries, the record, the veth
+ * pair, a container record it made. */
+static void ep_undo(struct agent *ag, struct ep_build *b)
+{
+	if (b->e && b->e->used) {
+		ag_ep_dp_unsync(ag, b->e);
+		memset(b->e, 0, sizeof(*b->e));
 		ag_state_save(ag);
 	}
-	if (veth_made && tmp.host_ifindex > 0)
-		link_del(ag->nl, tmp.host_ifindex);
-	if (cnl)
-		rtnl_close(cnl);
-	if (nsfd >= 0)
-		close(nsfd);
-	if (c && ctr_new && !ag_ctr_has_endpoints(ag, c->id))
-		ag_ctr_clear(c);
-	return proto_reply_err(err, "%s: %s", why, strerror(-err));
+	if (b->veth_made && b->tmp.host_ifindex > 0)
+		link_del(ag->nl, b->tmp.host_ifindex);
+	if (b->c && b->ctr_new && !ag_ctr_has_endpoints(ag, b->c->id))
+		ag_ctr_clear(b->c);
+}
+
+json_t *ag_op_add_endpoint(struct agent *ag, json_t *args)
+{
+	struct ep_build b = { .nsfd = -1, .slot = -1 };
+	struct ep_req r;
+	json_t *rep;
+	int err;
+
+	rep = ep_parse(ag, args, &r, &b);
+	if (rep)
+		return rep;
+	b.ctr_new = !ag_ctr_find(ag, json_str(r.container, "id") ?: "");
+	err = ctr_get(ag, r.container, r.host_mode, &b.c, &b.why);
+	if (err)
+		return proto_reply_err(err, "%s", b.why);
+	rep = ep_existing(ag, &r, &b);
+	if (rep)
+		return rep;
+	err = ep_reserve(ag, &r, &b);
+	if (!err)
+		err = ep_name(ag, &r, &b);
+	if (!err)
+		err = ep_veth(ag, &r, &b);
+	if (!err)
+		err = ep_commit(ag, &b);
+	if (err) {
+		log_err("AddEndpoint %s on %s: %s: %s", b.c->name, b.n->name,
+			b.why, strerror(-err));
+		ep_undo(ag, &b);
+		rep = proto_reply_err(err, "%s: %s", b.why, strerror(-err));
+		goto out;
+	}
+	ep_sync(ag, &b);
+	log_info("endpoint %s/%s %s of %s on %s", b.e->host_ifname, b.e->ifname,
+		 r.ip, b.c->name, b.n->name);
+	rep = proto_reply_ok(ep_result(b.e));
+out:
+	rtnl_close(b.cnl);
+	if (b.nsfd >= 0)
+		close(b.nsfd);
+	return rep;
 }
 
 void ag_ep_remove(struct agent *ag, struct ag_ep *e)

@@ -371,6 +371,24 @@ static json_t *map_full_reply(struct ag_net *n, const char *why)
 	return rep;
 }
 
+/* The end of SyncNetwork and UpdateNetwork: err from applying (< 0: nothing
+ * changed, > 0: applied, but the destination map is full), then the
+ * interface's tuning and MTU and the network's new generation. */
+static json_t *gen_applied(struct agent *ag, struct ag_net *n, int err,
+			   const char *op, const char *why, unsigned int mtu,
+			   uint64_t gen)
+{
+	if (err < 0)
+		return proto_reply_err(err, "%s %.12s: %s", op, n->id, why);
+	net_tune(ag, n);
+	ag_mtu_apply(ag, n, mtu);
+	n->gen = gen;
+	ag_state_touch(ag);
+	if (err > 0)
+		return map_full_reply(n, why);
+	return gen_reply(n);
+}
+
 /* SyncNetwork: the full peer and record sets at a generation. */
 json_t *ag_op_sync_network(struct agent *ag, json_t *args)
 {
@@ -398,15 +416,7 @@ json_t *ag_op_sync_network(struct agent *ag, json_t *args)
 	if (err >= 0)
 		ag_net_dns_set(ag, n, dns);
 	json_decref(dns);
-	if (err < 0)
-		return proto_reply_err(err, "SyncNetwork %.12s: %s", n->id, why);
-	net_tune(ag, n);
-	ag_mtu_apply(ag, n, mtu);
-	n->gen = gen;
-	ag_state_touch(ag);
-	if (err > 0)
-		return map_full_reply(n, why);
-	return gen_reply(n);
+	return gen_applied(ag, n, err, "SyncNetwork", why, mtu, gen);
 }
 
 /* UpdateNetwork: a delta from the generation the guest holds. */
@@ -457,13 +467,5 @@ json_t *ag_op_update_network(struct agent *ag, json_t *args)
 	if (err >= 0)
 		ag_net_dns_delta(ag, n, dadd, drem);
 	json_decref(empty);
-	if (err < 0)
-		return proto_reply_err(err, "UpdateNetwork %.12s: %s", n->id, why);
-	net_tune(ag, n);
-	ag_mtu_apply(ag, n, mtu);
-	n->gen = gen;
-	ag_state_touch(ag);
-	if (err > 0)
-		return map_full_reply(n, why);
-	return gen_reply(n);
+	return gen_applied(ag, n, err, "UpdateNetwork", why, mtu, gen);
 }

@@ -79,25 +79,9 @@ static int peer_parse(struct ag_net *n, json_t *p, struct wg_peer *w,
 	if (!w->allowed)
 		return snprintf(why, wlen, "out of memory"), -ENOMEM;
 	json_array_foreach(ai, j, a) {
-		struct wg_allowedip *x = &w->allowed[w->n_allowed];
-		struct ip_prefix pf;
-
-		if (!json_is_string(a) ||
-		    prefix_parse(json_string_value(a), true, &pf) ||
-		    pf.plen != ip_max_plen(pf.addr.family) ||
-		    !(prefix_contains(&n->subnet4, &pf.addr) ||
-		      (n->subnet6.addr.family &&
-		       prefix_contains(&n->subnet6, &pf.addr))))
-			return snprintf(
-				       why, wlen,
-				       "allowed_ips must be /32 or /128 addresses of the network"),
+		if (ag_allowed_parse(n, a, &w->allowed[w->n_allowed]))
+			return snprintf(why, wlen, "%s", AG_ALLOWED_ERR),
 			       -EINVAL;
-		x->family = pf.addr.family;
-		if (pf.addr.family == AF_INET)
-			memcpy(x->addr, pf.addr.a + 12, 4);
-		else
-			memcpy(x->addr, pf.addr.a, 16);
-		x->cidr = (uint8_t)pf.plen;
 		w->n_allowed++;
 	}
 	return 0;
@@ -171,10 +155,25 @@ out:
 	return 0;
 }
 
+bool ag_addr_in_net(const struct ag_net *n, const struct ip_addr *ip)
+{
+	return prefix_contains(&n->subnet4, ip) ||
+	       (n->subnet6.addr.family && prefix_contains(&n->subnet6, ip));
+}
+
+int ag_allowed_parse(const struct ag_net *n, json_t *a, struct ip_prefix *out)
+{
+	if (!json_is_string(a) || prefix_parse(json_string_value(a), true, out) ||
+	    out->plen != ip_max_plen(out->addr.family) ||
+	    !ag_addr_in_net(n, &out->addr))
+		return -EINVAL;
+	return 0;
+}
+
 /* ---- the BPF destination map ------------------------------------------ */
 
-static bool addr_is_local(struct agent *ag, struct ag_net *n,
-			  const struct ip_addr *ip)
+bool ag_addr_is_local(struct agent *ag, struct ag_net *n,
+		      const struct ip_addr *ip)
 {
 	for (int k = 0; k < AG_MAX_EPS; k++) {
 		struct ag_ep *e = &ag->eps[k];
@@ -226,7 +225,7 @@ static int peer_dests(struct agent *ag, struct ag_net *n, json_t *peer,
 		if (!set) {
 			dp_dest_del(ag->dp, (uint32_t)n->index, &pf.addr);
 			dmiss_note(ag, n, buf, 0);
-		} else if (!addr_is_local(ag, n, &pf.addr)) {
+		} else if (!ag_addr_is_local(ag, n, &pf.addr)) {
 			int err = dp_dest_set(ag->dp, (uint32_t)n->index,
 					      &pf.addr, &d);
 
@@ -342,14 +341,11 @@ static bool sockaddr_same(const struct sockaddr_storage *a,
 	return pa == pb && ip_equal(&ia, &ib);
 }
 
-static bool allowed_has(const struct wg_peer *p, const struct wg_allowedip *a)
+static bool allowed_has(const struct wg_peer *p, const struct ip_prefix *a)
 {
-	size_t alen = a->family == AF_INET ? 4 : 16;
-
 	for (size_t i = 0; i < p->n_allowed; i++)
-		if (p->allowed[i].family == a->family &&
-		    p->allowed[i].cidr == a->cidr &&
-		    !memcmp(p->allowed[i].addr, a->addr, alen))
+		if (p->allowed[i].plen == a->plen &&
+		    ip_equal(&p->allowed[i].addr, &a->addr))
 			return true;
 	return false;
 }
@@ -400,9 +396,11 @@ static int device_full(struct agent *ag, struct ag_net *n, struct wg_peer *want,
 		wg_device_free(cur);
 		return -ENOMEM;
 	}
-	memcpy(sorted, want, nw * sizeof(*sorted));
+	if (nw) /* want may be NULL for an empty set */
+		memcpy(sorted, want, nw * sizeof(*sorted));
 	qsort(sorted, nw, sizeof(*sorted), key_cmp);
-	qsort(cur->peers, cur->n_peers, sizeof(*cur->peers), key_cmp);
+	if (cur->n_peers)
+		qsort(cur->peers, cur->n_peers, sizeof(*cur->peers), key_cmp);
 	while (i < nw || k < cur->n_peers) {
 		int c = i == nw		  ? 1 :
 			k == cur->n_peers ? -1 :

@@ -245,25 +245,10 @@ static int parse_peers(struct ag_net *n, json_t *jpeers, struct wg_peer **out,
 			return -ENOMEM;
 		}
 		json_array_foreach(ai, j, a) {
-			struct wg_allowedip *w = &peers[i].allowed[j];
-			struct ip_prefix pf;
-
-			if (!json_is_string(a) ||
-			    prefix_parse(json_string_value(a), true, &pf) ||
-			    pf.plen != ip_max_plen(pf.addr.family) ||
-			    !(prefix_contains(&n->subnet4, &pf.addr) ||
-			      (n->subnet6.addr.family &&
-			       prefix_contains(&n->subnet6, &pf.addr)))) {
+			if (ag_allowed_parse(n, a, &peers[i].allowed[peers[i].n_allowed])) {
 				free_peers(peers, np);
-				return *why = "allowed_ips must be /32 or /128 addresses of the network",
-				       -EINVAL;
+				return *why = AG_ALLOWED_ERR, -EINVAL;
 			}
-			w->family = pf.addr.family;
-			memcpy(w->addr,
-			       pf.addr.family == AF_INET ? pf.addr.a + 12 :
-							   pf.addr.a,
-			       pf.addr.family == AF_INET ? 4 : 16);
-			w->cidr = (uint8_t)pf.plen;
 			peers[i].n_allowed++;
 		}
 	}
@@ -323,19 +308,6 @@ json_t *ag_op_rotate_peers(struct agent *ag, json_t *args)
 	return proto_reply_ok(NULL);
 }
 
-static bool addr_local(struct agent *ag, struct ag_net *n,
-		       const struct ip_addr *a)
-{
-	for (int k = 0; k < AG_MAX_EPS; k++) {
-		struct ag_ep *e = &ag->eps[k];
-
-		if (e->used && e->present && !strcmp(e->net_id, n->id) &&
-		    (ip_equal(&e->ip4, a) || ip_equal(&e->ip6, a)))
-			return true;
-	}
-	return false;
-}
-
 /* Point the remote destinations of one peer at ifindex. */
 static void peer_dests(struct agent *ag, struct ag_net *n,
 		       const struct wg_peer *p, int ifindex)
@@ -344,15 +316,10 @@ static void peer_dests(struct agent *ag, struct ag_net *n,
 			      .ifindex = (__u32)ifindex };
 
 	for (size_t i = 0; i < p->n_allowed; i++) {
-		char txt[INET6_ADDRSTRLEN];
-		struct ip_addr a;
+		const struct ip_addr *a = &p->allowed[i].addr;
 
-		if (!inet_ntop(p->allowed[i].family, p->allowed[i].addr, txt,
-			       sizeof(txt)) ||
-		    ip_parse(txt, &a))
-			continue;
-		if (!addr_local(ag, n, &a))
-			dp_dest_set(ag->dp, (uint32_t)n->index, &a, &d);
+		if (!ag_addr_is_local(ag, n, a))
+			dp_dest_set(ag->dp, (uint32_t)n->index, a, &d);
 	}
 }
 

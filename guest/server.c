@@ -26,6 +26,7 @@
 #include "server.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
+#include "wgnet/usock.h"
 
 enum conn_state { C_RX, C_TX, C_DRAIN };
 
@@ -148,31 +149,10 @@ int srv_unix_peer_ok(const struct srv_opts *o, uid_t uid)
 	return -EPERM;
 }
 
+/* 0600: only root (and the uids the peer check allows) talk to the agent. */
 int srv_listen_unix(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, err = 0;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	/* 0600 from the start: no window in which others may connect. */
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		err = -errno;
-	umask(old);
-	if (!err && (chmod(path, 0600) < 0 || listen(fd, 64) < 0))
-		err = -errno;
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
+	return usock_listen(path, 0600, SOCK_NONBLOCK);
 }
 
 int srv_listen_vsock(unsigned int port)
@@ -218,7 +198,7 @@ json_t *srv_frame_error(int err)
 
 json_t *srv_request(struct agent *ag, json_t *req, const char **op)
 {
-	json_t *args = NULL;
+	json_t *args = NULL, *rep;
 	const char *why = NULL;
 	int err;
 
@@ -226,10 +206,15 @@ json_t *srv_request(struct agent *ag, json_t *req, const char **op)
 	err = proto_request_parse(req, op, &args, &why);
 	if (err) {
 		*op = NULL;
-		return proto_reply_err(err, "malformed request: %s", why);
+		rep = proto_reply_err(err, "malformed request: %s", why);
+	} else {
+		log_debug("request %s", *op);
+		rep = ag_dispatch(ag, *op, args);
 	}
-	log_debug("request %s", *op);
-	return ag_dispatch(ag, *op, args);
+	/* The request's id, so a client on a kept connection or a serial
+	 * port can tell this reply from a stale one (docs/protocol.md). */
+	proto_reply_echo_id(rep, req);
+	return rep;
 }
 
 /* --- connections ---------------------------------------------------------- */

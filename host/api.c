@@ -15,8 +15,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "wgnet/host.h"
-#include "wgnet/ipam.h"
+#include "host.h"
+#include "ipam.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -123,9 +123,10 @@ void host_free(struct host *h)
 		return;
 	host_stop(h);
 	while (h->grt) {
-		struct host_grt *r = h->grt;
+		struct guest_rt *r = h->grt;
 
 		h->grt = r->next;
+		gconn_close(&r->conn);
 		pthread_mutex_destroy(&r->call_mu);
 		pthread_cond_destroy(&r->cv);
 		free(r->acks);
@@ -366,9 +367,11 @@ json_t *host_handle(struct host *h, json_t *req)
 	int rc;
 
 	rc = proto_request_parse(req, &op, &args, &why);
-	if (rc)
-		return proto_reply_err(-rc, "bad request: %s",
-				       why ? why : "malformed");
+	if (rc) {
+		rep = proto_reply_err(-rc, "bad request: %s",
+				      why ? why : "malformed");
+		goto out;
+	}
 	rc = host_dispatch(h, op, args, &res, &em);
 	if (rc) {
 		log_debug("%s: %s", op, em ? em : strerror(-rc));
@@ -377,6 +380,8 @@ json_t *host_handle(struct host *h, json_t *req)
 		rep = proto_reply_ok(res);
 	}
 	free(em);
+out:
+	proto_reply_echo_id(rep, req);
 	return rep;
 }
 

@@ -12,7 +12,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -23,7 +23,7 @@
 
 static json_t *guest_json(struct host *h, const struct st_guest *g)
 {
-	struct host_grt *r = host_grt_get(h, g->name);
+	struct guest_rt *r = guest_rt_get(h, g->name);
 	char buf[IPNET_STRLEN];
 	int state = g->state;
 	int64_t seen = g->last_seen;
@@ -89,14 +89,14 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 	ctrl = json_object_get(iso, "ctrl_prefixes");
 	args = ctrl ? json_pack("{s:O}", "ctrl_prefixes", ctrl) : json_object();
 	json_decref(iso);
-	rc = gc_call(h, g, "CreateHub", args, 3 * h->call_timeout_ms, NULL, em);
-	json_decref(args);
+	rc = gc_call(h, g, "CreateHub", args,
+		     HOST_DEVICE_CALL_MS(h->call_timeout_ms), NULL, em);
 	if (rc)
 		goto out;
 	/* A fresh start: nothing from an earlier life stays. */
 	rc = gc_call(h, g, "Reconcile",
 		     json_pack("{s:[],s:[]}", "networks", "containers"),
-		     3 * h->call_timeout_ms, NULL, em);
+		     HOST_DEVICE_CALL_MS(h->call_timeout_ms), NULL, em);
 out:
 	json_decref(ul);
 	return rc;
@@ -105,7 +105,7 @@ out:
 int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 {
 	struct st_guest g, old;
-	struct host_grt *r;
+	struct guest_rt *r;
 	json_t *hello = NULL, *nets;
 	const char *name, *control, *boot;
 	char ul[IPNET_STRLEN], *iem = NULL;
@@ -141,7 +141,7 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	if (rc)
 		goto out;
 	added = true;
-	r = host_grt_get(h, name);
+	r = guest_rt_get(h, name);
 	if (r) {
 		/* What its Hello said: generations, boot id. */
 		nets = json_object_get(hello, "nets");
@@ -152,7 +152,7 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 		snprintf(r->boot, sizeof(r->boot), "%s", boot ? boot : "");
 		pthread_mutex_unlock(&h->rt_mu);
 	}
-	host_grt_set_state(h, name, ST_GUEST_UP);
+	guest_rt_set_state(h, name, ST_GUEST_UP);
 	cp_worker_ensure(h, &g);
 	/* Its underlay address joins every guest's control-plane set; it
 	 * gets the whole set. A refusal fails the add (the guest stays,
@@ -167,8 +167,11 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 		 ip_fmt(&g.underlay, ul));
 	*res = guest_json(h, &g);
 out:
-	if (rc && rc != -EEXIST && !added)
-		host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
+	if (rc && rc != -EEXIST && !added) {
+		guest_rt_set_state(h, name, ST_GUEST_UNKNOWN);
+		/* Not added: no connection kept (a VM's port serves one). */
+		gc_close(h, name);
+	}
 	json_decref(hello);
 	return rc;
 }
@@ -200,12 +203,16 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 	pthread_mutex_unlock(&h->mu);
 	if (rc)
 		return rc;
-	if (host_grt_state(h, name) == ST_GUEST_UP) {
+	if (guest_rt_state(h, name) == ST_GUEST_UP) {
 		struct cp_ticket *t = cp_ticket_new();
 
 		cp_worker_ensure(h, &g);
 		cp_enqueue(h, name, CP_CALL, "DeleteHub", NULL, NULL, NULL, t);
-		cp_ticket_wait(h, t, h->call_timeout_ms * 4, NULL);
+		/* The worker's own deadline for DeleteHub, and a round. */
+		cp_ticket_wait(h, t,
+			       HOST_DEVICE_CALL_MS(h->call_timeout_ms) +
+				       h->call_timeout_ms,
+			       NULL);
 	}
 	cp_worker_stop(h, name);
 	pthread_mutex_lock(&h->mu);
@@ -220,7 +227,7 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 	free(gns);
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
-	host_grt_set_state(h, name, ST_GUEST_UNKNOWN);
+	guest_rt_set_state(h, name, ST_GUEST_UNKNOWN);
 	/* Its underlay address leaves the others' control-plane set. */
 	mesh_push_isolation(h, NULL, false, NULL);
 	log_info("guest %s removed", name);
@@ -530,7 +537,7 @@ int api_op_container_ports(struct host *h, json_t *args, json_t **res,
 	}
 	snprintf(c.ports, sizeof(c.ports), "%s", text);
 	if (!h->st->ops->guest_get(h->st, c.guest, &g) &&
-	    host_grt_state(h, g.name) == ST_GUEST_UP &&
+	    guest_rt_state(h, g.name) == ST_GUEST_UP &&
 	    !mesh_ports(h->st, &c, &push)) {
 		rc = gc_call(h, &g, "PublishPorts",
 			     json_pack("{s:s,s:o}", "container_id", c.id,
@@ -610,7 +617,7 @@ static void status_run(struct status_job *jobs, size_t n)
 		size_t end = i + STATUS_PARALLEL < n ? i + STATUS_PARALLEL : n;
 
 		for (size_t k = i; k < end; k++) {
-			if (host_grt_state(jobs[k].h, jobs[k].g.name) !=
+			if (guest_rt_state(jobs[k].h, jobs[k].g.name) !=
 			    ST_GUEST_UP)
 				continue;
 			jobs[k].started = !pthread_create(
@@ -628,7 +635,7 @@ static void status_run(struct status_job *jobs, size_t n)
  * depth, age of the last acknowledgement. */
 static void status_cplane(struct host *h, json_t *gj, const char *name)
 {
-	struct host_grt *r = host_grt_get(h, name);
+	struct guest_rt *r = guest_rt_get(h, name);
 	json_t *iso;
 	int64_t last;
 	size_t depth;

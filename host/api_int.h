@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 
 /* Argument helpers: 0, or -EINVAL with a message in *em. */
 int api_arg_str(json_t *args, const char *key, bool req, const char **out,

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "wgnet/host.h"
-#include "wgnet/ipam.h"
+#include "host.h"
+#include "ipam.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/proto.h"
 
 int cli_usage_err(const char *usage, const char *fmt, ...)
@@ -20,11 +20,13 @@ void cli_print_json(json_t *j);
 int cli_parse_usage(const struct cli_opt *opts, int argc, char **argv,
 		    struct cli_args *a, const char *usage, int help_idx);
 
-#define PARSE_OR_RETURN(opts, usage, help)                                   \
-	do {                                                                 \
-		int _r = cli_parse_usage(opts, argc, argv, &a, usage, help); \
-		if (_r)                                                      \
-			return _r < 0 ? 0 : _r;                              \
+/* Parse argc/argv into *args, or return from the calling command: 0 after
+ * a --help that was printed, 2 after a usage error. */
+#define PARSE_OR_RETURN(opts, argc, argv, args, usage, help)                   \
+	do {                                                                   \
+		int _r = cli_parse_usage(opts, argc, argv, args, usage, help); \
+		if (_r)                                                        \
+			return _r < 0 ? 0 : _r;                                \
 	} while (0)
 
 /* cli_rotate.c */

@@ -77,7 +77,7 @@ int cli_cmd_network_create(int argc, char **argv)
 	json_t *args = NULL, *labels = NULL, *o = NULL, *res = NULL;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, NC_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, NC_HELP);
 	labels = json_object();
 	o = json_object();
 	if (a.n_pos != 1) {
@@ -288,7 +288,7 @@ int cli_cmd_network_ls(int argc, char **argv)
 	bool trunc;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, NL_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, NL_HELP);
 	filters = json_object();
 	rows = json_array();
 	trunc = !cli_has(&a, NL_NOTRUNC);
@@ -381,7 +381,7 @@ int cli_cmd_network_inspect(int argc, char **argv)
 	const char *fmt;
 	int rc = 0;
 
-	PARSE_OR_RETURN(opts, usage, NI_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, NI_HELP);
 	fmt = cli_last(&a, NI_FORMAT);
 	if (a.n_pos < 1) {
 		rc = cli_usage_err(
@@ -445,7 +445,7 @@ int cli_cmd_network_rm(int argc, char **argv)
 	struct cli_args a;
 	int rc = 0;
 
-	PARSE_OR_RETURN(opts, usage, NR_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, NR_HELP);
 	if (a.n_pos < 1) {
 		rc = cli_usage_err(
 			usage,
@@ -484,7 +484,7 @@ int cli_cmd_network_prune(int argc, char **argv)
 	size_t i;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, NP_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, NP_HELP);
 	filters = json_object();
 	if (a.n_pos) {
 		rc = cli_usage_err(
@@ -546,7 +546,7 @@ int cli_cmd_network_connect(int argc, char **argv)
 	json_t *args = NULL, *res = NULL, *aliases = NULL;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, NCO_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, NCO_HELP);
 	aliases = json_array();
 	if (a.n_pos != 2) {
 		rc = cli_usage_err(
@@ -593,7 +593,7 @@ int cli_cmd_network_disconnect(int argc, char **argv)
 	json_t *args = NULL, *res = NULL;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, ND_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, ND_HELP);
 	if (a.n_pos != 2) {
 		rc = cli_usage_err(
 			usage,

@@ -3,7 +3,7 @@
  * (docs/operations.md, "Key rotation"). */
 #include <stdio.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 
 #include "cli_int.h"
 
@@ -19,7 +19,7 @@ static int rotate(int argc, char **argv, const char *usage, const char *op,
 	size_t i;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, 0);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, 0);
 	if (a.n_pos != 1) {
 		cli_args_free(&a);
 		return cli_usage_err(usage,

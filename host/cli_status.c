@@ -159,7 +159,7 @@ int cli_cmd_status(int argc, char **argv)
 	size_t i;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, ST_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, ST_HELP);
 	if (a.n_pos) {
 		rc = cli_usage_err(usage,
 				   "\"wgnet status\" accepts no arguments");
@@ -218,7 +218,7 @@ int cli_cmd_guest_add(int argc, char **argv)
 	json_t *args = NULL, *res = NULL;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, GA_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, GA_HELP);
 	if (a.n_pos != 1 || !cli_last(&a, GA_CONTROL)) {
 		rc = cli_usage_err(
 			usage,
@@ -248,7 +248,7 @@ static int simple_rm(int argc, char **argv, const char *usage, const char *op,
 	struct cli_args a;
 	int rc = 0;
 
-	PARSE_OR_RETURN(opts, usage, 0);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, 0);
 	if (a.n_pos < 1) {
 		rc = cli_usage_err(usage, "at least 1 argument is required");
 		goto out;
@@ -287,7 +287,7 @@ int cli_cmd_guest_ls(int argc, char **argv)
 	size_t i;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, 0);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, 0);
 	if (cli_call("GuestList", NULL, &res, false))
 		goto out;
 	t = cli_table_new(6);
@@ -335,7 +335,7 @@ int cli_cmd_container_add(int argc, char **argv)
 	json_t *args = NULL, *res = NULL, *ports = NULL;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, CA_HELP);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, CA_HELP);
 	ports = json_array();
 	if (a.n_pos != 1 || !cli_last(&a, CA_GUEST) ||
 	    !cli_last(&a, CA_NETNS)) {
@@ -390,7 +390,7 @@ int cli_cmd_container_ls(int argc, char **argv)
 	size_t i;
 	int rc = 1;
 
-	PARSE_OR_RETURN(opts, usage, 0);
+	PARSE_OR_RETURN(opts, argc, argv, &a, usage, 0);
 	if (cli_call("ContainerList", NULL, &res, false))
 		goto out;
 	t = cli_table_new(5);

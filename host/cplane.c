@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 
 #include "mtu.h"
@@ -61,7 +61,7 @@ static void net_forget(struct host *h, const char *nid)
 	}
 }
 
-uint64_t cp_ack_get(struct host_grt *r, const char *nid, bool *valid)
+uint64_t cp_ack_get(struct guest_rt *r, const char *nid, bool *valid)
 {
 	for (size_t i = 0; i < r->nacks; i++)
 		if (!strcmp(r->acks[i].network_id, nid)) {
@@ -80,7 +80,7 @@ uint64_t cp_ack_get(struct host_grt *r, const char *nid, bool *valid)
 static bool net_member_acked(struct host *h, const struct cp_net *n,
 			     const char *name, uint64_t gen)
 {
-	struct host_grt *r;
+	struct guest_rt *r;
 	bool valid = false, done;
 
 	pthread_mutex_lock(&h->rt_mu);
@@ -176,7 +176,7 @@ void cp_net_notify(struct host *h, const char *nid)
 		members = json_incref(n->snap.members);
 	pthread_mutex_unlock(&h->ns_mu);
 	json_object_foreach(members, g, v) {
-		struct host_grt *r;
+		struct guest_rt *r;
 
 		pthread_mutex_lock(&h->rt_mu);
 		for (r = h->grt; r; r = r->next)
@@ -339,7 +339,6 @@ int cp_wait_converged(struct host *h, const char *nid, uint64_t gen,
 	char who[512];
 
 	for (;;) {
-		struct timespec ts;
 		int64_t left;
 
 		if (!lagging(h, nid, gen, who, sizeof(who)))
@@ -351,14 +350,8 @@ int cp_wait_converged(struct host *h, const char *nid, uint64_t gen,
 				"not every guest acknowledged generation %llu within %d s: %s",
 				(unsigned long long)gen, timeout_ms / 1000,
 				who);
-		if (left > 100)
-			left = 100;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += left * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&h->rt_mu);
-		pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+		host_ack_wait(h, left > 100 ? 100 : left);
 		pthread_mutex_unlock(&h->rt_mu);
 	}
 }
@@ -381,7 +374,7 @@ json_t *cp_net_guests_json(struct host *h, const char *nid)
 	n = net_find(h, nid);
 	if (n)
 		json_object_foreach(n->snap.members, g, v) {
-			struct host_grt *r;
+			struct guest_rt *r;
 			uint64_t acked = 0;
 			bool valid = false;
 			int state = ST_GUEST_UNKNOWN;
@@ -406,7 +399,7 @@ json_t *cp_net_guests_json(struct host *h, const char *nid)
 	return out;
 }
 
-json_t *cp_guest_acks_json(struct host *h, struct host_grt *r)
+json_t *cp_guest_acks_json(struct host *h, struct guest_rt *r)
 {
 	json_t *out = json_object();
 

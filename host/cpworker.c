@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One worker thread and one queue per guest (docs/control-plane.md). Only
- * the worker talks to its guest, on one persistent connection, every call
- * under a deadline for the whole exchange. A round: the liveness probe if
+ * One worker thread and one queue per guest (docs/control-plane.md). The
+ * worker owns its guest's one persistent connection (host/gconn.c); every
+ * call is under a deadline for the whole exchange, and the few calls made
+ * outside the worker (gc_call: guest add, Status, metrics, rotation) use
+ * the same connection between two of the worker's exchanges (call_mu). A round: the liveness probe if
  * the reconciler asked for one (Hello, replay), the queued items in order
  * (AddNetwork, AddEndpoint, PublishPorts, SetIsolation, ...), then the
  * catch-up: for each network of the guest whose acknowledged generation is
@@ -16,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 
@@ -67,16 +69,11 @@ int cp_ticket_wait(struct host *h, struct cp_ticket *t, int timeout_ms,
 		return host_err(em, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&h->rt_mu);
 	while (!t->done && t->pending) {
-		struct timespec ts;
 		int64_t left = end - host_now_ms();
 
 		if (left <= 0)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (left > 200 ? 200 : left) * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+		host_ack_wait(h, left > 200 ? 200 : left);
 	}
 	if (!t->done && t->pending) {
 		rc = host_err(em, -ETIMEDOUT,
@@ -94,7 +91,7 @@ int cp_ticket_wait(struct host *h, struct cp_ticket *t, int timeout_ms,
 
 /* --- acks (rt_mu held) --- */
 
-static struct ns_ack *ack_slot(struct host_grt *r, const char *nid)
+static struct ns_ack *ack_slot(struct guest_rt *r, const char *nid)
 {
 	struct cp_ack *a;
 
@@ -110,7 +107,7 @@ static struct ns_ack *ack_slot(struct host_grt *r, const char *nid)
 	return &a[r->nacks++].a;
 }
 
-static void ack_drop(struct host_grt *r, const char *nid)
+static void ack_drop(struct guest_rt *r, const char *nid)
 {
 	for (size_t i = 0; i < r->nacks; i++)
 		if (!strcmp(r->acks[i].network_id, nid)) {
@@ -121,44 +118,46 @@ static void ack_drop(struct host_grt *r, const char *nid)
 
 /* --- calls --- */
 
+void host_ack_wait(struct host *h, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+}
+
 static bool fd_shortage(int rc)
 {
 	return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ||
 	       rc == -ENOBUFS;
 }
 
-static void mark_alive(struct host *h, struct host_grt *r)
-{
-	pthread_mutex_lock(&h->rt_mu);
-	r->last_ok_ms = host_now_ms();
-	r->last_seen = time(NULL);
-	pthread_mutex_unlock(&h->rt_mu);
-}
-
 /* One call on the worker's connection. Transport failures: -EHOSTUNREACH
  * (the guest is marked down); a shortage of descriptors is -EAGAIN and
  * says nothing about the guest. *res (if res) may be set on errors too. */
 /* Ops that build devices (a WireGuard interface, a veth, BPF) may take a
- * loaded guest seconds: three deadlines; the rest one. */
+ * loaded guest as long as a wireguard-go start (HOST_DEVICE_CALL_MS); the
+ * rest one deadline. */
 static int op_timeout(const struct host *h, const char *op)
 {
-	static const char *const heavy[] = { "AddNetwork", "AddEndpoint",
-					     "CreateHub", "Reconcile",
-					     "RemoveNetwork" };
+	static const char *const heavy[] = { "AddNetwork",    "AddEndpoint",
+					     "CreateHub",     "Reconcile",
+					     "RemoveNetwork", "DeleteHub" };
 
 	for (size_t i = 0; i < sizeof(heavy) / sizeof(*heavy); i++)
 		if (!strcmp(op, heavy[i]))
-			return 3 * h->call_timeout_ms;
+			return HOST_DEVICE_CALL_MS(h->call_timeout_ms);
 	return h->call_timeout_ms;
 }
 
-static int wk_call(struct host *h, struct host_grt *r, const char *op,
+static int wk_call(struct host *h, struct guest_rt *r, const char *op,
 		   json_t *args, json_t **res, char **em)
 {
-	int64_t deadline = host_now_ms() + op_timeout(h, op);
 	char control[ST_PATH_LEN], *gem = NULL;
 	json_t *rep = NULL;
-	bool reused, was_up;
 	int rc;
 
 	if (res)
@@ -166,32 +165,15 @@ static int wk_call(struct host *h, struct host_grt *r, const char *op,
 	pthread_mutex_lock(&h->rt_mu);
 	memcpy(control, r->control, sizeof(control));
 	pthread_mutex_unlock(&h->rt_mu);
-	reused = r->fd >= 0;
-again:
-	if (r->fd < 0) {
-		rc = proto_dial(control, h->call_timeout_ms);
-		if (rc < 0)
-			goto transport;
-		r->fd = rc;
-	}
-	rc = gconn_exchange(r->fd, op, args, deadline, &rep);
-	if (rc) {
-		close(r->fd);
-		r->fd = -1;
-		/* The guest closed a kept connection: one new one. */
-		if (reused && (rc == -ECONNRESET || rc == -EPIPE)) {
-			reused = false;
-			goto again;
-		}
+	/* call_mu for this one exchange: calls made outside the worker
+	 * (gc_call) take it too and go through the same connection. */
+	pthread_mutex_lock(&r->call_mu);
+	rc = gconn_call(&r->conn, control, op, args,
+			host_now_ms() + op_timeout(h, op), &rep);
+	pthread_mutex_unlock(&r->call_mu);
+	if (rc)
 		goto transport;
-	}
-	/* One request per connection for now: a VM's virtio-serial channel
-	 * takes one client at a time and loses replies across a kept
-	 * connection (t-vm); the persistent connection comes back once the
-	 * serial transport supports it (issue 13). */
-	close(r->fd);
-	r->fd = -1;
-	mark_alive(h, r);
+	gc_mark_alive(h, r);
 	rc = gconn_reply(rep, res, &gem);
 	json_decref(rep);
 	if (rc) {
@@ -207,24 +189,14 @@ transport:
 		return host_err(em, -EAGAIN,
 				"guest %s: %s: %s (not the guest's fault)",
 				r->name, op, strerror(-rc));
-	pthread_mutex_lock(&h->rt_mu);
-	was_up = r->state == ST_GUEST_UP;
-	if (was_up) {
-		r->state = ST_GUEST_DOWN;
-		r->next_ms = 0; /* probe again at once */
-	}
-	r->replay = true;
-	pthread_mutex_unlock(&h->rt_mu);
-	if (was_up)
-		log_warn("guest %s is down: %s: %s", r->name, op,
-			 strerror(-rc));
+	gc_mark_down(h, r, op, rc);
 	return host_err(em, -EHOSTUNREACH, "guest %s is unreachable at %s: %s",
 			r->name, control, strerror(-rc));
 }
 
 /* --- items --- */
 
-static int item_ports(struct host *h, struct host_grt *r,
+static int item_ports(struct host *h, struct guest_rt *r,
 		      const struct cp_item *it, char **em)
 {
 	struct st_container c;
@@ -246,7 +218,7 @@ static int item_ports(struct host *h, struct host_grt *r,
 	return rc;
 }
 
-static int run_item(struct host *h, struct host_grt *r, struct cp_item *it,
+static int run_item(struct host *h, struct guest_rt *r, struct cp_item *it,
 		    char **em)
 {
 	json_t *res = NULL;
@@ -295,7 +267,7 @@ static struct cp_net *net_by_id(struct host *h, const char *nid)
 	return NULL;
 }
 
-static void set_ack(struct host *h, struct host_grt *r, const char *nid,
+static void set_ack(struct host *h, struct guest_rt *r, const char *nid,
 		    uint64_t sent, bool sync, int rc, uint64_t reply_gen)
 {
 	struct ns_ack *a;
@@ -312,7 +284,7 @@ static void set_ack(struct host *h, struct host_grt *r, const char *nid,
 
 /* Guests with generations: one UpdateNetwork or SyncNetwork. 1 = sent,
  * 0 = nothing due, -errno. */
-static int catch_up_gens(struct host *h, struct host_grt *r, const char *nid)
+static int catch_up_gens(struct host *h, struct guest_rt *r, const char *nid)
 {
 	struct ns_ack a = { 0 };
 	struct ns_delta d;
@@ -363,7 +335,7 @@ static int catch_up_gens(struct host *h, struct host_grt *r, const char *nid)
 
 /* Guests without generations: the full peer set and every DNS set of its
  * containers on the network, when the network moved. */
-static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
+static int catch_up_legacy(struct host *h, struct guest_rt *r, const char *nid)
 {
 	json_t *peers = NULL, *dns = json_array(), *ctrs = json_array(), *v,
 	       *args;
@@ -433,7 +405,7 @@ static int catch_up_legacy(struct host *h, struct host_grt *r, const char *nid)
 	return rc ? rc : 1;
 }
 
-static void catch_up(struct host *h, struct host_grt *r)
+static void catch_up(struct host *h, struct guest_rt *r)
 {
 	for (int pass = 0; pass < 4; pass++) {
 		json_t *ids = guest_nets(h, r->name), *id;
@@ -462,7 +434,7 @@ static void catch_up(struct host *h, struct host_grt *r)
 /* The isolation set, when the guest has not had its current version (or,
  * with retry, refused the last one): before the queued items, so an
  * endpoint queued after a network's creation finds its subnet isolated. */
-static int iso_step(struct host *h, struct host_grt *r, bool retry)
+static int iso_step(struct host *h, struct guest_rt *r, bool retry)
 {
 	uint64_t gen;
 	json_t *args = cp_iso_due(h, r, retry, &gen);
@@ -480,7 +452,7 @@ static int iso_step(struct host *h, struct host_grt *r, bool retry)
 
 /* --- the probe (reconciler) --- */
 
-static int wk_call_fn(struct host *h, struct host_grt *r, const char *op,
+static int wk_call_fn(struct host *h, struct guest_rt *r, const char *op,
 		      json_t *args, json_t **res, char **em)
 {
 	int rc = wk_call(h, r, op, args, res, em);
@@ -502,7 +474,7 @@ static bool holds_all(struct host *h, const char *guest, json_t *nets)
 	return all;
 }
 
-static void probe(struct host *h, struct host_grt *r)
+static void probe(struct host *h, struct guest_rt *r)
 {
 	struct st_guest g;
 	json_t *res = NULL, *nets;
@@ -539,9 +511,6 @@ static void probe(struct host *h, struct host_grt *r)
 				r->replay = true;
 			snprintf(r->boot, sizeof(r->boot), "%s",
 				 boot ? boot : "");
-		} else {
-			r->fd >= 0 ? close(r->fd) : 0;
-			r->fd = -1;
 		}
 		pthread_mutex_unlock(&h->rt_mu);
 		/* A host restart with the guest in sync: nothing to replay. */
@@ -562,7 +531,7 @@ out:
 
 /* --- the worker --- */
 
-static void finish_item(struct host *h, struct host_grt *r, struct cp_item *it)
+static void finish_item(struct host *h, struct guest_rt *r, struct cp_item *it)
 {
 	pthread_mutex_lock(&h->rt_mu);
 	if (it->t) {
@@ -579,7 +548,7 @@ static void finish_item(struct host *h, struct host_grt *r, struct cp_item *it)
 	free(it);
 }
 
-static void round_items(struct host *h, struct host_grt *r,
+static void round_items(struct host *h, struct guest_rt *r,
 			struct cp_item *items, bool probe_due)
 {
 	bool alive = true, dead;
@@ -636,7 +605,7 @@ static void round_items(struct host *h, struct host_grt *r,
 
 static void *worker_main(void *arg)
 {
-	struct host_grt *r = arg;
+	struct guest_rt *r = arg;
 	struct host *h = r->host;
 
 	pthread_mutex_lock(&h->rt_mu);
@@ -656,24 +625,18 @@ static void *worker_main(void *arg)
 		r->dirty = false;
 		pthread_mutex_unlock(&h->rt_mu);
 		sem_wait(&h->io_sem);
-		/* call_mu: a call made outside the worker (gc_call) closes
-		 * the kept connection first, so a guest whose control channel
-		 * takes one client at a time (virtio-serial) is never dialled
-		 * twice. */
-		pthread_mutex_lock(&r->call_mu);
 		round_items(h, r, items, probe_due);
-		pthread_mutex_unlock(&r->call_mu);
 		sem_post(&h->io_sem);
 		pthread_mutex_lock(&h->rt_mu);
 	}
 	pthread_mutex_unlock(&h->rt_mu);
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
+	pthread_mutex_lock(&r->call_mu);
+	gconn_close(&r->conn);
+	pthread_mutex_unlock(&r->call_mu);
 	return NULL;
 }
 
-void cp_wake(struct host *h, struct host_grt *r, bool probe_too)
+void cp_wake(struct host *h, struct guest_rt *r, bool probe_too)
 {
 	pthread_mutex_lock(&h->rt_mu);
 	r->dirty = true;
@@ -685,7 +648,7 @@ void cp_wake(struct host *h, struct host_grt *r, bool probe_too)
 
 void cp_worker_ensure(struct host *h, const struct st_guest *g)
 {
-	struct host_grt *r = host_grt_get(h, g->name);
+	struct guest_rt *r = guest_rt_get(h, g->name);
 	pthread_attr_t attr;
 
 	if (!r)
@@ -705,7 +668,7 @@ void cp_worker_ensure(struct host *h, const struct st_guest *g)
 	pthread_mutex_unlock(&h->rt_mu);
 }
 
-static void fail_queue(struct host *h, struct host_grt *r)
+static void fail_queue(struct host *h, struct guest_rt *r)
 {
 	struct cp_item *items;
 
@@ -725,7 +688,7 @@ static void fail_queue(struct host *h, struct host_grt *r)
 
 void cp_worker_stop(struct host *h, const char *guest)
 {
-	struct host_grt *r = host_grt_get(h, guest);
+	struct guest_rt *r = guest_rt_get(h, guest);
 	bool join;
 
 	if (!r)
@@ -744,12 +707,13 @@ void cp_worker_stop(struct host *h, const char *guest)
 	pthread_mutex_unlock(&h->rt_mu);
 	cp_iso_forget(h, r);
 	fail_queue(h, r);
+	gc_close(h, guest); /* also if it never had a worker */
 }
 
 void cp_workers_stop_all(struct host *h)
 {
 	for (;;) {
-		struct host_grt *r;
+		struct guest_rt *r;
 		char name[ST_NAME_LEN] = "";
 
 		pthread_mutex_lock(&h->rt_mu);
@@ -769,7 +733,7 @@ void cp_enqueue(struct host *h, const char *guest, int kind, const char *op,
 		json_t *args, const char *nid, const char *cid,
 		struct cp_ticket *t)
 {
-	struct host_grt *r = host_grt_get(h, guest);
+	struct guest_rt *r = guest_rt_get(h, guest);
 	struct cp_item *it = calloc(1, sizeof(*it));
 
 	if (!r || !it) {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "wgnet/ctrlset.h"
+#include "ctrlset.h"
 
 static int pfx_cmp(const void *x, const void *y)
 {

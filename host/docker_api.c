@@ -18,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/docker_api.h"
-#include "wgnet/host.h"
+#include "docker_api.h"
+#include "host.h"
 #include "wgnet/log.h"
+#include "mhd_log.h"
+#include "wgnet/usock.h"
 
 #define DOCKER_MAX_CONNS 64
 #define DOCKER_IDLE_TIMEOUT_S 60
@@ -500,77 +502,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_debug("docker api (libmicrohttpd): %s", buf);
-}
-
-/* mkdir -p of the socket's directory. */
-static int parent_dirs(const char *path)
-{
-	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *p;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	p = strrchr(buf, '/');
-	if (!p || p == buf)
-		return 0;
-	*p = '\0';
-	for (p = buf + 1;; p++) {
-		bool last = !(p = strchr(p, '/'));
-
-		if (!last)
-			*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		if (last)
-			return 0;
-		*p = '/';
-	}
-}
-
-int docker_listen_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	rc = parent_dirs(path);
-	if (rc)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A live server answers; a stale socket file is replaced. */
-	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(fd);
-		return -EADDRINUSE;
-	}
-	close(fd);
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0660) ||
-	    listen(fd, 128)) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
 int docker_api_start(struct host *h, const char *sock_path,
 		     struct docker_api **out)
 {
@@ -590,7 +521,7 @@ int docker_api_start(struct host *h, const char *sock_path,
 		goto err;
 	}
 	strcpy(d->path, sock_path);
-	d->fd = docker_listen_unix(sock_path);
+	d->fd = usock_listen(sock_path, 0660, 0);
 	if (d->fd < 0) {
 		rc = d->fd;
 		d->fd = -1;
@@ -605,7 +536,7 @@ int docker_api_start(struct host *h, const char *sock_path,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)DOCKER_MAX_CONNS,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)DOCKER_IDLE_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, d, MHD_OPTION_END);
+		host_mhd_log, (void *)"docker api", MHD_OPTION_END);
 	if (!d->mhd) {
 		rc = -EIO;
 		goto err_sock;

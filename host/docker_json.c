@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "wgnet/docker_api.h"
+#include "docker_api.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
 
 const char *const docker_list_filters[] = { "name",  "id",	 "driver",
 					    "label", "dangling", "scope",
@@ -76,11 +78,6 @@ static void no_route(struct docker_match *m, int status, const char *allow,
 	va_end(ap);
 }
 
-static bool is(const char *method, const char *want)
-{
-	return !strcmp(method, want);
-}
-
 /* One path segment [p, end) into buf; false if it does not fit. */
 static bool seg_copy(char *buf, size_t len, const char *p, size_t n)
 {
@@ -91,112 +88,129 @@ static bool seg_copy(char *buf, size_t len, const char *p, size_t n)
 	return true;
 }
 
+/* "/v1.41/rest": *rest past the version; 0, or the error is set in m. */
+static int strip_version(const char *path, const char **rest,
+			 struct docker_match *m)
+{
+	int v, max = docker_version_num(DOCKER_API_VERSION),
+	       min = docker_version_num(DOCKER_API_MIN_VERSION);
+	const char *slash;
+	char ver[16];
+	size_t n;
+
+	*rest = path;
+	if (path[1] != 'v' || !isdigit((unsigned char)path[2]))
+		return 0;
+	slash = strchr(path + 2, '/');
+	n = slash ? (size_t)(slash - path - 2) : strlen(path + 2);
+	v = seg_copy(ver, sizeof(ver), path + 2, n) ? docker_version_num(ver) :
+						      -1;
+	if (v < 0) {
+		no_route(m, 404, NULL, "page not found");
+		return -ENOENT;
+	}
+	if (v > max) {
+		no_route(
+			m, 400, NULL,
+			"client version %s is too new. Maximum supported API version is %s",
+			ver, DOCKER_API_VERSION);
+		return -EINVAL;
+	}
+	if (v < min) {
+		no_route(
+			m, 400, NULL,
+			"client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
+			ver, DOCKER_API_MIN_VERSION);
+		return -EINVAL;
+	}
+	*rest = slash ? slash : "";
+	return 0;
+}
+
+/*
+ * The routes, in the order tried. "{id}" is one non-empty path segment (the
+ * network's name or id, into m->ref). A path that matches with no entry for
+ * the method is a 405 with the allow of the last entry whose path matched:
+ * as in Docker's router, "/networks/create" is POST only, and any other
+ * method on it means the network so called.
+ */
+static const struct docker_route_def {
+	const char *method, *path, *allow;
+	enum docker_route route;
+} docker_routes[] = {
+	{ "GET", "/_ping", "GET, HEAD", DR_PING },
+	{ "HEAD", "/_ping", "GET, HEAD", DR_PING },
+	{ "GET", "/version", "GET", DR_VERSION },
+	{ "GET", "/info", "GET", DR_INFO },
+	{ "GET", "/networks", "GET", DR_NET_LIST },
+	{ "POST", "/networks/create", "GET, DELETE", DR_NET_CREATE },
+	{ "POST", "/networks/prune", "GET, DELETE", DR_NET_PRUNE },
+	{ "GET", "/networks/{id}", "GET, DELETE", DR_NET_INSPECT },
+	{ "HEAD", "/networks/{id}", "GET, DELETE", DR_NET_INSPECT },
+	{ "DELETE", "/networks/{id}", "GET, DELETE", DR_NET_REMOVE },
+	{ "POST", "/networks/{id}/connect", "POST", DR_NET_CONNECT },
+	{ "POST", "/networks/{id}/disconnect", "POST", DR_NET_DISCONNECT },
+};
+
+/* 1 if path matches pat (its {id} into ref), 0 if not, -ENAMETOOLONG if the
+ * {id} segment does not fit ref. */
+static int route_path_match(const char *pat, const char *path, char *ref,
+			    size_t reflen)
+{
+	const char *id = strstr(pat, "{id}");
+	size_t pre, n;
+
+	if (!id)
+		return !strcmp(pat, path);
+	pre = (size_t)(id - pat);
+	if (strncmp(pat, path, pre))
+		return 0;
+	path += pre;
+	n = strcspn(path, "/");
+	if (!n || strcmp(id + 4, path + n))
+		return 0;
+	return seg_copy(ref, reflen, path, n) ? 1 : -ENAMETOOLONG;
+}
+
 void docker_route_match(const char *method, const char *path,
 			struct docker_match *m)
 {
-	const char *rest = path, *slash;
-	char ver[16];
-	size_t n;
+	const struct docker_route_def *r, *seen = NULL;
+	const char *rest;
 
 	memset(m, 0, sizeof(*m));
 	if (!method || !path || path[0] != '/') {
 		no_route(m, 404, NULL, "page not found");
 		return;
 	}
-	/* "/v1.41/..." → the version, then the unversioned path. */
-	if (path[1] == 'v' && isdigit((unsigned char)path[2])) {
-		int v, max = docker_version_num(DOCKER_API_VERSION),
-		       min = docker_version_num(DOCKER_API_MIN_VERSION);
+	if (strip_version(path, &rest, m))
+		return;
+	/* A name too long for ref is no network, whatever follows it. */
+	if (!strncmp(rest, "/networks/", 10) &&
+	    strcspn(rest + 10, "/") >= sizeof(m->ref)) {
+		no_route(m, 404, NULL, "network %.*s... not found", 64,
+			 rest + 10);
+		return;
+	}
+	for (r = docker_routes; r < docker_routes + ARRAY_SIZE(docker_routes);
+	     r++) {
+		char ref[sizeof(m->ref)] = "";
 
-		slash = strchr(path + 1, '/');
-		n = slash ? (size_t)(slash - path - 2) : strlen(path + 2);
-		v = n < sizeof(ver) && seg_copy(ver, sizeof(ver), path + 2, n) ?
-			    docker_version_num(ver) :
-			    -1;
-		if (v < 0) {
-			no_route(m, 404, NULL, "page not found");
+		if (route_path_match(r->path, rest, ref, sizeof(ref)) != 1)
+			continue;
+		seen = r;
+		if (!strcmp(method, r->method)) {
+			m->route = r->route;
+			memcpy(m->ref, ref, sizeof(ref));
 			return;
 		}
-		if (v > max) {
-			no_route(
-				m, 400, NULL,
-				"client version %s is too new. Maximum supported API version is %s",
-				ver, DOCKER_API_VERSION);
-			return;
-		}
-		if (v < min) {
-			no_route(
-				m, 400, NULL,
-				"client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
-				ver, DOCKER_API_MIN_VERSION);
-			return;
-		}
-		rest = slash ? slash : "";
+		if (ref[0])
+			memcpy(m->ref, ref, sizeof(ref));
 	}
-	if (!strcmp(rest, "/_ping")) {
-		if (is(method, "GET") || is(method, "HEAD"))
-			m->route = DR_PING;
-		else
-			no_route(m, 405, "GET, HEAD", "method not allowed");
-		return;
-	}
-	if (!strcmp(rest, "/version") || !strcmp(rest, "/info")) {
-		if (is(method, "GET"))
-			m->route = rest[1] == 'v' ? DR_VERSION : DR_INFO;
-		else
-			no_route(m, 405, "GET", "method not allowed");
-		return;
-	}
-	if (!strcmp(rest, "/networks")) {
-		if (is(method, "GET"))
-			m->route = DR_NET_LIST;
-		else
-			no_route(m, 405, "GET", "method not allowed");
-		return;
-	}
-	if (strncmp(rest, "/networks/", 10)) {
+	if (seen)
+		no_route(m, 405, seen->allow, "method not allowed");
+	else
 		no_route(m, 404, NULL, "page not found");
-		return;
-	}
-	rest += 10;
-	slash = strchr(rest, '/');
-	n = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (!n) {
-		no_route(m, 404, NULL, "page not found");
-		return;
-	}
-	if (!seg_copy(m->ref, sizeof(m->ref), rest, n)) {
-		no_route(m, 404, NULL, "network %.*s... not found", 64, rest);
-		return;
-	}
-	if (!slash) {
-		/* /networks/create and /networks/prune are POST only; GET and
-		 * DELETE of those names look for a network so called, as
-		 * Docker's router does. */
-		if (is(method, "GET") || is(method, "HEAD"))
-			m->route = DR_NET_INSPECT;
-		else if (is(method, "DELETE"))
-			m->route = DR_NET_REMOVE;
-		else if (is(method, "POST") && !strcmp(m->ref, "create"))
-			m->route = DR_NET_CREATE;
-		else if (is(method, "POST") && !strcmp(m->ref, "prune"))
-			m->route = DR_NET_PRUNE;
-		else
-			no_route(m, 405, "GET, DELETE", "method not allowed");
-		if (m->route == DR_NET_CREATE || m->route == DR_NET_PRUNE)
-			m->ref[0] = '\0';
-		return;
-	}
-	if (!strcmp(slash, "/connect") || !strcmp(slash, "/disconnect")) {
-		if (is(method, "POST"))
-			m->route = slash[1] == 'c' ? DR_NET_CONNECT :
-						     DR_NET_DISCONNECT;
-		else
-			no_route(m, 405, "POST", "method not allowed");
-		return;
-	}
-	m->ref[0] = '\0';
-	no_route(m, 404, NULL, "page not found");
 }
 
 /* --- filters --- */

@@ -2,61 +2,34 @@
 /*
  * The pure half of the etcd store: base64, keys, the JSON of requests and
  * transactions for etcd's v3 JSON gateway, and the JSON value of every
- * stored object. See include/wgnet/etcd.h and docs/etcd.md.
+ * stored object. See host/etcd.h and docs/etcd.md.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
-#include "wgnet/etcd.h"
+#include "etcd.h"
 #include "wgnet/ipnet.h"
 
-static const char b64_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* Base64 is libsodium's: the original alphabet, with padding, strict. */
 char *etcd_b64_encode(const void *in, size_t len)
 {
-	const uint8_t *p = in;
-	char *out = malloc(4 * ((len + 2) / 3) + 1), *o = out;
-	size_t i;
+	size_t n =
+		sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *out = malloc(n);
 
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
-			     p[i + 2];
-
-		*o++ = b64_chars[v >> 18];
-		*o++ = b64_chars[(v >> 12) & 63];
-		*o++ = b64_chars[(v >> 6) & 63];
-		*o++ = b64_chars[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)p[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		*o++ = b64_chars[v >> 18];
-		*o++ = b64_chars[(v >> 12) & 63];
-		*o++ = i + 1 < len ? b64_chars[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = 0;
+	if (out)
+		sodium_bin2base64(out, n, in, len,
+				  sodium_base64_VARIANT_ORIGINAL);
 	return out;
-}
-
-static int b64_val(char c)
-{
-	const char *p = c ? strchr(b64_chars, c) : NULL;
-
-	return p ? (int)(p - b64_chars) : -1;
 }
 
 char *etcd_b64_decode(const char *in, size_t *len)
 {
-	size_t n = in ? strlen(in) : 0, i, k = 0;
+	size_t n = in ? strlen(in) : 0, k = 0;
 	char *out;
 
 	if (!in || n % 4) {
@@ -66,27 +39,12 @@ char *etcd_b64_decode(const char *in, size_t *len)
 	out = malloc(n / 4 * 3 + 1);
 	if (!out)
 		return NULL;
-	for (i = 0; i < n; i += 4) {
-		int a = b64_val(in[i]), b = b64_val(in[i + 1]);
-		int c = in[i + 2] == '=' ? -2 : b64_val(in[i + 2]);
-		int d = in[i + 3] == '=' ? -2 : b64_val(in[i + 3]);
-		uint32_t v;
-
-		/* Padding only at the very end, and "x=y" is not padding. */
-		if (a < 0 || b < 0 || c == -1 || d == -1 ||
-		    ((c == -2 || d == -2) && i + 4 != n) ||
-		    (c == -2 && d != -2)) {
-			free(out);
-			errno = EINVAL;
-			return NULL;
-		}
-		v = (uint32_t)a << 18 | (uint32_t)b << 12 |
-		    (uint32_t)(c < 0 ? 0 : c) << 6 | (uint32_t)(d < 0 ? 0 : d);
-		out[k++] = (char)(v >> 16);
-		if (c >= 0)
-			out[k++] = (char)(v >> 8 & 0xff);
-		if (d >= 0)
-			out[k++] = (char)(v & 0xff);
+	/* Every character must be consumed (no b64_end): "Zg==Zm9v" fails. */
+	if (sodium_base642bin((unsigned char *)out, n / 4 * 3, in, n, NULL, &k,
+			      NULL, sodium_base64_VARIANT_ORIGINAL)) {
+		free(out);
+		errno = EINVAL;
+		return NULL;
 	}
 	out[k] = 0;
 	if (len)
@@ -184,8 +142,8 @@ int etcd_txn_cmp(struct etcd_txn *t, const char *key, bool prefix,
 		 const char *target, const char *result, int64_t value)
 {
 	json_t *c = etcd_range_req(key, prefix);
-	const char *field = !strcmp(target, "CREATE") ? "create_revision" :
-			    !strcmp(target, "MOD")    ? "mod_revision" :
+	const char *field = !strcmp(target, "CREATE")  ? "create_revision" :
+			    !strcmp(target, "MOD")     ? "mod_revision" :
 			    !strcmp(target, "VERSION") ? "version" :
 							 NULL;
 
@@ -216,16 +174,14 @@ int etcd_txn_put(struct etcd_txn *t, const char *key, const char *val,
 
 int etcd_txn_del(struct etcd_txn *t, const char *key, bool prefix)
 {
-	return json_array_append_new(
-		       t->success,
-		       json_pack("{s:o}", "request_delete_range",
-				 etcd_range_req(key, prefix))) ?
+	return json_array_append_new(t->success,
+				     json_pack("{s:o}", "request_delete_range",
+					       etcd_range_req(key, prefix))) ?
 		       -ENOMEM :
 		       0;
 }
 
-int etcd_txn_get(struct etcd_txn *t, const char *key, bool prefix,
-		 bool on_fail)
+int etcd_txn_get(struct etcd_txn *t, const char *key, bool prefix, bool on_fail)
 {
 	return json_array_append_new(on_fail ? t->failure : t->success,
 				     json_pack("{s:o}", "request_range",
@@ -443,8 +399,8 @@ char *etcd_network_enc(const struct st_network *n)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:I}", "id", n->id,
 			      "name", n->name, "driver", n->driver, "internal",
-			      n->internal, "ipv6", n->ipv6, "labels",
-			      n->labels, "options", n->options, "created",
+			      n->internal, "ipv6", n->ipv6, "labels", n->labels,
+			      "options", n->options, "created",
 			      (json_int_t)n->created);
 
 	if (!o)
@@ -538,8 +494,7 @@ char *etcd_container_enc(const struct st_container *c, int64_t seq)
 			      (json_int_t)seq));
 }
 
-int etcd_container_dec(const char *text, struct st_container *c,
-		       int64_t *seq)
+int etcd_container_dec(const char *text, struct st_container *c, int64_t *seq)
 {
 	json_t *o = parse_obj(text);
 	int rc = -EIO;

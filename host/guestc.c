@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 
@@ -23,9 +23,9 @@ int64_t host_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct host_grt *host_grt_get(struct host *h, const char *name)
+struct guest_rt *guest_rt_get(struct host *h, const char *name)
 {
-	struct host_grt *r;
+	struct guest_rt *r;
 
 	pthread_mutex_lock(&h->rt_mu);
 	for (r = h->grt; r; r = r->next)
@@ -38,7 +38,7 @@ struct host_grt *host_grt_get(struct host *h, const char *name)
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	pthread_mutex_init(&r->call_mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	r->fd = -1;
+	gconn_init(&r->conn);
 	r->tail = &r->head;
 	r->host = h;
 	r->state = ST_GUEST_UNKNOWN;
@@ -52,9 +52,9 @@ out:
 	return r;
 }
 
-int host_grt_state(struct host *h, const char *name)
+int guest_rt_state(struct host *h, const char *name)
 {
-	struct host_grt *r = host_grt_get(h, name);
+	struct guest_rt *r = guest_rt_get(h, name);
 	int s;
 
 	if (!r)
@@ -65,9 +65,9 @@ int host_grt_state(struct host *h, const char *name)
 	return s;
 }
 
-void host_grt_set_state(struct host *h, const char *name, int state)
+void guest_rt_set_state(struct host *h, const char *name, int state)
 {
-	struct host_grt *r = host_grt_get(h, name);
+	struct guest_rt *r = guest_rt_get(h, name);
 
 	if (!r)
 		return;
@@ -85,57 +85,18 @@ void host_grt_set_state(struct host *h, const char *name, int state)
 	pthread_mutex_unlock(&h->rt_mu);
 }
 
-int gc_call(struct host *h, const struct st_guest *g, const char *op,
-	    json_t *args, int timeout_ms, json_t **result, char **errmsg)
+void gc_mark_alive(struct host *h, struct guest_rt *r)
 {
-	struct host_grt *r = host_grt_get(h, g->name);
-	struct timespec deadline;
-	char *em = NULL;
-	bool was_up;
-	int rc;
+	pthread_mutex_lock(&h->rt_mu);
+	r->last_ok_ms = host_now_ms();
+	r->last_seen = time(NULL);
+	pthread_mutex_unlock(&h->rt_mu);
+}
 
-	if (result)
-		*result = NULL;
-	if (!r) {
-		json_decref(args);
-		return host_err(errmsg, -ENOMEM, "out of memory");
-	}
-	/* Outside the worker (guest add, Status): its own connection, with
-	 * the worker's kept one closed, since a virtio-serial channel serves
-	 * one client at a time; waiting for a running round is bounded. */
-	deadline.tv_sec = time(NULL) + (timeout_ms + 999) / 1000;
-	deadline.tv_nsec = 0;
-	if (pthread_mutex_timedlock(&r->call_mu, &deadline)) {
-		json_decref(args);
-		return host_err(errmsg, -EBUSY, "guest %s: busy with its queue",
-				g->name);
-	}
-	if (r->fd >= 0) {
-		close(r->fd);
-		r->fd = -1;
-	}
-	rc = proto_call(g->control, timeout_ms, op, args, result, &em);
-	pthread_mutex_unlock(&r->call_mu);
-	json_decref(args);
-	if (!rc) {
-		pthread_mutex_lock(&h->rt_mu);
-		r->last_ok_ms = host_now_ms();
-		r->last_seen = time(NULL);
-		pthread_mutex_unlock(&h->rt_mu);
-		log_debug("guest %s: %s ok", g->name, op);
-		return 0;
-	}
-	if (em) {
-		/* The guest answered: it is alive, the call failed. */
-		pthread_mutex_lock(&h->rt_mu);
-		r->last_ok_ms = host_now_ms();
-		r->last_seen = time(NULL);
-		pthread_mutex_unlock(&h->rt_mu);
-		log_debug("guest %s: %s: %s", g->name, op, em);
-		host_err(errmsg, rc, "guest %s: %s", g->name, em);
-		free(em);
-		return rc;
-	}
+void gc_mark_down(struct host *h, struct guest_rt *r, const char *op, int err)
+{
+	bool was_up;
+
 	pthread_mutex_lock(&h->rt_mu);
 	was_up = r->state == ST_GUEST_UP;
 	if (was_up) {
@@ -145,12 +106,81 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	r->replay = true;
 	pthread_mutex_unlock(&h->rt_mu);
 	if (was_up)
-		log_warn("guest %s is down: %s: %s", g->name, op,
-			 strerror(-rc));
+		log_warn("guest %s is down: %s: %s", r->name, op,
+			 strerror(-err));
+}
+
+int gc_call(struct host *h, const struct st_guest *g, const char *op,
+	    json_t *args, int timeout_ms, json_t **result, char **errmsg)
+{
+	struct guest_rt *r = guest_rt_get(h, g->name);
+	struct timespec deadline;
+	json_t *rep = NULL;
+	char *em = NULL;
+	int rc;
+
+	if (result)
+		*result = NULL;
+	if (!r) {
+		json_decref(args);
+		return host_err(errmsg, -ENOMEM, "out of memory");
+	}
+	/* Outside the worker (guest add, Status, metrics, rotation): the
+	 * guest's one connection, between two of its worker's exchanges
+	 * (call_mu is held for one exchange only); waiting is bounded. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&r->call_mu, &deadline)) {
+		json_decref(args);
+		return host_err(errmsg, -EBUSY, "guest %s: busy with its queue",
+				g->name);
+	}
+	rc = gconn_call(&r->conn, g->control, op, args,
+			host_now_ms() + timeout_ms, &rep);
+	pthread_mutex_unlock(&r->call_mu);
+	json_decref(args);
+	if (!rc) {
+		rc = gconn_reply(rep, result, &em);
+		json_decref(rep);
+		if (rc && result) {
+			json_decref(*result);
+			*result = NULL;
+		}
+	}
+	if (!rc) {
+		gc_mark_alive(h, r);
+		log_debug("guest %s: %s ok", g->name, op);
+		return 0;
+	}
+	if (em) {
+		/* The guest answered: it is alive, the call failed. */
+		gc_mark_alive(h, r);
+		log_debug("guest %s: %s: %s", g->name, op, em);
+		host_err(errmsg, rc, "guest %s: %s", g->name, em);
+		free(em);
+		return rc;
+	}
+	gc_mark_down(h, r, op, rc);
 	log_debug("guest %s: %s: %s", g->name, op, strerror(-rc));
 	return host_err(errmsg, -EHOSTUNREACH,
 			"guest %s is unreachable at %s: %s", g->name,
 			g->control, strerror(-rc));
+}
+
+void gc_close(struct host *h, const char *name)
+{
+	struct guest_rt *r = guest_rt_get(h, name);
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->call_mu);
+	gconn_close(&r->conn);
+	pthread_mutex_unlock(&r->call_mu);
 }
 
 /* --- the reconciler --- */
@@ -183,7 +213,7 @@ static const char *state_name(int s)
 	return s == ST_GUEST_UP ? "up" : s == ST_GUEST_DEAD ? "dead" : "down";
 }
 
-static void back_off(struct host *h, struct host_grt *r)
+static void back_off(struct host *h, struct guest_rt *r)
 {
 	pthread_mutex_lock(&h->rt_mu);
 	r->next_ms = host_now_ms() + r->backoff_ms;
@@ -195,7 +225,7 @@ static void back_off(struct host *h, struct host_grt *r)
 
 /* The guest answered its probe: audit or replay it if due (in its
  * worker, through call). */
-static void probe_ok(struct host *h, struct host_grt *r,
+static void probe_ok(struct host *h, struct guest_rt *r,
 		     const struct st_guest *g, mesh_call_fn call)
 {
 	int64_t now = host_now_ms();
@@ -230,16 +260,16 @@ static void probe_ok(struct host *h, struct host_grt *r,
 	}
 	if (rc) {
 		/* It answers but cannot take its state: back off too. */
-		host_grt_set_state(h, g->name, ST_GUEST_DOWN);
+		guest_rt_set_state(h, g->name, ST_GUEST_DOWN);
 		back_off(h, r);
 		persist_state(h, g->name, ST_GUEST_DOWN, 0);
 	} else {
-		host_grt_set_state(h, g->name, ST_GUEST_UP);
+		guest_rt_set_state(h, g->name, ST_GUEST_UP);
 		persist_state(h, g->name, ST_GUEST_UP, time(NULL));
 	}
 }
 
-static void probe_failed(struct host *h, struct host_grt *r,
+static void probe_failed(struct host *h, struct guest_rt *r,
 			 const struct st_guest *g, const char *why)
 {
 	int64_t now = host_now_ms();
@@ -264,7 +294,7 @@ static void probe_failed(struct host *h, struct host_grt *r,
 	if (!h->st->ops->guest_get(h->st, g->name, &cur)) {
 		if (cur.state == ST_GUEST_DEAD && next != ST_GUEST_DEAD)
 			/* Dead before a restart of wgnet-host: still dead. */
-			host_grt_set_state(h, g->name, ST_GUEST_DEAD);
+			guest_rt_set_state(h, g->name, ST_GUEST_DEAD);
 		else if (next == ST_GUEST_DEAD && was != ST_GUEST_DEAD)
 			mesh_guest_dead(h, g);
 		else
@@ -272,7 +302,7 @@ static void probe_failed(struct host *h, struct host_grt *r,
 	}
 }
 
-void host_probe_result(struct host *h, struct host_grt *r,
+void host_probe_result(struct host *h, struct guest_rt *r,
 		       const struct st_guest *g, int rc, json_t *hello,
 		       const char *why, mesh_call_fn call)
 {
@@ -309,14 +339,14 @@ void host_reconcile_once(struct host *h)
 	if (h->st->ops->guest_list(h->st, &gs, &n))
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct host_grt *r;
+		struct guest_rt *r;
 		bool go = false;
 
 		/* Another host's guest (shared store): not ours to probe. */
 		if (!host_owns_guest(h, &gs[i]))
 			continue;
 		cp_worker_ensure(h, &gs[i]);
-		r = host_grt_get(h, gs[i].name);
+		r = guest_rt_get(h, gs[i].name);
 		if (!r)
 			continue;
 		pthread_mutex_lock(&h->rt_mu);

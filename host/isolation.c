@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/ctrlset.h"
-#include "wgnet/host.h"
+#include "ctrlset.h"
+#include "host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 
@@ -180,7 +180,7 @@ uint64_t cp_iso_refresh(struct host *h)
 		memcpy(h->iso_err, err, sizeof(err));
 		h->iso_gen++;
 		changed = true;
-		for (struct host_grt *r = h->grt; r; r = r->next)
+		for (struct guest_rt *r = h->grt; r; r = r->next)
 			if (r->th_started) {
 				r->dirty = true;
 				pthread_cond_signal(&r->cv);
@@ -216,7 +216,7 @@ json_t *cp_iso_want(struct host *h, uint64_t *gen)
 	return args;
 }
 
-json_t *cp_iso_due(struct host *h, struct host_grt *r, bool retry,
+json_t *cp_iso_due(struct host *h, struct guest_rt *r, bool retry,
 		   uint64_t *gen)
 {
 	json_t *args = NULL;
@@ -231,7 +231,7 @@ json_t *cp_iso_due(struct host *h, struct host_grt *r, bool retry,
 }
 
 /* rt_mu held. */
-static void iso_fail(struct host_grt *r, int rc, const char *what,
+static void iso_fail(struct guest_rt *r, int rc, const char *what,
 		     const char *em)
 {
 	r->iso_rc = rc;
@@ -239,7 +239,7 @@ static void iso_fail(struct host_grt *r, int rc, const char *what,
 		 em ? em : strerror(-rc));
 }
 
-void cp_iso_result(struct host *h, struct host_grt *r, const char *op,
+void cp_iso_result(struct host *h, struct guest_rt *r, const char *op,
 		   uint64_t gen, int rc, const char *em)
 {
 	/* Not an answer: the guest is unreachable (it gets the whole set
@@ -266,7 +266,7 @@ void cp_iso_result(struct host *h, struct host_grt *r, const char *op,
 	pthread_mutex_unlock(&h->rt_mu);
 }
 
-void cp_iso_forget(struct host *h, struct host_grt *r)
+void cp_iso_forget(struct host *h, struct guest_rt *r)
 {
 	pthread_mutex_lock(&h->rt_mu);
 	r->iso_acked = r->iso_tried = 0;
@@ -276,7 +276,7 @@ void cp_iso_forget(struct host *h, struct host_grt *r)
 }
 
 /* rt_mu held: the guests an op waits for. */
-static bool iso_waits_for(const struct host_grt *r, const char *only)
+static bool iso_waits_for(const struct guest_rt *r, const char *only)
 {
 	return (!only || !strcmp(only, r->name)) && r->th_started &&
 	       r->state == ST_GUEST_UP;
@@ -286,13 +286,12 @@ int cp_iso_wait(struct host *h, const char *only, uint64_t gen, int timeout_ms,
 		char **em)
 {
 	int64_t end = host_now_ms() + timeout_ms;
-	struct host_grt *r, *bad = NULL;
+	struct guest_rt *r, *bad = NULL;
 	size_t behind, nbad = 0;
 	int rc = 0;
 
 	pthread_mutex_lock(&h->rt_mu);
 	for (;;) {
-		struct timespec ts;
 		int64_t left = end - host_now_ms();
 
 		behind = 0;
@@ -300,11 +299,7 @@ int cp_iso_wait(struct host *h, const char *only, uint64_t gen, int timeout_ms,
 			behind += iso_waits_for(r, only) && r->iso_tried < gen;
 		if (!behind || left <= 0)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (left > 200 ? 200 : left) * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
+		host_ack_wait(h, left > 200 ? 200 : left);
 	}
 	for (r = h->grt; r; r = r->next)
 		if (iso_waits_for(r, only) && r->iso_tried >= gen &&
@@ -330,7 +325,7 @@ int cp_iso_wait(struct host *h, const char *only, uint64_t gen, int timeout_ms,
 int mesh_push_isolation(struct host *h, const char *only, bool wait, char **em)
 {
 	uint64_t gen = cp_iso_refresh(h);
-	struct host_grt *r = only ? host_grt_get(h, only) : NULL;
+	struct guest_rt *r = only ? guest_rt_get(h, only) : NULL;
 
 	/* A guest that never had it gets it even if nothing changed. */
 	if (r)
@@ -340,7 +335,7 @@ int mesh_push_isolation(struct host *h, const char *only, bool wait, char **em)
 	return cp_iso_wait(h, only, gen, 3 * h->call_timeout_ms, em);
 }
 
-json_t *cp_iso_status(struct host *h, struct host_grt *r)
+json_t *cp_iso_status(struct host *h, struct guest_rt *r)
 {
 	json_t *o;
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wgnet/store.h"
+#include "store.h"
 
 struct host;
 struct keyage;

@@ -19,12 +19,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "wgnet/ctrlset.h"
-#include "wgnet/docker_api.h"
-#include "wgnet/plugin.h"
-#include "wgnet/host.h"
+#include "ctrlset.h"
+#include "docker_api.h"
+#include "plugin.h"
+#include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
+#include "wgnet/usock.h"
 #include "keyage.h"
 #include "metrics.h"
 
@@ -116,61 +117,6 @@ static int ctrl_prefix_opt(const char *arg, struct ip_prefix *v, size_t *n)
 	}
 	v[(*n)++] = p;
 	return 0;
-}
-
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	p = strrchr(buf, '/');
-	if (!p || p == buf)
-		return 0;
-	*p = '\0';
-	for (p = buf + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = -1, rc;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	rc = make_dirs(path);
-	if (rc)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A stale socket from an earlier run (a live one would answer). */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(fd);
-		return -EADDRINUSE;
-	}
-	close(fd);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0660) ||
-	    listen(fd, 128)) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
 }
 
 static void *client_main(void *arg)
@@ -469,7 +415,7 @@ int main(int argc, char **argv)
 	h->ctrl_cfg = ctrl;
 	h->n_ctrl_cfg = n_ctrl;
 	h->key_max_age_s = key_max_age;
-	lfd = listen_unix(sock);
+	lfd = usock_listen(sock, 0660, 0);
 	if (lfd < 0) {
 		log_err("cannot listen on %s: %s", sock, strerror(-lfd));
 		goto out;

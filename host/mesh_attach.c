@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -109,7 +109,7 @@ static int attach_commit(struct host *h, const struct st_network *n,
 	rc = host_check_owner(h, g->name, errmsg);
 	if (rc)
 		goto out;
-	if (host_grt_state(h, g->name) == ST_GUEST_DEAD) {
+	if (guest_rt_state(h, g->name) == ST_GUEST_DEAD) {
 		rc = host_err(errmsg, -EHOSTUNREACH, "guest %s is dead",
 			      g->name);
 		goto out;
@@ -158,13 +158,17 @@ static void attach_undo(struct host *h, const struct st_network *n,
 	pthread_mutex_unlock(&h->mu);
 	gen = cp_net_refresh(h, n->id);
 	cp_net_quarantine(h, n->id, &ep->ip4, &ep->ip6, gen);
-	if (!last || host_grt_state(h, guest) == ST_GUEST_DEAD)
+	if (!last || guest_rt_state(h, guest) == ST_GUEST_DEAD)
 		return;
 	/* AddNetwork may have half-built it. */
 	t = cp_ticket_new();
 	cp_enqueue(h, guest, CP_RMNET, NULL,
 		   json_pack("{s:s}", "network_id", n->id), n->id, NULL, t);
-	cp_ticket_wait(h, t, h->call_timeout_ms * 4, NULL);
+	/* The worker's own deadline for RemoveNetwork, and a round. */
+	cp_ticket_wait(h, t,
+		       HOST_DEVICE_CALL_MS(h->call_timeout_ms) +
+			       h->call_timeout_ms,
+		       NULL);
 }
 
 int mesh_attach(struct host *h, const struct st_network *n,

@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 
 /* AddEndpoint args for container c on network n. */
 json_t *mesh_endpoint_args(const struct st_network *n,

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 
@@ -140,7 +140,7 @@ static bool str_in(json_t *arr, const char *s)
 }
 
 /* Replay steps that push one network: AddNetwork (+ store its key). */
-static int replay_networks(struct host *h, struct host_grt *r,
+static int replay_networks(struct host *h, struct guest_rt *r,
 			   const struct st_guest *g, json_t *nets,
 			   json_t *added, mesh_call_fn call)
 {
@@ -173,7 +173,7 @@ static int replay_networks(struct host *h, struct host_grt *r,
 	return 0;
 }
 
-static int replay_endpoints(struct host *h, struct host_grt *r,
+static int replay_endpoints(struct host *h, struct guest_rt *r,
 			    const struct st_guest *g,
 			    const struct st_container *cs, size_t ncs,
 			    json_t *added, mesh_call_fn call)
@@ -263,7 +263,7 @@ static int replay_plan(struct host *h, const struct st_guest *g, json_t *nets,
 	return 0;
 }
 
-int mesh_replay_guest(struct host *h, struct host_grt *r,
+int mesh_replay_guest(struct host *h, struct guest_rt *r,
 		      const struct st_guest *g, mesh_call_fn call)
 {
 	struct st_container *cs = NULL;
@@ -345,6 +345,8 @@ int mesh_replay_guest(struct host *h, struct host_grt *r,
 	if (!rc)
 		remove_vanished(h, g, status);
 	rc = rc == -EHOSTUNREACH ? rc : 0;
+	if (!rc)
+		log_info("guest %s: desired state replayed", g->name);
 out:
 	if (rc)
 		log_warn("replay of guest %s stopped: %s", g->name,

@@ -27,8 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
+#include "mhd_log.h"
 
 #include "metrics.h"
 
@@ -198,7 +199,7 @@ static json_t *collect(struct host *h)
 		/* Not asked (not up) counts as no status. */
 		json_object_set_new(guests, gs[i].name,
 				    json_pack("{s:b}", "status_ok", 0));
-		if (host_grt_state(h, gs[i].name) == ST_GUEST_UP)
+		if (guest_rt_state(h, gs[i].name) == ST_GUEST_UP)
 			up[nup++] = gs[i];
 	}
 	call_all(h, up, nup, res);
@@ -264,7 +265,7 @@ static json_t *snapshot_live(struct metrics *m)
 	json_object_set_new(out, "now", json_integer(time(NULL)));
 	json_object_foreach(guests, name, g) {
 		json_t *c = json_copy(g);
-		struct host_grt *r;
+		struct guest_rt *r;
 
 		pthread_mutex_lock(&h->rt_mu);
 		for (r = h->grt; r && strcmp(r->name, name); r = r->next)
@@ -352,19 +353,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	}
 	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
 		     b.p, b.len, MHD_RESPMEM_MUST_FREE);
-}
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_debug("metrics (libmicrohttpd): %s", buf);
 }
 
 /* --- the listening socket --------------------------------------------- */
@@ -489,7 +477,7 @@ int metrics_start(struct host *h, const char *addr, int interval_s,
 		0, NULL, NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_IDLE_S,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, m, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, host_mhd_log, (void *)"metrics", MHD_OPTION_END);
 	if (!m->mhd) {
 		close(fd);
 		rc = -EIO;

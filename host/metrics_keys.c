@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/store.h"
+#include "store.h"
 
 #include "metrics.h"
 

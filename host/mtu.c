@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 
 #include "mtu.h"

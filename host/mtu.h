@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "wgnet/store.h"
+#include "store.h"
 
 /* Docker's com.docker.network.driver.mtu of n: *mtu 0 when unset;
  * -EINVAL (message in *em, if em) when it is not an integer in range. */

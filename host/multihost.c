@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 
 static bool shared(const struct host *h)

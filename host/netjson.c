@@ -6,6 +6,7 @@
  * of netjson_network().
  */
 #include <errno.h>
+#include <getopt.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/ipnet.h"
 
 void netjson_time(int64_t t, char *buf, size_t len)
@@ -342,16 +343,64 @@ bool netjson_filters_match(json_t *filters, const struct st_network *n,
 
 /* --- CLI helpers --- */
 
-static int find_long(const struct cli_opt *opts, const char *name, size_t len)
+/*
+ * The CLI's options go through getopt_long in RETURN_IN_ORDER mode ("-"): a
+ * positional comes back as 1, so options stand anywhere, no argv is
+ * permuted and the element being parsed is always argv[optind before the
+ * call]. On top of getopt, pflag's rules: long names match exactly (no
+ * abbreviations), a boolean takes "--x=true|false", "-d=v" is "-d v".
+ */
+#define CLI_LONG_BASE 256 /* getopt's val of the long-only entry i */
+
+struct cli_getopt {
+	struct option *lopts;
+	char *sopts;
+	char **argv; /* argv[0] a program name, then the caller's */
+	int argc;
+};
+
+static void cli_getopt_free(struct cli_getopt *g)
 {
-	for (int i = 0; opts[i].lng || opts[i].shrt; i++)
-		if (opts[i].lng && strlen(opts[i].lng) == len &&
-		    !strncmp(opts[i].lng, name, len))
-			return i;
-	return -1;
+	free(g->lopts);
+	free(g->sopts);
+	free(g->argv);
 }
 
-static int find_short(const struct cli_opt *opts, char c)
+static int cli_getopt_init(struct cli_getopt *g, const struct cli_opt *opts,
+			   int argc, char **argv)
+{
+	int n = 0, k = 0, s = 0;
+
+	while (opts[n].lng || opts[n].shrt)
+		n++;
+	g->lopts = calloc((size_t)n + 1, sizeof(*g->lopts));
+	g->sopts = calloc(3 + 2 * (size_t)n + 1, 1);
+	g->argv = calloc((size_t)argc + 2, sizeof(*g->argv));
+	g->argc = argc + 1;
+	if (!g->lopts || !g->sopts || !g->argv)
+		return -ENOMEM;
+	g->sopts[s++] = '-'; /* positionals in order, as 1 */
+	g->sopts[s++] = ':'; /* a missing argument is ':', not '?' */
+	for (int i = 0; i < n; i++) {
+		if (opts[i].lng)
+			g->lopts[k++] = (struct option){
+				.name = opts[i].lng,
+				.has_arg = opts[i].has_arg ? required_argument :
+							     optional_argument,
+				.val = CLI_LONG_BASE + i,
+			};
+		if (opts[i].shrt) {
+			g->sopts[s++] = opts[i].shrt;
+			if (opts[i].has_arg)
+				g->sopts[s++] = ':';
+		}
+	}
+	g->argv[0] = "wgnet";
+	memcpy(g->argv + 1, argv, (size_t)argc * sizeof(*argv));
+	return 0;
+}
+
+static int find_short(const struct cli_opt *opts, int c)
 {
 	for (int i = 0; opts[i].lng || opts[i].shrt; i++)
 		if (opts[i].shrt == c)
@@ -366,105 +415,125 @@ static void add_val(struct cli_args *a, int opt, const char *val)
 	a->n_vals++;
 }
 
-static int parse_long(const struct cli_opt *opts, int argc, char **argv, int *i,
-		      struct cli_args *a, char *err, size_t errlen)
+/* A long option getopt found in elem ("--name[=v]"). */
+static int cli_long(const struct cli_opt *opts, int o, const char *elem,
+		    struct cli_args *a, char *err, size_t errlen)
 {
-	const char *name = argv[*i] + 2, *eq = strchr(name, '=');
+	const char *name = elem + 2, *eq = strchr(name, '=');
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
-	int o = find_long(opts, name, len);
 
-	if (o < 0) {
+	if (strlen(opts[o].lng) != len || strncmp(opts[o].lng, name, len)) {
 		snprintf(err, errlen, "unknown flag: --%.*s", (int)len, name);
 		return -EINVAL;
 	}
 	if (opts[o].has_arg) {
-		if (eq) {
-			add_val(a, o, eq + 1);
-		} else if (*i + 1 < argc) {
-			add_val(a, o, argv[++*i]);
-		} else {
-			snprintf(err, errlen, "flag needs an argument: --%s",
-				 opts[o].lng);
-			return -EINVAL;
-		}
+		add_val(a, o, optarg);
 		return 0;
 	}
-	if (eq && strcmp(eq + 1, "true") && strcmp(eq + 1, "false")) {
+	if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false")) {
 		snprintf(err, errlen,
-			 "invalid argument \"%s\" for \"--%s\" flag", eq + 1,
+			 "invalid argument \"%s\" for \"--%s\" flag", optarg,
 			 opts[o].lng);
 		return -EINVAL;
 	}
-	if (!eq || !strcmp(eq + 1, "true"))
+	if (!optarg || !strcmp(optarg, "true"))
 		add_val(a, o, NULL);
 	return 0;
 }
 
-static int parse_short(const struct cli_opt *opts, int argc, char **argv,
-		       int *i, struct cli_args *a, char *err, size_t errlen)
+/* A short option c found in elem; its argument, if any, in optarg (in elem
+ * itself when attached, "-dv"). */
+static int cli_short(const struct cli_opt *opts, int c, const char *elem,
+		     bool attached, struct cli_args *a, char *err,
+		     size_t errlen)
 {
-	const char *arg = argv[*i];
+	int o = find_short(opts, c);
+	const char *v = optarg;
 
-	for (size_t j = 1; arg[j]; j++) {
-		int o = find_short(opts, arg[j]);
-
-		if (o < 0) {
-			snprintf(err, errlen,
-				 "unknown shorthand flag: '%c' in %s", arg[j],
-				 arg);
-			return -EINVAL;
-		}
-		if (!opts[o].has_arg) {
-			add_val(a, o, NULL);
-			continue;
-		}
-		if (arg[j + 1]) {
-			add_val(a, o,
-				arg + j + 1 + (arg[j + 1] == '=' ? 1 : 0));
-		} else if (*i + 1 < argc) {
-			add_val(a, o, argv[++*i]);
-		} else {
-			snprintf(err, errlen,
-				 "flag needs an argument: '%c' in -%c", arg[j],
-				 arg[j]);
-			return -EINVAL;
-		}
-		break;
+	if (o < 0) {
+		snprintf(err, errlen, "unknown shorthand flag: '%c' in %s", c,
+			 elem);
+		return -EINVAL;
 	}
+	/* "-d=v": the '=' right after the letter is not part of the value. */
+	if (v && attached && *v == '=')
+		v++;
+	add_val(a, o, opts[o].has_arg ? v : NULL);
 	return 0;
+}
+
+/* A missing argument for the option getopt reports in optopt. */
+static int cli_missing(const struct cli_opt *opts, char *err, size_t errlen)
+{
+	if (optopt >= CLI_LONG_BASE)
+		snprintf(err, errlen, "flag needs an argument: --%s",
+			 opts[optopt - CLI_LONG_BASE].lng);
+	else
+		snprintf(err, errlen, "flag needs an argument: '%c' in -%c",
+			 optopt, optopt);
+	return -EINVAL;
+}
+
+/* One getopt_long step: 1 when parsing is over, 0 to go on, or -errno. */
+static int cli_step(const struct cli_opt *opts, struct cli_getopt *g,
+		    struct cli_args *a, char *err, size_t errlen)
+{
+	int at = optind ? optind : 1;
+	const char *elem = at < g->argc ? g->argv[at] : "";
+	int c = getopt_long(g->argc, g->argv, g->sopts, g->lopts, NULL);
+
+	if (c == -1)
+		return 1;
+	if (c == 1) {
+		a->pos[a->n_pos++] = optarg;
+		return 0;
+	}
+	if (c == ':')
+		return cli_missing(opts, err, errlen);
+	if (c == '?' && !strncmp(elem, "--", 2)) {
+		const char *name = elem + 2, *eq = strchr(name, '=');
+
+		snprintf(err, errlen, "unknown flag: --%.*s",
+			 (int)(eq ? eq - name : (long)strlen(name)), name);
+		return -EINVAL;
+	}
+	if (c >= CLI_LONG_BASE)
+		return cli_long(opts, c - CLI_LONG_BASE, elem, a, err, errlen);
+	return cli_short(opts, c == '?' ? optopt : c, elem, optind == at + 1, a,
+			 err, errlen);
 }
 
 int cli_parse(const struct cli_opt *opts, int argc, char **argv,
 	      struct cli_args *out, char *err, size_t errlen)
 {
-	bool dashdash = false;
-	int rc = 0;
+	struct cli_getopt g = { 0 };
+	size_t cap = 1;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* At most one value per character ("-qqq" is three). */
+	for (int i = 0; i < argc; i++)
+		cap += strlen(argv[i]);
 	out->pos = calloc((size_t)argc + 1, sizeof(*out->pos));
-	out->vals = calloc((size_t)argc + 1, sizeof(*out->vals));
-	if (!out->pos || !out->vals) {
+	out->vals = calloc(cap, sizeof(*out->vals));
+	rc = cli_getopt_init(&g, opts, argc, argv);
+	if (rc || !out->pos || !out->vals) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (int i = 0; i < argc; i++) {
-		char *arg = argv[i];
-
-		if (dashdash || arg[0] != '-' || !arg[1]) {
-			out->pos[out->n_pos++] = arg;
-		} else if (!strcmp(arg, "--")) {
-			dashdash = true;
-		} else if (arg[1] == '-') {
-			rc = parse_long(opts, argc, argv, &i, out, err, errlen);
-		} else {
-			rc = parse_short(opts, argc, argv, &i, out, err,
-					 errlen);
-		}
-		if (rc)
-			goto out;
+	optind = 0; /* start afresh */
+	opterr = 0;
+	while (!(rc = cli_step(opts, &g, out, err, errlen)))
+		;
+	if (rc == 1) {
+		rc = 0;
+		/* After "--", everything is positional. */
+		for (; optind < g.argc; optind++)
+			out->pos[out->n_pos++] = g.argv[optind];
 	}
 out:
+	cli_getopt_free(&g);
 	if (rc)
 		cli_args_free(out);
 	return rc;

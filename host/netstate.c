@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "wgnet/ipnet.h"
-#include "wgnet/netstate.h"
+#include "netstate.h"
 
 /* --- snapshots --- */
 
@@ -78,11 +78,7 @@ static json_t *member_peer(const struct st_net_view *v,
 		json_decref(allowed);
 		return NULL;
 	}
-	ip_fmt(&m->underlay, ip);
-	if (m->underlay.family == AF_INET6)
-		snprintf(ep, sizeof(ep), "[%s]:%u", ip, m->listen_port);
-	else
-		snprintf(ep, sizeof(ep), "%s:%u", ip, m->listen_port);
+	endpoint_fmt(&m->underlay, m->listen_port, ep, sizeof(ep));
 	return json_pack("{s:s,s:s,s:o,s:s}", "public_key", m->public_key,
 			 "endpoint", ep, "allowed_ips", allowed, "guest",
 			 m->guest);

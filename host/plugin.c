@@ -14,9 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wgnet/docker_api.h"
+#include "docker_api.h"
 #include "wgnet/log.h"
-#include "wgnet/plugin.h"
+#include "wgnet/usock.h"
+#include "plugin.h"
 
 #define PLUGIN_MAX_CONNS 64
 #define PLUGIN_IDLE_TIMEOUT_S 60
@@ -154,7 +155,7 @@ int plugin_srv_start(struct plugin *p, const char *sock_path,
 		return -ENOMEM;
 	s->p = p;
 	strcpy(s->path, sock_path);
-	fd = docker_listen_unix(sock_path);
+	fd = usock_listen(sock_path, 0660, 0);
 	if (fd < 0) {
 		free(s);
 		return fd;

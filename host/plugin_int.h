@@ -7,8 +7,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "wgnet/host.h"
-#include "wgnet/plugin.h"
+#include "host.h"
+#include "plugin.h"
 
 struct plugin {
 	struct host *h;

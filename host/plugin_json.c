@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/plugin.h"
+#include "plugin.h"
 #include "wgnet/proto.h"
 
 static const struct {

@@ -23,9 +23,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
-#include "wgnet/plugin.h"
+#include "plugin.h"
 #include "wgnet/proto.h"
 
 #include "plugin_int.h"

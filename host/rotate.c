@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
 
@@ -33,7 +33,6 @@
 
 #define ROT_SWITCH_TIMEOUT_MS 15000
 #define ROT_POLL_MS 50
-#define ROT_SLOW_CALL_MS 10000
 /* The old path is drained when its byte counters stood still this long on
  * every guest (what was in flight on it has arrived); waited for at most
  * ROT_DRAIN_MAX_MS. */
@@ -54,11 +53,12 @@ struct rot_guest {
 static int rot_call(struct host *h, struct rot_guest *r, const char *op,
 		    json_t *args, json_t **res, char **em)
 {
-	/* Prepare starts a wireguard-go (up to 3 s in the guest on a busy
-	 * machine); the other steps are quick. */
+	/* Prepare starts a wireguard-go and Commit stops one (up to
+	 * WG_START_TIMEOUT_MS in the guest on a busy machine); the other
+	 * steps are quick. */
 	int ms = strcmp(op, "RotatePrepare") && strcmp(op, "RotateCommit") ?
 			 h->call_timeout_ms :
-			 ROT_SLOW_CALL_MS;
+			 HOST_DEVICE_CALL_MS(h->call_timeout_ms);
 
 	return gc_call(h, &r->g, op, args, ms, res, em);
 }
@@ -103,7 +103,7 @@ static int rot_load(struct host *h, const struct st_network *n,
 				r->g.name, n->name, r->g.host_id);
 			break;
 		}
-		if (host_grt_state(h, r->g.name) != ST_GUEST_UP) {
+		if (guest_rt_state(h, r->g.name) != ST_GUEST_UP) {
 			rc = host_err(
 				em, -EHOSTUNREACH,
 				"guest %s on network %s is not up: cannot rotate without it",
@@ -174,7 +174,8 @@ static void rot_abort(struct host *h, const struct st_network *n,
 	for (size_t i = 0; i < nr; i++)
 		if (rs[i].prepared)
 			gc_call(h, &rs[i].g, "RotateAbort", net_arg(n),
-				HOST_PUSH_TIMEOUT_MS, NULL, NULL);
+				HOST_DEVICE_CALL_MS(h->call_timeout_ms), NULL,
+				NULL);
 }
 
 static int phase_prepare(struct host *h, const struct st_network *n,

@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "wgnet/etcd.h"
+#include "etcd.h"
 #include "wgnet/log.h"
-#include "wgnet/store.h"
+#include "store.h"
 
 bool store_uri_is_etcd(const char *uri)
 {

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "wgnet/etcd.h"
-#include "wgnet/store.h"
+#include "etcd.h"
+#include "store.h"
 
 #define MAX_MEMBERS 16
 #define CONNECT_TIMEOUT_MS 1000

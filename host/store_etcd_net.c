@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/etcd.h"
-#include "wgnet/ipam.h"
+#include "etcd.h"
+#include "ipam.h"
 #include "wgnet/log.h"
-#include "wgnet/store.h"
+#include "store.h"
 
 #include "store_etcd_int.h"
 

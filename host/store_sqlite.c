@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wgnet/ipam.h"
+#include "ipam.h"
 #include "wgnet/log.h"
-#include "wgnet/store.h"
+#include "store.h"
 
 #include "store_sqlite_int.h"
 

@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
-#include "wgnet/store.h"
+#include "store.h"
 
 #define SCHEMA_VERSION 4
 #define BUSY_TIMEOUT_MS 5000

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/store.h"
+#include "store.h"
 
 void store_net_view_free(struct st_net_view *v)
 {

@@ -3,8 +3,9 @@
 # (sourced by tests/netns/lib.sh and bench/run; not by wgnet-lab itself).
 #
 #   wgnet_claim_prefix LETTER    sets WGNET_CLAIMED to LETTER and three more
-#                                characters [a-z0-9], or returns 1
-#   wgnet_release_prefix         gives it back (call it last, at exit)
+#                                characters [a-z0-9], or returns 1 (a run
+#                                may claim several: each call a new one)
+#   wgnet_release_prefix         gives them all back (call it last, at exit)
 #
 # A prefix is claimed by creating /run/wgnet-claims/PREFIX: mkdir is atomic,
 # so two runs started at the same moment cannot both get it (a pid modulo
@@ -21,6 +22,7 @@
 
 WGNET_CLAIMS=/run/wgnet-claims
 WGNET_CLAIMED=""
+WGNET_CLAIMED_ALL=()
 
 # Something on the machine already carries prefix $1.
 wgnet_prefix_used() {
@@ -45,13 +47,17 @@ wgnet_claim_prefix() {
 		mkdir "$WGNET_CLAIMS/$cand" 2>/dev/null || continue
 		echo "$$" >"$WGNET_CLAIMS/$cand/pid"
 		WGNET_CLAIMED=$cand
+		WGNET_CLAIMED_ALL+=("$cand")
 		return 0
 	done
 	return 1
 }
 
 wgnet_release_prefix() {
-	[ -n "$WGNET_CLAIMED" ] || return 0
-	rm -rf "${WGNET_CLAIMS:?}/$WGNET_CLAIMED"
+	local p
+	for p in ${WGNET_CLAIMED_ALL[@]+"${WGNET_CLAIMED_ALL[@]}"}; do
+		rm -rf "${WGNET_CLAIMS:?}/$p"
+	done
+	WGNET_CLAIMED_ALL=()
 	WGNET_CLAIMED=""
 }

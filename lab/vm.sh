@@ -358,8 +358,9 @@ vm_agent_start() {
 		WGNET_VM_EXEC_TIMEOUT=30 vm_exec_script "$g" 'mv /run/wgnet/agent.log /run/wgnet/agent.log.old 2>/dev/null
 rm -f /run/wgnet/agent.off
 while ! grep -q " ready on " /run/wgnet/agent.log 2>/dev/null; do sleep 0.1; done' >/dev/null || return 1
-		"$BIN/wgnet-guest" call -s "$(guest_dir "$g")/guest.sock" -t 10000 Hello >/dev/null 2>&1
-		return
+		# Not asked on the control port: qemu serves it to one client,
+		# and wgnet-host keeps its connection to the guest.
+		return 0
 	fi
 	vm_guest_boot "$g"
 }

@@ -230,8 +230,8 @@ static json_t *control_op(struct sim *s, const char *op, json_t *args)
 	return proto_reply_ok(v);
 }
 
-static json_t *answer(struct sim *s, struct sconn *c, uint16_t type,
-		      json_t *req)
+static json_t *answer_op(struct sim *s, struct sconn *c, uint16_t type,
+			 json_t *req)
 {
 	const char *op = NULL, *why = NULL;
 	json_t *args = NULL;
@@ -243,6 +243,16 @@ static json_t *answer(struct sim *s, struct sconn *c, uint16_t type,
 	if (c->guest < 0)
 		return control_op(s, op, args);
 	return sim_handle(&s->g[c->guest], op, args);
+}
+
+/* The reply echoes the request's id, as the agent's does. */
+static json_t *answer(struct sim *s, struct sconn *c, uint16_t type,
+		      json_t *req)
+{
+	json_t *rep = answer_op(s, c, type, req);
+
+	proto_reply_echo_id(rep, req);
+	return rep;
 }
 
 /* false: close the connection. */

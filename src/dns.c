@@ -314,18 +314,10 @@ int dns_reverse_name(const struct ip_addr *ip, char *buf, size_t len)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static int rev4_parse(const char *s, size_t len, struct ip_addr *ip)
 {
 	unsigned int v[4], n = 0, val, digits;
+	uint8_t be4[4];
 	size_t i = 0;
 
 	while (n < 4) {
@@ -343,12 +335,9 @@ static int rev4_parse(const char *s, size_t len, struct ip_addr *ip)
 	}
 	if (i != len)
 		return -EINVAL;
-	memset(ip, 0, sizeof(*ip));
-	ip->family = AF_INET;
-	ip->a[10] = 0xff;
-	ip->a[11] = 0xff;
 	for (n = 0; n < 4; n++)
-		ip->a[15 - n] = v[n];
+		be4[3 - n] = (uint8_t)v[n];
+	ip_from_v4(be4, ip);
 	return 0;
 }
 
@@ -525,8 +514,7 @@ int dns_answer(const struct dns_query *q, const struct dns_record *recs,
 		if (tc)
 			continue;
 		if (put_rr(out, &o, limit, type,
-			   type == DNS_T_A ? a->a + 12 : a->a,
-			   type == DNS_T_A ? 4 : 16))
+			   ip_bytes(a), ip_len(a->family)))
 			ancount++;
 		else
 			tc = true;

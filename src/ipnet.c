@@ -226,6 +226,45 @@ void ip_from_v4_be(uint32_t be, struct ip_addr *out)
 	memcpy(out->a + 12, &be, 4);
 }
 
+const uint8_t *ip_bytes(const struct ip_addr *ip)
+{
+	return ip->family == AF_INET ? ip->a + 12 : ip->a;
+}
+
+size_t ip_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+void ip_from_v4(const void *be4, struct ip_addr *out)
+{
+	uint32_t be;
+
+	memcpy(&be, be4, 4);
+	ip_from_v4_be(be, out);
+}
+
+char *endpoint_fmt(const struct ip_addr *ip, uint16_t port, char *buf,
+		   size_t len)
+{
+	char a[IPNET_STRLEN];
+
+	snprintf(buf, len, ip->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 ip_fmt(ip, a), port);
+	return buf;
+}
+
+int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int ip_to_sockaddr(const struct ip_addr *ip, uint16_t port,
 		   struct sockaddr_storage *ss, socklen_t *len)
 {

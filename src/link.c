@@ -38,16 +38,6 @@ static bool ip_is_v4(const struct ip_addr *ip)
 	return ip->family == AF_INET;
 }
 
-static const void *ip_bytes(const struct ip_addr *ip)
-{
-	return ip_is_v4(ip) ? &ip->a[12] : ip->a;
-}
-
-static size_t ip_len(const struct ip_addr *ip)
-{
-	return ip_is_v4(ip) ? 4 : 16;
-}
-
 static int ip_valid(const struct ip_addr *ip, int plen)
 {
 	if (!ip || (ip->family != AF_INET && ip->family != AF_INET6))
@@ -55,15 +45,6 @@ static int ip_valid(const struct ip_addr *ip, int plen)
 	if (plen < 0 || plen > (ip_is_v4(ip) ? 32 : 128))
 		return -EINVAL;
 	return 0;
-}
-
-static void ip_set_v4(struct ip_addr *ip, const void *be4)
-{
-	memset(ip, 0, sizeof(*ip));
-	ip->family = AF_INET;
-	ip->a[10] = 0xff;
-	ip->a[11] = 0xff;
-	memcpy(&ip->a[12], be4, 4);
 }
 
 /* Header + extra header, with a size check the mnl put helpers lack. */
@@ -377,7 +358,7 @@ int link_build_addr_flags(char *buf, size_t len, uint32_t seq, int cmd,
 	}
 	if (ifa_flags && !mnl_attr_put_u32_check(nlh, len, IFA_FLAGS, ifa_flags))
 		return -EMSGSIZE;
-	if (!mnl_attr_put_check(nlh, len, IFA_ADDRESS, ip_len(ip),
+	if (!mnl_attr_put_check(nlh, len, IFA_ADDRESS, ip_len(ip->family),
 				ip_bytes(ip)))
 		return -EMSGSIZE;
 	return nlh->nlmsg_len;
@@ -419,10 +400,10 @@ int link_build_route_flags(char *buf, size_t len, uint32_t seq, int cmd,
 		rtm->rtm_scope = RT_SCOPE_NOWHERE;
 	}
 	if (dst->plen &&
-	    !mnl_attr_put_check(nlh, len, RTA_DST, ip_len(&dst->addr),
+	    !mnl_attr_put_check(nlh, len, RTA_DST, ip_len(dst->addr.family),
 				ip_bytes(&dst->addr)))
 		return -EMSGSIZE;
-	if (gw && !mnl_attr_put_check(nlh, len, RTA_GATEWAY, ip_len(gw),
+	if (gw && !mnl_attr_put_check(nlh, len, RTA_GATEWAY, ip_len(gw->family),
 				      ip_bytes(gw)))
 		return -EMSGSIZE;
 	if (ifindex > 0 && !mnl_attr_put_u32_check(nlh, len, RTA_OIF, ifindex))
@@ -830,7 +811,7 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
 	if (!a || mnl_attr_get_payload_len(a) != 4)
 		return MNL_CB_OK;
-	ip_set_v4(&f->out->addr, mnl_attr_get_payload(a));
+	ip_from_v4(mnl_attr_get_payload(a), &f->out->addr);
 	f->out->plen = ifa->ifa_prefixlen;
 	f->found = true;
 	return MNL_CB_OK;
@@ -882,7 +863,7 @@ static int addr_all_cb(const struct nlmsghdr *nlh, void *data)
 	p = &f->out[f->n];
 	memset(p, 0, sizeof(*p));
 	if (ifa->ifa_family == AF_INET && mnl_attr_get_payload_len(a) == 4) {
-		ip_set_v4(&p->addr, mnl_attr_get_payload(a));
+		ip_from_v4(mnl_attr_get_payload(a), &p->addr);
 	} else if (ifa->ifa_family == AF_INET6 &&
 		   mnl_attr_get_payload_len(a) == 16) {
 		p->addr.family = AF_INET6;
@@ -1008,7 +989,7 @@ int neigh_replace(struct rtnl *nl, int ifindex, const struct ip_addr *ip,
 	nd->ndm_family = ip->family;
 	nd->ndm_ifindex = ifindex;
 	nd->ndm_state = NUD_PERMANENT;
-	if (!mnl_attr_put_check(nlh, sizeof(buf), NDA_DST, ip_len(ip),
+	if (!mnl_attr_put_check(nlh, sizeof(buf), NDA_DST, ip_len(ip->family),
 				ip_bytes(ip)) ||
 	    !mnl_attr_put_check(nlh, sizeof(buf), NDA_LLADDR, 6, mac))
 		return -EMSGSIZE;

@@ -54,16 +54,6 @@ struct batch {
 
 /* ----------------------------------------------------------- expressions */
 
-static const void *ip_bytes(const struct ip_addr *ip)
-{
-	return ip->family == AF_INET ? &ip->a[12] : ip->a;
-}
-
-static uint32_t ip_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
-
 static uint8_t nfproto_of(int family)
 {
 	return family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;

@@ -79,6 +79,81 @@ int proto_payload_decode(const uint8_t *buf, size_t n, json_t **out)
 	return 0;
 }
 
+int proto_msg_id(json_t *msg, uint64_t *id)
+{
+	json_t *j = json_object_get(msg, "id");
+
+	if (!j)
+		return 0;
+	if (!json_is_integer(j) || json_integer_value(j) < 0)
+		return -EBADMSG;
+	if (id)
+		*id = (uint64_t)json_integer_value(j);
+	return 1;
+}
+
+void proto_reply_echo_id(json_t *rep, json_t *req)
+{
+	uint64_t id;
+
+	if (rep && proto_msg_id(req, &id) == 1)
+		json_object_set_new(rep, "id", json_integer((json_int_t)id));
+}
+
+/* An old agent refuses a request with "id" as malformed (any unknown field
+ * was refused before ids existed), with no id in its reply. */
+static bool refuses_ids(json_t *rep)
+{
+	const char *e = json_str(rep, "error");
+
+	return json_is_false(json_object_get(rep, "ok")) &&
+	       json_integer_value(json_object_get(rep, "code")) == EBADMSG &&
+	       e && strstr(e, "unknown field");
+}
+
+enum proto_match proto_reply_match(json_t *rep, uint64_t id, bool with_id)
+{
+	uint64_t got;
+	int has = proto_msg_id(rep, &got);
+
+	if (!with_id)
+		/* No id sent: a reply with one answers some other client. */
+		return has ? PROTO_M_STALE : PROTO_M_OURS;
+	if (has == 1)
+		return got == id ? PROTO_M_OURS : PROTO_M_STALE;
+	if (has < 0)
+		return PROTO_M_STALE;
+	if (refuses_ids(rep))
+		return PROTO_M_NO_IDS;
+	/* Without an id, only a frame-level refusal can be ours (the agent
+	 * could not read the request, so not its id either); anything else
+	 * answers an earlier client that sent no id. */
+	switch (json_integer_value(json_object_get(rep, "code"))) {
+	case EBADMSG:
+	case EPROTO:
+	case EPROTONOSUPPORT:
+	case EMSGSIZE:
+		return json_is_false(json_object_get(rep, "ok")) ?
+			       PROTO_M_OURS :
+			       PROTO_M_STALE;
+	default:
+		return PROTO_M_STALE;
+	}
+}
+
+size_t proto_resync(const uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t k = n - i < 4 ? n - i : 4;
+
+		if (!memcmp(buf + i, PROTO_MAGIC, k))
+			return i;
+	}
+	return n;
+}
+
 int proto_request_parse(json_t *req, const char **op, json_t **args,
 			const char **why)
 {
@@ -87,12 +162,16 @@ int proto_request_parse(json_t *req, const char **op, json_t **args,
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(req, key, v)
-	{
-		if (strcmp(key, "op") && strcmp(key, "args")) {
+	json_object_foreach(req, key, v) {
+		if (strcmp(key, "op") && strcmp(key, "args") &&
+		    strcmp(key, "id")) {
 			*why = "unknown field in request";
 			return -EBADMSG;
 		}
+	}
+	if (proto_msg_id(req, NULL) < 0) {
+		*why = "id must be an integer from 0 to 2^63-1";
+		return -EBADMSG;
 	}
 	if (!json_is_string(jop) || !json_string_length(jop)) {
 		*why = "request has no op";
@@ -356,8 +435,8 @@ int proto_dial(const char *addr, int timeout_ms)
 	return -EINVAL;
 }
 
-int proto_call(const char *addr, int timeout_ms, const char *op,
-	       json_t *args, json_t **result, char **errmsg)
+int proto_call(const char *addr, int timeout_ms, const char *op, json_t *args,
+	       json_t **result, char **errmsg)
 {
 	json_t *req = NULL, *rep = NULL, *jok;
 	int fd, err;
@@ -389,7 +468,8 @@ int proto_call(const char *addr, int timeout_ms, const char *op,
 		}
 		err = 0;
 	} else {
-		json_int_t code = json_integer_value(json_object_get(rep, "code"));
+		json_int_t code =
+			json_integer_value(json_object_get(rep, "code"));
 		const char *msg = json_str(rep, "error");
 
 		err = code > 0 && code < 4096 ? -(int)code : -EIO;

@@ -74,10 +74,16 @@ struct wg_peer *wg_device_peer_add(struct wg_device *dev)
 	return peer;
 }
 
+bool wg_allowed_valid(const struct ip_prefix *a)
+{
+	return (a->addr.family == AF_INET || a->addr.family == AF_INET6) &&
+	       a->plen >= 0 && a->plen <= ip_max_plen(a->addr.family);
+}
+
 int wg_peer_allowed_add(struct wg_peer *peer, int family, const void *addr,
 			uint8_t cidr)
 {
-	struct wg_allowedip *a;
+	struct ip_prefix *a;
 	void *arr = peer->allowed;
 	int ret;
 
@@ -90,9 +96,13 @@ int wg_peer_allowed_add(struct wg_peer *peer, int family, const void *addr,
 	peer->allowed = arr;
 	a = &peer->allowed[peer->n_allowed++];
 	memset(a, 0, sizeof(*a));
-	a->family = family;
-	memcpy(a->addr, addr, family == AF_INET ? 4 : 16);
-	a->cidr = cidr;
+	if (family == AF_INET) {
+		ip_from_v4(addr, &a->addr);
+	} else {
+		a->addr.family = AF_INET6;
+		memcpy(a->addr.a, addr, 16);
+	}
+	a->plen = cidr;
 	return 0;
 }
 

@@ -127,20 +127,20 @@ int wgk_available(void)
 /* ---- SET ---- */
 
 static int put_allowedip(struct nlmsghdr *nlh, size_t len,
-			 const struct wg_allowedip *a)
+			 const struct ip_prefix *a)
 {
 	struct nlattr *nest;
-	size_t alen = a->family == AF_INET ? 4 : 16;
 
 	nest = mnl_attr_nest_start_check(nlh, len, 0);
 	if (!nest)
 		return -EMSGSIZE;
 	if (!mnl_attr_put_check(nlh, len, WGALLOWEDIP_A_FAMILY,
-				sizeof(uint16_t), &(uint16_t){ a->family }) ||
-	    !mnl_attr_put_check(nlh, len, WGALLOWEDIP_A_IPADDR, alen,
-				a->addr) ||
+				sizeof(uint16_t),
+				&(uint16_t){ (uint16_t)a->addr.family }) ||
+	    !mnl_attr_put_check(nlh, len, WGALLOWEDIP_A_IPADDR,
+				ip_len(a->addr.family), ip_bytes(&a->addr)) ||
 	    !mnl_attr_put_u8_check(nlh, len, WGALLOWEDIP_A_CIDR_MASK,
-				   a->cidr)) {
+				   (uint8_t)a->plen)) {
 		mnl_attr_nest_cancel(nlh, nest);
 		return -EMSGSIZE;
 	}
@@ -178,10 +178,7 @@ static int check_device(const struct wg_device *dev)
 		    p->endpoint.ss_family != AF_INET6)
 			return -EINVAL;
 		for (j = 0; j < p->n_allowed; j++) {
-			const struct wg_allowedip *a = &p->allowed[j];
-
-			if ((a->family != AF_INET || a->cidr > 32) &&
-			    (a->family != AF_INET6 || a->cidr > 128))
+			if (!wg_allowed_valid(&p->allowed[j]))
 				return -EINVAL;
 		}
 	}

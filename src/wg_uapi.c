@@ -27,6 +27,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "wgnet/ipnet.h"
 #include "wgnet/log.h"
 #include "wgnet/wg.h"
 #include "wgnet/wg_internal.h"
@@ -135,17 +136,6 @@ static void key_to_hex(char out[2 * WG_KEY_LEN + 1],
 		out[2 * i + 1] = hex[key[i] & 15];
 	}
 	out[2 * WG_KEY_LEN] = '\0';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static int key_from_hex(uint8_t key[WG_KEY_LEN], const char *s)
@@ -334,15 +324,12 @@ int wgu_build_set(const struct wg_device *dev, char **out)
 			    p->keepalive);
 		sbuf_printf(&s, "replace_allowed_ips=true\n");
 		for (j = 0; j < p->n_allowed; j++) {
-			const struct wg_allowedip *a = &p->allowed[j];
-
-			if ((a->family != AF_INET || a->cidr > 32) &&
-			    (a->family != AF_INET6 || a->cidr > 128)) {
+			if (!wg_allowed_valid(&p->allowed[j])) {
 				ret = -EINVAL;
 				goto out;
 			}
-			inet_ntop(a->family, a->addr, ip, sizeof(ip));
-			sbuf_printf(&s, "allowed_ip=%s/%u\n", ip, a->cidr);
+			sbuf_printf(&s, "allowed_ip=%s\n",
+				    prefix_fmt(&p->allowed[j], ip));
 		}
 	}
 	sbuf_printf(&s, "\n");

@@ -48,6 +48,12 @@ int ip_cmp(const struct ip_addr *a, const struct ip_addr *b);
 /* IPv4 in network byte order (family must be AF_INET). */
 uint32_t ip_v4_be(const struct ip_addr *ip);
 void ip_from_v4_be(uint32_t be, struct ip_addr *out);
+/* The address as it goes on the wire: 4 bytes for IPv4 (the last 4 of the
+ * v4-mapped form), 16 for IPv6; ip_len of the family (4 or 16). */
+const uint8_t *ip_bytes(const struct ip_addr *ip);
+size_t ip_len(int family);
+/* The same from 4 bytes in network order (a packet's or a netlink field's). */
+void ip_from_v4(const void *be4, struct ip_addr *out);
 /* To/from sockaddr (port in host order). */
 int ip_to_sockaddr(const struct ip_addr *ip, uint16_t port,
 		   struct sockaddr_storage *ss, socklen_t *len);
@@ -55,5 +61,10 @@ int ip_from_sockaddr(const struct sockaddr *sa, struct ip_addr *ip,
 		     uint16_t *port);
 /* "ip:port" or "[ip6]:port". */
 int endpoint_parse(const char *s, struct ip_addr *ip, uint16_t *port);
+/* The reverse: "ip:port" or "[ip6]:port" into buf; returns buf. */
+char *endpoint_fmt(const struct ip_addr *ip, uint16_t port, char *buf,
+		   size_t len);
+/* The value of a hex digit (either case), -1 for any other character. */
+int hexval(char c);
 
 #endif

@@ -19,6 +19,7 @@
 #define WGNET_PROTO_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,29 @@ int proto_payload_decode(const uint8_t *buf, size_t n, json_t **out);
  * Returns 0 and borrowed pointers, or -EBADMSG with *why set. */
 int proto_request_parse(json_t *req, const char **op, json_t **args,
 			const char **why);
+
+/*
+ * Request ids (docs/protocol.md, "Request ids"): a request may carry
+ * "id": an integer 0..2^63-1; the reply to it echoes it. Absent: the
+ * reply has none (clients that send no id are served as before).
+ * proto_msg_id(): 1 and *id (if id) when present, 0 when absent, -EBADMSG
+ * when not such an integer. proto_reply_echo_id(): copy req's valid id
+ * into rep.
+ */
+int proto_msg_id(json_t *msg, uint64_t *id);
+void proto_reply_echo_id(json_t *rep, json_t *req);
+
+/* A client that reads replies on a kept connection: is @rep the answer to
+ * its request (@with_id: it sent "id": @id)? STALE: an answer to an earlier
+ * request (a client that gave up on it); skip it and read on. NO_IDS: an
+ * agent older than ids refused the field; send again without one. */
+enum proto_match { PROTO_M_OURS, PROTO_M_STALE, PROTO_M_NO_IDS };
+enum proto_match proto_reply_match(json_t *rep, uint64_t id, bool with_id);
+
+/* Resynchronising on a byte stream without connection boundaries (a VM's
+ * serial port): how many leading bytes of buf cannot start a frame (the
+ * offset of the first "WGNT", or of a tail that may begin one). */
+size_t proto_resync(const uint8_t *buf, size_t n);
 
 /* Blocking I/O on a connected stream socket (timeouts via SO_*TIMEO). */
 int proto_send(int fd, uint16_t type, json_t *payload);

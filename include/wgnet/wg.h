@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "wgnet/ipnet.h"
+
 #define WG_KEY_LEN 32
 #define WG_KEY_B64_LEN 45 /* 44 chars + NUL */
 
@@ -28,12 +30,6 @@
 #define WG_START_TIMEOUT_MS 15000
 #define WG_STOP_TIMEOUT_MS 10000
 
-struct wg_allowedip {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t addr[16]; /* IPv4 in the first 4 bytes */
-	uint8_t cidr;
-};
-
 enum {
 	WG_PEER_F_REMOVE = 1U << 0, /* set: remove this peer (nothing else) */
 };
@@ -45,7 +41,7 @@ struct wg_peer {
 	struct timespec last_handshake; /* 0 = never */
 	uint64_t rx_bytes, tx_bytes;
 	uint16_t keepalive; /* seconds, 0 = off */
-	struct wg_allowedip *allowed;
+	struct ip_prefix *allowed; /* struct ip_addr: IPv4 v4-mapped */
 	size_t n_allowed;
 };
 
@@ -98,5 +94,8 @@ void wg_key_to_base64(char out[WG_KEY_B64_LEN], const uint8_t key[WG_KEY_LEN]);
 int wg_key_from_base64(uint8_t key[WG_KEY_LEN], const char *b64);
 /* Load a base64 private key from path, or generate and store it (0600). */
 int wg_key_load_or_create(const char *path, uint8_t priv[WG_KEY_LEN]);
+
+/* An allowed IP a backend can send: IPv4 /0..32 or IPv6 /0..128. */
+bool wg_allowed_valid(const struct ip_prefix *a);
 
 #endif

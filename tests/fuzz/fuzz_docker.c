@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/docker_api.h"
+#include "../../host/docker_api.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

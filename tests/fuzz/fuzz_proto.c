@@ -9,8 +9,15 @@
  *     read back frame after frame with proto_recv_request(), the framing
  *     path of the host's API socket, and again with the incremental
  *     proto_rx_read() on a non-blocking socket, the guest agent's path.
+ *  3. Request ids (docs/protocol.md): a request that parses has either no
+ *     id or a valid one; the reply built for it echoes it and matches it,
+ *     and matches no other id. The input's payload as a reply: the match
+ *     decision of a client with and without ids (an id reply matches only
+ *     its own id). The input as a byte stream a client resynchronises on
+ *     (host/gconn.c's reader): proto_resync() offsets and the frames found.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,8 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_request(json_t *req)
 {
 	const char *op = NULL, *why = NULL;
-	json_t *args = NULL;
-	int err;
+	json_t *args = NULL, *rep;
+	uint64_t id = 0;
+	int err, has;
 
 	err = proto_request_parse(req, &op, &args, &why);
 	if (err) {
@@ -35,7 +43,85 @@ static void check_request(json_t *req)
 	if (!op || !*op || (args && !json_is_object(args)))
 		__builtin_trap();
 	/* what a server does next with a bad request: an error reply */
-	json_decref(proto_reply_err(-EINVAL, "bad op %.64s", op));
+	rep = proto_reply_err(-EINVAL, "bad op %.64s", op);
+	has = proto_msg_id(req, &id);
+	if (has < 0 || (has == 0) != !json_object_get(req, "id"))
+		__builtin_trap();
+	proto_reply_echo_id(rep, req);
+	if (has) {
+		uint64_t echoed = 0;
+
+		if (proto_msg_id(rep, &echoed) != 1 || echoed != id ||
+		    proto_reply_match(rep, id, true) != PROTO_M_OURS ||
+		    proto_reply_match(rep, id ^ 1, true) != PROTO_M_STALE ||
+		    proto_reply_match(rep, 0, false) != PROTO_M_STALE)
+			__builtin_trap();
+	} else if (proto_msg_id(rep, NULL) != 0) {
+		__builtin_trap();
+	}
+	json_decref(rep);
+}
+
+/* The payload as a reply a client reads. */
+static void check_reply(json_t *rep)
+{
+	enum proto_match m1, m2, m3;
+	uint64_t id = 0;
+	int has = proto_msg_id(rep, &id);
+
+	m1 = proto_reply_match(rep, id, true);
+	m2 = proto_reply_match(rep, id ^ 1, true);
+	m3 = proto_reply_match(rep, 0, false);
+	if (m1 > PROTO_M_NO_IDS || m2 > PROTO_M_NO_IDS || m3 > PROTO_M_NO_IDS)
+		__builtin_trap();
+	if (has == 1 && (m1 != PROTO_M_OURS || m2 != PROTO_M_STALE))
+		__builtin_trap();
+	/* without ids, exactly the replies without an id are taken */
+	if ((m3 == PROTO_M_OURS) != (has == 0))
+		__builtin_trap();
+	if (has == 0 && m1 != m2)
+		__builtin_trap();
+}
+
+/* The input as a stream a client resynchronises on: skip to a magic,
+ * take a reply header, skip its payload. */
+static void resync(const uint8_t *data, size_t size)
+{
+	size_t off = 0, frames = 0;
+
+	while (off < size && frames < 64) {
+		size_t skip = proto_resync(data + off, size - off);
+		struct proto_hdr h;
+
+		if (skip > size - off)
+			__builtin_trap();
+		if (skip < size - off && skip + 4 <= size - off &&
+		    memcmp(data + off + skip, PROTO_MAGIC, 4))
+			__builtin_trap();
+		for (size_t i = 0; i + 4 <= skip; i++)
+			if (!memcmp(data + off + i, PROTO_MAGIC, 4))
+				__builtin_trap();
+		off += skip;
+		if (size - off < PROTO_HDR_LEN)
+			break;
+		if (proto_hdr_decode(data + off, size - off, PROTO_T_REPLY,
+				     &h)) {
+			off += 4;
+			continue;
+		}
+		off += PROTO_HDR_LEN;
+		if (h.len > size - off)
+			break;
+		{
+			json_t *j = NULL;
+
+			if (!proto_payload_decode(data + off, h.len, &j))
+				check_reply(j);
+			json_decref(j);
+		}
+		off += h.len;
+		frames++;
+	}
 }
 
 static void one_frame(const uint8_t *data, size_t size)
@@ -56,8 +142,10 @@ static void one_frame(const uint8_t *data, size_t size)
 		    err != -EPROTONOSUPPORT && err != -EMSGSIZE)
 			__builtin_trap();
 		/* the bytes as a bare payload, as a JSON-lines client would */
-		if (!proto_payload_decode(data, size, &j))
+		if (!proto_payload_decode(data, size, &j)) {
 			check_request(j);
+			check_reply(j);
+		}
 		json_decref(j);
 		return;
 	}
@@ -155,6 +243,7 @@ static void stream_rx(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	one_frame(data, size);
+	resync(data, size);
 	stream(data, size);
 	stream_rx(data, size);
 	return 0;

@@ -38,10 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    p->last_handshake.tv_nsec > 999999999)
 			__builtin_trap();
 		for (size_t k = 0; k < p->n_allowed; k++) {
-			int f = p->allowed[k].family;
-
-			if ((f != AF_INET && f != AF_INET6) ||
-			    p->allowed[k].cidr > (f == AF_INET ? 32 : 128))
+			if (!wg_allowed_valid(&p->allowed[k]))
 				__builtin_trap();
 		}
 	}

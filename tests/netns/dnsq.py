@@ -4,13 +4,18 @@
 namespace with nsenter).
 
   dnsq.py NAME [--tcp] [--server IP] [--timeout S] [--ms]
+          [--ready FILE --after FILE2]
       one A query; prints the addresses (one a line; with --ms then
       "ms N", the query's time in this process), exit 0 if there is at
-      least one, 1 on no answer / timeout, 2 on an error rcode.
+      least one, 1 on no answer / timeout, 2 on an error rcode. With
+      --ready/--after: creates FILE once started, sends the query only once
+      FILE2 exists (polled, up to 60 s) and prints "at T" (wall clock,
+      seconds) when the answer came.
   dnsq.py --flood SECONDS NAME
       UDP queries for NAME as fast as possible (not waiting for answers) and
       TCP connections held open; prints how many were sent.
 """
+import os
 import random
 import socket
 import struct
@@ -125,9 +130,24 @@ def main():
     if a and a[0] == "--flood":
         flood(float(a[1]), a[2], server)
         return 0
+    ready = after = None
+    if "--ready" in a:
+        i = a.index("--ready")
+        ready = a[i + 1]
+        del a[i:i + 2]
+    if "--after" in a:
+        i = a.index("--after")
+        after = a[i + 1]
+        del a[i:i + 2]
     show_ms = "--ms" in a
     if show_ms:
         a.remove("--ms")
+    if ready:
+        open(ready, "w").close()
+    if after:
+        end = time.monotonic() + 60
+        while not os.path.exists(after) and time.monotonic() < end:
+            time.sleep(0.01)
     t0 = time.monotonic()
     try:
         rcode, addrs = one(a[0], tcp, server, timeout)
@@ -141,6 +161,8 @@ def main():
         print(x)
     if show_ms:
         print(f"ms {(time.monotonic() - t0) * 1000:.0f}")
+    if after:
+        print(f"at {time.time():.3f}")
     return 0 if addrs else 1
 
 

@@ -1,8 +1,13 @@
 # Lab-based tests (sourced after lib.sh): a private lab with unique names,
 # torn down on exit even on failure.
 export WGNET_LAB_DIR=$TMP/lab
-# The run's claimed prefix (lib.sh): no other run on the machine has it.
-export WGNET_LAB_PREFIX=${WGNET_LAB_PREFIX:-$T}
+# A prefix of its own for the lab, claimed like $T (lab/claim.sh): no other
+# run on the machine has it, and it is not $T, whose names ($T-ul, …) a test
+# may use for namespaces of its own beside the lab.
+if [ -z "${WGNET_LAB_PREFIX:-}" ]; then
+	wgnet_claim_prefix t || fail "no free lab prefix in $WGNET_CLAIMS"
+	export WGNET_LAB_PREFIX=$WGNET_CLAIMED
+fi
 export WGNET_HOST_SOCK=$TMP/host.sock
 LP=$WGNET_LAB_PREFIX
 lab() { "$WGNET_BIN/wgnet-lab" "$@"; }

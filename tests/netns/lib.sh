@@ -41,10 +41,15 @@ cleanup() {
 	# guests' wireguard-go daemons): ended by pid, or they would keep the
 	# namespace alive and their inotify instances, until wireguard-go can
 	# start nowhere on the machine (max_user_instances, 128).
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$T-" ); do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	# Every prefix the run claimed: $T and its lab's (lablib.sh), in case
+	# `lab down` could not finish.
+	local pre
+	for pre in "$T" ${WGNET_CLAIMED_ALL[@]+"${WGNET_CLAIMED_ALL[@]}"}; do
+		for ns in $(ip netns list | awk '{print $1}' | grep "^$pre-"); do
+			for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+		done
+		for ns in $(ip netns list | awk '{print $1}' | grep "^$pre-"); do ip netns del "$ns"; done
 	done
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$T-" ); do ip netns del "$ns"; done
 	rm -rf "$TMP"
 	wgnet_release_prefix
 	exit $rc

@@ -52,7 +52,7 @@ log "srv on a: $SRV, cli on b: $CLI"
 
 # nsenter execs tcpdump: $! is tcpdump itself (a subshell running it would
 # wait for it before acting on the TERM trap lib.sh installs)
-nsenter --net="/run/netns/$UL" -- timeout 300 tcpdump -n -l -i br0 "ip and host 10.97.0.11 and host 10.97.0.12" \
+nsenter --net="/run/netns/$UL" -- timeout 300 tcpdump --immediate-mode -n -l -i br0 "ip and host 10.97.0.11 and host 10.97.0.12" \
 	>"$TMP/ul.txt" 2>"$TMP/tcpdump.err" &
 TD=$!
 PIDS+=($TD)
@@ -70,7 +70,7 @@ dk b exec cli sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 srv 80" | grep -q
 	fail "tcp to srv by name from b"
 wait_for 60 dk a exec srv ping -c 1 -W 1 cli || fail "a -> b by name"
 ok "b -> a and a -> b by name (Docker's resolver forwards to wgnet's at the gateway)"
-sleep 1 # let tcpdump print what it saw
+# (--immediate-mode -l: every packet is printed as it is captured)
 kill "$TD"
 wait "$TD" 2>/dev/null || true
 total=$(grep -c . "$TMP/ul.txt" || true)

@@ -34,7 +34,7 @@ dk m network create -d wgnet --ipam-driver wgnet --subnet 10.94.0.0/24 n2 >/dev/
 dk m run -d --network n2 --name other "$IMG" sleep 1000 >/dev/null
 dk m network connect n2 web
 dk m exec web ip -o addr show eth1 | grep -q 'inet 10.94.0.' || fail "no eth1 with an n2 address after connect"
-dk m exec web ping -c 2 -W 2 "$(dk_ip m other n2)" >/dev/null || fail "web cannot reach other over eth1"
+dk m exec web ping -c 2 -W 10 "$(dk_ip m other n2)" >/dev/null || fail "web cannot reach other over eth1"
 dk m network disconnect n2 web
 dk m exec web ip link show eth1 >/dev/null 2>&1 && fail "eth1 still there after disconnect"
 wgh m network inspect docker-10.94.0.0-24 | grep -q "10.94.0.3" && fail "disconnect did not free web's n2 address"
@@ -69,7 +69,7 @@ ok "-p 8080:80 from the underlay; conflict refused; closed after rm"
 dk m network create -d wgnet --ipam-driver wgnet --internal --subnet 10.95.0.0/24 n3 >/dev/null
 wgh m network inspect docker-10.95.0.0-24 | grep -q '"Internal": true' || fail "n3 is not internal in wgnet"
 dk m run -d --network n3 --name i1 "$IMG" sleep 1000 >/dev/null
-dk m run --rm --network n3 "$IMG" ping -c 2 -W 2 i1 >/dev/null || fail "internal peers cannot talk"
+dk m run --rm --network n3 "$IMG" ping -c 2 -W 10 i1 >/dev/null || fail "internal peers cannot talk"
 dk m exec i1 ip route | grep -q default && fail "a container on an internal network has a default route"
 dk m exec i1 ping -c 1 -W 1 10.93.0.1 >/dev/null 2>&1 && fail "internal network reached the underlay"
 ok "--internal: peers talk, no default route, nothing leaves"
@@ -103,17 +103,17 @@ SRV=$(dk_ip m srv) CLI=$(dk_ip m cli)
 dk_dockerd_stop m
 dk_dockerd_start m
 [ "$(dk_ip m srv)" = "$SRV" ] && [ "$(dk_ip m cli)" = "$CLI" ] || fail "addresses changed across the dockerd restart"
-dk m exec cli ping -c 2 -W 2 srv >/dev/null || fail "srv unreachable after the dockerd restart"
+dk m exec cli ping -c 2 -W 10 srv >/dev/null || fail "srv unreachable after the dockerd restart"
 ok "dockerd restarted (live-restore): same addresses, srv reachable"
 dk m exec cli ping -i 0.05 -c 200 -W 1 "$SRV" >"$TMP/ping.log" 2>&1 &
 PING=$!
 PIDS+=($PING)
-sleep 2
+wait_for 20 answered "$TMP/ping.log" || fail "the ping did not start: $(cat "$TMP/ping.log")"
 dk_host_stop m
 dk_host m
 wgh m guest ls | grep -q . || fail "wgnet-host lost its guest"
 wait "$PING" || true
 grep -q '200 packets transmitted, 200 packets received' "$TMP/ping.log" || { cat "$TMP/ping.log"; fail "ping lost packets across the wgnet-host restart"; }
 [ "$(dk_ip m srv)" = "$SRV" ] || fail "srv's address changed across the wgnet-host restart"
-out=$(dk m run --rm --network n1 "$IMG" ping -c 1 -W 2 srv) || fail "new container after the wgnet-host restart: $out"
+out=$(dk m run --rm --network n1 "$IMG" ping -c 1 -W 10 srv) || fail "new container after the wgnet-host restart: $out"
 ok "wgnet-host restarted: 200/200 pings at 20/s, same addresses, new containers attach"

@@ -22,6 +22,11 @@ wgb network create --subnet 10.136.0.0/24 n2 >/dev/null || fail "network create 
 ok "one etcd member stopped: everything still works"
 
 ipb1=$(cip b1 n1) ipa2=$(cip a2 n1)
+# ended LOG: how many times a host's etcd watch has been cut (host.log of
+# A, host-b.log of B); once per outage
+ended() { grep -c "watch on .* ended" "$TMP/lab/$1" 2>/dev/null || true; }
+cut() { [ "$(ended "$1")" -gt "$2" ]; } # cut LOG N: more than N
+wa=$(ended host.log) wb=$(ended host-b.log)
 lab etcd stop-all
 for h in wgnet wgb; do
 	out=$($h network ls 2>&1) && fail "$h network ls succeeded without etcd"
@@ -31,8 +36,11 @@ done
 out=$(lab run --name a3 --network n1 2>&1) && fail "a container attached without etcd"
 lab exec a1 -- ping -c 3 -i 0.5 -W 1 "$ipb1" >/dev/null || fail "traffic A->B stopped without etcd"
 reach b2 "$ipa2" || fail "traffic B->A stopped without etcd"
-sleep 3
-reach a1 "$ipb1" || fail "traffic stopped a while after etcd went away"
+# Once both hosts have seen their watch cut (polled, not a pause), the
+# data path must still carry traffic: losing the store changes nothing.
+wait_for 20 cut host.log "$wa" || fail "host A did not notice its watch ended"
+wait_for 20 cut host-b.log "$wb" || fail "host B did not notice its watch ended"
+reach a1 "$ipb1" || fail "traffic stopped after the hosts lost etcd"
 ok "all members stopped: existing traffic continues; the CLI says: $(wgnet network ls 2>&1)"
 
 lab etcd start-all

@@ -20,7 +20,7 @@ fetch() { lab exec "$1" -- timeout 5 busybox wget -qO- "$2" 2>&1; }
 
 for n in web www; do
 	lab exec c1 -- ping -c 1 -W 10 "$n" >/dev/null || fail "c1 cannot ping $n"
-	wait_for 5 fetch c1 "http://$n/index.html" || fail "HTTP fetch of http://$n/ failed"
+	wait_for 30 fetch c1 "http://$n/index.html" || fail "HTTP fetch of http://$n/ failed"
 	[ "$(fetch c1 "http://$n/index.html")" = "hello from web $T" ] || fail "wrong page from http://$n/"
 done
 [ "$(lab exec c1 -- getent hosts www | awk '{print $1}')" = "$ipweb" ] || fail "getent hosts www"
@@ -81,7 +81,7 @@ echo "$out" | grep -q "198.18.0.99" || fail "ext.example not forwarded: $out"
 # Right after an agent restart the host may still count gup as down: its
 # pushes (fw's records) then wait for the reconciler's replay (< 2 s).
 fwweb() { nsl fw web | grep -q "$ipweb"; }
-wait_for 5 fwweb || fail "fw lost its own names with an upstream: $(nsl fw web)"
+wait_for 30 fwweb || fail "fw lost its own names with an upstream: $(nsl fw web)"
 out=$(nsl fw nope.example) && fail "nope.example resolved: $out"
 echo "$out" | grep -q NXDOMAIN || fail "upstream NXDOMAIN not relayed: $out"
 ok "with an upstream: ext.example forwarded (198.18.0.99), NXDOMAIN relayed, own names still local"

@@ -40,8 +40,8 @@ for g in json.load(sys.stdin)["guests"]:
     if g["name"] == sys.argv[1]: print(g["status"]["stats"]["nd_reply"])' "$1"; }
 n0=$(ndr "$ga")
 lab exec a -- ip -6 neigh flush dev eth0
-lab exec a -- ping -6 -c 2 -W 2 "$b6" >/dev/null || fail "a cannot ping $b6"
-lab exec b -- ping -6 -c 2 -W 2 "$a6" >/dev/null || fail "b cannot ping $a6"
+lab exec a -- ping -6 -c 2 -W 10 "$b6" >/dev/null || fail "a cannot ping $b6"
+lab exec b -- ping -6 -c 2 -W 10 "$a6" >/dev/null || fail "b cannot ping $a6"
 n1=$(ndr "$ga")
 [ "$n1" -gt "$n0" ] || fail "nd_reply did not move on $ga ($n0 -> $n1)"
 # The subnet is routed via the gateway (onlink): a resolved the gateway,
@@ -53,8 +53,8 @@ ok "ping -6 across guests both ways; proxy-ND answered for the gateway (nd_reply
 
 out=$(lab exec a -- busybox nslookup -type=aaaa b 2>&1) || fail "AAAA b: $out"
 echo "$out" | grep -q "$b6" || fail "AAAA for b is not $b6: $out"
-lab exec a -- ping -6 -c 1 -W 2 b >/dev/null || fail "a cannot ping -6 b by name"
-lab exec b -- ping -4 -c 1 -W 2 a >/dev/null || fail "b cannot ping -4 a by name"
+lab exec a -- ping -6 -c 1 -W 10 b >/dev/null || fail "a cannot ping -6 b by name"
+lab exec b -- ping -4 -c 1 -W 10 a >/dev/null || fail "b cannot ping -4 a by name"
 out=$(lab exec a -- busybox nslookup "$b6" 2>&1) || fail "PTR $b6: $out"
 echo "$out" | grep -q "name = b$" || fail "PTR $b6 is not b: $out"
 ok "AAAA b -> $b6, ping -6 b by name, PTR $b6 -> b"

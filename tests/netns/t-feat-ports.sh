@@ -28,12 +28,12 @@ ipweb=$(cip web net1)
 get() { lab underlay -- timeout 5 busybox wget -qO- "http://$gip:$1/index.html" 2>&1; }
 udp() { echo "ping-$T" | lab underlay -- timeout 5 nc -u -w 1 "$gip" "$1" 2>&1; }
 
-wait_for 5 get 8080 || fail "tcp 8080 not reachable from the underlay: $(get 8080)"
+wait_for 30 get 8080 || fail "tcp 8080 not reachable from the underlay: $(get 8080)"
 [ "$(get 8080)" = "published $T" ] || fail "wrong page on 8080"
 [ "$(get 8081)" = "published $T" ] || fail "wrong page on $gip:8081"
 ok "TCP $gip:8080 and $gip:8081 -> $ipweb:80 from the underlay"
-wait_for 5 test -n "$(udp 5353)" || true
-[ "$(udp 5353)" = "echo:ping-$T" ] || fail "udp 5353 did not echo: $(udp 5353)"
+echoes() { [ "$(udp "$1")" = "echo:ping-$T" ]; }
+wait_for 30 echoes 5353 || fail "udp 5353 did not echo: $(udp 5353)"
 ok "UDP $gip:5353 -> udp:7 echoes from the underlay"
 
 # conflicts: the host refuses before telling the guest
@@ -71,5 +71,5 @@ get 8080 >/dev/null && fail "8080 still answers after rm"
 [ "$(udp 5353)" = "echo:ping-$T" ] || fail "udp's mapping went with web"
 lab run --name web2 --guest gp --network net1 -p 8080:80 -- busybox httpd -f -p 80 -h "$TMP/www" >/dev/null ||
 	fail "port 8080 not free again after rm"
-wait_for 5 get 8080 || fail "8080 of web2 not reachable"
+wait_for 30 get 8080 || fail "8080 of web2 not reachable"
 ok "rm: web's DNAT rules gone, the port is free again"

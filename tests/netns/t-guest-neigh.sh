@@ -30,11 +30,11 @@ ok "addresses show the network's prefixes; the subnets go via the gateway (onlin
 
 lost=0
 for i in $(seq 1 30); do
-	n "$T-c0" ping -c 1 -W 2 "172.18.0.$((i + 2))" >/dev/null || lost=$((lost + 1))
-	n "$T-c0" ping -6 -c 1 -W 2 "fd18::$((i + 2))" >/dev/null || lost=$((lost + 1))
+	n "$T-c0" ping -c 1 -W 10 "172.18.0.$((i + 2))" >/dev/null || lost=$((lost + 1))
+	n "$T-c0" ping -6 -c 1 -W 10 "fd18::$((i + 2))" >/dev/null || lost=$((lost + 1))
 done
 [ $lost = 0 ] || fail "$lost of 60 pings from c0 lost"
-n "$T-c5" ping -c 1 -W 2 172.18.0.2 >/dev/null || fail "c5 -> c0"
+n "$T-c5" ping -c 1 -W 10 172.18.0.2 >/dev/null || fail "c5 -> c0"
 ent=$(n "$T-c0" ip neigh show | grep -c .)
 n "$T-c0" ip neigh show
 [ "$ent" -le 2 ] || fail "c0 holds $ent neighbour entries after talking to 30 peers"

@@ -17,7 +17,7 @@ export WGNET_HOST_SOCK="$SOCK"
 HPID=$!
 PIDS+=("$HPID")
 at_exit "cat '$TMP/host.log' | tail -20"
-wait_for 5 test -S "$SOCK" || fail "wgnet-host did not start"
+wait_for 30 test -S "$SOCK" || fail "wgnet-host did not start"
 [ "$(stat -c %a "$SOCK")" = 660 ] || fail "socket mode is not 0660"
 
 # expect_err PATTERN CMD...: non-zero exit, exactly one stderr line matching
@@ -133,7 +133,7 @@ ok "usage errors exit 2"
 # --- cases that need a container: a fake guest ---
 python3 "$FG" --name "g$$" --socket "$TMP/g.sock" --underlay 10.77.0.11 &
 PIDS+=("$!")
-wait_for 5 test -S "$TMP/g.sock" || fail "fake guest did not start"
+wait_for 30 test -S "$TMP/g.sock" || fail "fake guest did not start"
 $W guest add "g$$" --control "unix:$TMP/g.sock" >/dev/null
 expect_err "already exists" $W guest add "g$$" --control "unix:$TMP/g.sock"
 $W container add "c$$" --guest "g$$" --netns /run/netns/none -p 8080:80 >/dev/null

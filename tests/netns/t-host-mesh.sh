@@ -19,7 +19,7 @@ start_host() {
 		--guest-timeout 4 -v --log-file "$TMP/host.log" &
 	HPID=$!
 	PIDS+=("$HPID")
-	wait_for 5 "$W" network ls || fail "wgnet-host did not start"
+	wait_for 30 "$W" network ls || fail "wgnet-host did not start"
 }
 stop_host() {
 	kill -TERM "$HPID"
@@ -31,7 +31,7 @@ start_guest() { # NAME UNDERLAY [GENERATION]
 		--generation "${3:-0}" &
 	GPID[$1]=$!
 	PIDS+=("$!")
-	wait_for 5 python3 "$FG" --call "$TMP/$1.sock" Hello || fail "fake guest $1 did not start"
+	wait_for 30 python3 "$FG" --call "$TMP/$1.sock" Hello || fail "fake guest $1 did not start"
 }
 stop_guest() { kill "${GPID[$1]}"; wait "${GPID[$1]}" 2>/dev/null || true; }
 # q GUEST PYTHON-EXPR: evaluate against the guest's state (s), print result
@@ -122,7 +122,7 @@ wait_for 10 bash -c "[ \"\$(python3 '$FG' --call '$TMP/$G1.sock' _State | python
 K1b=$(q "$G1" "s['networks']['$NID']['public_key']")
 [ "$K1b" != "$K1" ] || fail "fake guest kept its key"
 check "$G1" "s['endpoints'][0]['ip'] == '10.240.0.2'" "replay kept a's address"
-wait_for 5 bash -c "python3 '$FG' --call '$TMP/$G2.sock' _State | grep -q '$K1b'" || fail "g2 did not learn g1's new key"
+wait_for 30 bash -c "python3 '$FG' --call '$TMP/$G2.sock' _State | grep -q '$K1b'" || fail "g2 did not learn g1's new key"
 check "$G3" "'$K1b' in [p['public_key'] for p in s['peers']['$NID']] and '$K1' not in [p['public_key'] for p in s['peers']['$NID']]" "g3 has g1's new key only"
 check "$G1" "len(s['peers']['$NID']) == 2 and s['ports']['$C1'][0]['container_ip'] == '10.240.0.2'" "g1 got peers and ports back"
 $W network inspect "$NET" | grep -q '"IPv4Address": "10.240.0.99/24"' || fail "static address changed over restart"

@@ -16,7 +16,6 @@ MSOCK=$TMP/metrics.sock
 MAXAGE=30
 # The host's default (1h) is overridden by the network's option.
 export WGNET_HOST_ARGS="--metrics unix:$MSOCK --metrics-interval 1 --key-max-age 1h"
-export WGNET_LAB_PREFIX=${WGNET_LAB_PREFIX:-a$(( $$ % 1000 ))}
 source "$(dirname "$0")/lablib.sh"
 SCRAPE="$(dirname "$0")/scrape.py"
 PY=$(command -v /usr/bin/python3 || command -v python3)

@@ -26,7 +26,7 @@ sample() { grep -F "$2{" "$1" | grep -F -- "$3" | head -1 | awk '{print $NF}'; }
 wgnet network create mnet >/dev/null
 lab run --name m1 --network mnet >/dev/null
 lab run --name m2 --network mnet >/dev/null
-lab exec m1 -- ping -c 2 -W 2 m2 >/dev/null || fail "m1 cannot ping m2"
+lab exec m1 -- ping -c 2 -W 10 m2 >/dev/null || fail "m1 cannot ping m2"
 key2=$(wgnet network inspect mnet | python3 -c '
 import json,sys
 for c in json.load(sys.stdin)[0]["Containers"].values():
@@ -83,7 +83,11 @@ within 20 frozen || fail "the collector did not notice the frozen guest"
 WGNET_SCRAPE_TIME=$TMP/ms scrape >"$TMP/m3.txt" || fail "scrape with a frozen guest"
 ms=$(cat "$TMP/ms")
 kill -CONT "$apid"
-[ "$ms" -lt 500 ] || fail "a scrape took $ms ms while a guest was frozen"
+# Served from the cache: a scrape that collected itself would wait out the
+# frozen guest's GetStatus, its whole 2 s deadline (METRICS_CALL_MS). The
+# bound is that deadline, not a speed goal (a request to a process on a
+# machine at load 30 can take a few hundred ms by itself).
+[ "$ms" -lt 2000 ] || fail "a scrape took $ms ms while a guest was frozen: it waited on the guest"
 promtool check metrics <"$TMP/m3.txt" >/dev/null 2>&1 || fail "promtool (frozen guest)"
 ok "a scrape took $ms ms while guest vm-m2's agent was frozen"
 

@@ -43,12 +43,12 @@ ip_a1=$(cip a1 m1)
 # 1400-byte IP packets: 1372 bytes of ICMP payload + 8 + 20. The source
 # fragments them (they are larger than its 1200 MTU) and each fragment fits
 # the 1280-byte underlay once encrypted.
-lab exec a1 -- ping -c 3 -W 2 -s 1372 "$ip_s1" >/dev/null || fail "1400-byte ping a1 -> s1 (1280 underlay)"
-lab exec s1 -- ping -c 3 -W 2 -s 1372 "$ip_a1" >/dev/null || fail "1400-byte ping s1 -> a1"
-lab exec a2 -- ping -c 3 -W 2 -s 1372 a1 >/dev/null || fail "1400-byte ping a2 -> a1"
+lab exec a1 -- ping -c 3 -W 10 -s 1372 "$ip_s1" >/dev/null || fail "1400-byte ping a1 -> s1 (1280 underlay)"
+lab exec s1 -- ping -c 3 -W 10 -s 1372 "$ip_a1" >/dev/null || fail "1400-byte ping s1 -> a1"
+lab exec a2 -- ping -c 3 -W 10 -s 1372 a1 >/dev/null || fail "1400-byte ping a2 -> a1"
 # Full-size unfragmented packets pass; one byte more is refused at the
 # source (the container knows the MTU: no silent loss on the way).
-lab exec a1 -- ping -c 2 -W 2 -M do -s 1172 "$ip_s1" >/dev/null || fail "1200-byte DF ping a1 -> s1"
+lab exec a1 -- ping -c 2 -W 10 -M do -s 1172 "$ip_s1" >/dev/null || fail "1200-byte DF ping a1 -> s1"
 lab exec a1 -- ping -c 1 -W 2 -M do -s 1173 "$ip_s1" >"$TMP/df.txt" 2>&1 && fail "a 1201-byte DF packet left a1"
 grep -qi "too long\|mtu" "$TMP/df.txt" || fail "1201-byte DF ping: not refused locally: $(cat "$TMP/df.txt")"
 ok "1400-byte ping a1 <-> s1 and a2 -> a1 (fragmented at the source); 1200-byte DF passes, 1201 refused locally"
@@ -60,7 +60,7 @@ xfer() {
 	rm -f "$TMP/rx"
 	lab exec "$2" -- timeout 30 nc -l "$3" "$4" >"$TMP/rx" &
 	local pid=$!
-	wait_for 5 lab exec "$2" -- sh -c "ss -ltn | grep -q :$4" || fail "no listener in $2"
+	wait_for 30 lab exec "$2" -- sh -c "ss -ltn | grep -q :$4" || fail "no listener in $2"
 	lab exec "$1" -- timeout 30 nc -N "$3" "$4" <"$TMP/tx" || fail "TCP $1 -> $2: the sender failed"
 	wait "$pid" || fail "TCP $1 -> $2: the receiver failed"
 	cmp -s "$TMP/tx" "$TMP/rx" || fail "TCP $1 -> $2: got $(stat -c %s "$TMP/rx") of 8388608 bytes"
@@ -82,7 +82,7 @@ wgnet network create -o $o=100 bad2 2>"$TMP/e2" && fail "mtu=100 accepted"
 wgnet network ls --format '{{.Name}}' | grep -q bad && fail "a refused network exists"
 wgnet network create -o $o=1300 m2 >/dev/null
 lab run --name b1 --network m2 >/dev/null
-wait_for 5 all_mtu 1300 b1 || fail "explicit MTU 1300: b1=$(mtu_of b1)"
+wait_for 30 all_mtu 1300 b1 || fail "explicit MTU 1300: b1=$(mtu_of b1)"
 lab run --name b2 --network m2 --underlay-mtu 1280 2>"$TMP/e3" && fail "a 1280-byte guest joined a network with MTU 1300"
 grep -q "MTU 1300 is larger than this guest's underlay carries (1200" "$TMP/e3" || fail "refusal message: $(cat "$TMP/e3")"
 python3 -c 'import json,sys; c=json.load(sys.stdin)[0]["Containers"]; assert len(c)==1, c' < <(wgnet network inspect m2) ||

@@ -34,6 +34,8 @@ for d in json.load(sys.stdin):
 	done
 }
 before=$(snap)
+# The host replays an agent it finds restarted (a new boot id in Hello).
+ra=$(replays ga) rb=$(replays gb)
 
 pingit() { # NAME FROM ADDR COUNT
 	lab exec "$2" -- ping -n -i 0.05 -W 1 -c "$4" "$3" >"$TMP/$1.txt" 2>&1
@@ -42,7 +44,9 @@ pingit() { # NAME FROM ADDR COUNT
 pingit x a1 "$ipb1" 200 & px=$!
 pingit y a1 "$ipa2" 200 & py=$!
 pingit z b1 "$ipa1" 200 & pz=$!
-sleep 1
+# The kills come once every ping has had a reply (not after a pause).
+wait_for 10 answered "$TMP/x.txt" && wait_for 10 answered "$TMP/y.txt" &&
+	wait_for 10 answered "$TMP/z.txt" || fail "the pings did not start"
 pa=$(cat "$WGNET_LAB_DIR/guests/ga/pid")
 lab guest kill ga
 kill -0 "$pa" 2>/dev/null && fail "wgnet-guest of ga survived SIGKILL"
@@ -64,9 +68,10 @@ done
 [ $rc = 0 ] || fail "a ping failed"
 ok "3 x 200 pings (cross-guest both ways, in-guest) at 50 ms, 0% loss through two agent SIGKILLs"
 
-# Let the host's audit/replay run against the restarted agents, then
+# Once the host has replayed both restarted agents (polled in host.log),
 # nothing may have been recreated.
-sleep 3
+wait_for 30 replayed ga "$ra" || fail "wgnet-host did not replay ga after its restart"
+wait_for 30 replayed gb "$rb" || fail "wgnet-host did not replay gb after its restart"
 after=$(snap)
 [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after"); fail "interfaces, maps or programs were recreated"; }
 ok "interfaces, tc programs and pinned maps adopted unchanged"

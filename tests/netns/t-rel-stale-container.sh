@@ -64,12 +64,27 @@ gone() { "$WGNET_BIN/wgnet-guest" call -s "$gsock" GetStatus | python3 -c '
 import json,sys
 eps=[e for e in json.load(sys.stdin)["endpoints"] if e["container"]=="s1"]
 assert not eps or all(not e["present"] for e in eps), eps'; }
-wait_for 5 gone || fail "the guest did not notice within 5 s"
+# Bounds with room for a loaded machine (load 30 on 2 cores): the property
+# is that both notice on their own, not how fast.
+wait_for 20 gone || fail "the guest did not notice within 20 s"
 log "guest reports s1 not present (or removed) after $(( $(ms) - t0 )) ms"
 removed() { ! wgnet container ls | grep -qw s1; }
-wait_for 20 removed || fail "the host did not remove s1 within 20 s"
+wait_for 30 removed || fail "the host did not remove s1 within 30 s"
 log "host removed s1 after $(( $(ms) - t0 )) ms"
-sleep 1
+# The guest's clean-up after the host's removal (polled; the checks below
+# then say what, if anything, is left)
+clean() {
+	local m a i h
+	m=$(maps) || return 1
+	for a in "$ip1" "$ip1b"; do echo "$m" | grep -q " $a " && return 1; done
+	for i in $idx; do echo "$m" | grep -q "^iface $i " && return 1; done
+	for h in $hifs; do lab guest exec ga -- ip link show "$h" >/dev/null 2>&1 && return 1; done
+	lab guest exec ga -- ip link show "$n2if" >/dev/null 2>&1 && return 1
+	lab guest exec ga -- nft list ruleset | grep -q 18080 && return 1
+	wgnet status --json | grep -q "\"$ip1/32\"\|\"$ip1b/32\"" && return 1
+	return 0
+}
+wait_for 30 clean || log "not clean after 30 s"
 
 m=$(maps)
 for a in "$ip1" "$ip1b"; do echo "$m" | grep -q " $a " && fail "map entry left for $a: $m"; done

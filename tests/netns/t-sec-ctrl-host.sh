@@ -31,20 +31,21 @@ rc=0; "$REAL/wgnet-host" --socket "$TMP/bad.sock" --ctrl-prefix nope >/dev/null 
 ok "a bad --ctrl-prefix: '$(cut -c1-60 "$TMP/bad.err")…', exit 1"
 
 # wgnet-host in the lab's underlay namespace (the same binaries otherwise).
-mkdir "$TMP/bin"
-for b in wgnet wgnet-guest wgnet-lab; do ln -s "$REAL/$b" "$TMP/bin/$b"; done
-cat >"$TMP/bin/wgnet-host" <<EOS
+mkdir "$TMP/hostbin"
+for b in wgnet wgnet-guest wgnet-lab; do ln -s "$REAL/$b" "$TMP/hostbin/$b"; done
+cat >"$TMP/hostbin/wgnet-host" <<EOS
 #!/bin/sh
 exec ip netns exec "$LP-ul" "$REAL/wgnet-host" "\$@"
 EOS
-chmod +x "$TMP/bin/wgnet-host"
-export WGNET_BIN=$TMP/bin
+chmod +x "$TMP/hostbin/wgnet-host"
+export WGNET_BIN=$TMP/hostbin
 LABBIN=$WGNET_BIN/wgnet-lab
 MSOCK=$TMP/metrics.sock
 export WGNET_HOST_ARGS="--ctrl-prefix 10.201.0.0/24 --metrics unix:$MSOCK --metrics-interval 1"
 # degraded_metric GUEST VALUE: /metrics says so
 degraded_metric() { "$PY" "$(dirname "$0")/scrape.py" "unix:$MSOCK" | grep -qx "wgnet_guest_degraded{guest=\"$1\"} $2"; }
 lab_up
+hostlog() { grep -E 'isolation|degraded|is down|SetIsolation' "$TMP/lab/host.log" | tail -8; }
 # An address of the host's namespace outside the guests' underlay prefix
 # (the guests add that prefix themselves), and a network behind the
 # --ctrl-prefix in the "internet".
@@ -69,7 +70,7 @@ grep -q "isolation set [0-9]*: .* control-plane prefix" "$TMP/lab/host.log" || f
 ok "ga's set: the host's addresses (10.200.0.1 on lo, the underlay gateway), gb's underlay $ulb, --ctrl-prefix 10.201.0.0/24"
 lab guest add gc >/dev/null || fail "guest add gc"
 ulc=$(lab guest ls | awk '$1=="gc"{print $2}')
-wait_for 10 in_set ga "$ulc/32" || fail "gc's underlay $ulc did not join ga's set"
+wait_for 10 in_set ga "$ulc/32" || fail "gc's underlay $ulc did not join ga's set: $(hostlog)"
 lab guest rm gc >/dev/null || fail "guest rm gc"
 not_in_set() { ! in_set "$@"; }
 wait_for 10 not_in_set ga "$ulc/32" || fail "gc's underlay $ulc stayed in ga's set after its removal"

@@ -18,7 +18,7 @@
 source "$(dirname "$0")/lib.sh"
 command -v wireguard-go >/dev/null || skip "wireguard-go missing"
 
-UL=$T-aul; GA=$T-aga # not the lab's names (part B runs a lab with prefix $T)
+UL=$T-aul; GA=$T-aga # (part B's lab has a prefix of its own, lablib.sh)
 mk_underlay "$UL" 10.85.0.1/24
 # An address in what will become an isolated subnet, outside every guest.
 ip -n "$UL" addr add 172.25.0.1/16 dev br0

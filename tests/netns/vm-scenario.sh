@@ -12,9 +12,15 @@
 # Needs: SCEN_UP_ARGS (extra `wgnet-lab up` arguments), SCEN_BACKEND
 # (the backend every guest must report).
 
-# gstatus GUEST: the agent's GetStatus result.
+# gstatus GUEST: the agent's GetStatus result, through wgnet-host: a VM's
+# control port (qemu's chardev) serves one client, and wgnet-host keeps its
+# one connection to each guest (docs/control-plane.md), so a second client
+# on the port would wait for it; the host's Status asks on that connection.
 gstatus() {
-	"$WGNET_BIN/wgnet-guest" call -s "$WGNET_LAB_DIR/guests/$1/guest.sock" -t 10000 GetStatus
+	wgnet status --json | python3 -c '
+import json, sys
+st = {g["name"]: g for g in json.load(sys.stdin)["guests"]}
+print(json.dumps(st[sys.argv[1]]["status"]))' "$1"
 }
 # counter GUEST NAME: one of its BPF stats.
 counter() { gstatus "$1" | jq_ "d['stats']['$2']"; }
@@ -83,12 +89,14 @@ log "$G1 fwd_remote $r1 -> $R1, from_wg $w1 -> $W1; $G2 fwd_remote $r2 -> $R2, f
 ok "BPF counters in both guests count the 5 pings both ways"
 
 # A TCP transfer.
-lab exec c2 -- iperf3 -s -1 -D >/dev/null || fail "iperf3 server in c2"
-sleep 1
-out=$(lab exec c1 -- iperf3 -c "$ip2" -t 2 -J) || {
-	sleep 2
-	out=$(lab exec c1 -- iperf3 -c "$ip2" -t 2 -J) || fail "iperf3 c1 -> c2"
+# The client starts once the server listens (port 5201 = 0x1451 in state
+# 0A in c2's /proc/net/tcp6 or tcp: there in a VM's busybox too), polled.
+iperf_listening() {
+	lab exec c2 -- cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1451 [0-9A-F]*:[0-9A-F]* 0A'
 }
+lab exec c2 -- iperf3 -s -1 -D >/dev/null || fail "iperf3 server in c2"
+wait_for 30 iperf_listening || fail "iperf3 server in c2 does not listen"
+out=$(lab exec c1 -- iperf3 -c "$ip2" -t 2 -J) || fail "iperf3 c1 -> c2: $out"
 bytes=$(echo "$out" | jq_ "d['end']['sum_received']['bytes']")
 mbit=$(echo "$out" | jq_ "round(d['end']['sum_received']['bits_per_second'] / 1e6, 1)")
 [ "$bytes" -gt 100000 ] || fail "TCP transfer moved only $bytes bytes"
@@ -104,9 +112,9 @@ if declare -F scen_report >/dev/null; then scen_report; fi
 # Teardown: removing a container removes its auto-made guest: no process,
 # no underlay port left; then the whole lab.
 lab rm c3 >/dev/null || fail "rm c3"
-sleep 0.5
-kill -0 "${GPID[$G3]}" 2>/dev/null && fail "guest process ${GPID[$G3]} of $G3 still there"
-lab underlay -- ip link show "ul${GNUM[$G3]}" >/dev/null 2>&1 && fail "underlay port ul${GNUM[$G3]} of $G3 still there"
+no_port() { ! lab underlay -- ip link show "ul${GNUM[$G3]}" >/dev/null 2>&1; }
+wait_for 20 dead "${GPID[$G3]}" || fail "guest process ${GPID[$G3]} of $G3 still there"
+wait_for 20 no_port || fail "underlay port ul${GNUM[$G3]} of $G3 still there"
 ok "rm c3: its guest and underlay port are gone"
 lab down >/dev/null || fail "wgnet-lab down"
 for g in "$G1" "$G2"; do

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/netstate.h"
+#include "../../host/netstate.h"
 
 void suite_cplane(void);
 

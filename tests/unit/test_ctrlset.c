@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/ctrlset.h"
+#include "../../host/ctrlset.h"
 
 void suite_ctrlset(void);
 

@@ -13,10 +13,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "wgnet/docker_api.h"
-#include "wgnet/host.h"
+#include "../../host/docker_api.h"
+#include "../../host/host.h"
 #include "wgnet/log.h"
-#include "wgnet/store.h"
+#include "../../host/store.h"
 
 void suite_docker(void);
 

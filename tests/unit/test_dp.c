@@ -30,6 +30,7 @@
 #include "wgnet/dp.h"
 #include "wgnet/link.h"
 #include "wgnet/log.h"
+#include "ut.h"
 
 #define IFX 1 /* lo: test_run wants a real device */
 #define NET1 1
@@ -365,8 +366,8 @@ static int suite_init(void)
 	struct ip_addr a;
 	struct ip_prefix p;
 
-	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/wgnet-test-%d",
-		 (int)getpid());
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/wgnet-%s-dp",
+		 ut_prefix);
 	if (guest_ns_enter())
 		return -1;
 	if (dp_open(pin_dir, &dp))
@@ -1088,8 +1089,7 @@ static void test_unpin(void)
 	struct dp *d = NULL;
 	struct stat st;
 
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/wgnet-test-%d-b/g1",
-		 (int)getpid());
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/wgnet-%s-dpb/g1", ut_prefix);
 	CU_ASSERT_EQUAL_FATAL(dp_open(dir, &d), 0);
 	dp_close(d);
 	CU_ASSERT_EQUAL(stat(dir, &st), 0);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/etcd.h"
+#include "../../host/etcd.h"
 
 void suite_etcd(void);
 
@@ -47,6 +47,8 @@ static void test_b64(void)
 	CU_ASSERT_PTR_NULL(etcd_b64_decode("Zm9!", NULL));
 	CU_ASSERT_PTR_NULL(etcd_b64_decode("Zg==Zm9v", NULL));
 	CU_ASSERT_PTR_NULL(etcd_b64_decode("Zm=v", NULL));
+	/* Bits past the last byte must be zero (one text per byte string). */
+	CU_ASSERT_PTR_NULL(etcd_b64_decode("Zh==", NULL));
 	CU_ASSERT_PTR_NULL(etcd_b64_decode(NULL, NULL));
 }
 

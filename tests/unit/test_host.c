@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
+#include "../../host/host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/proto.h"
-#include "wgnet/store.h"
+#include "../../host/store.h"
 
 void suite_host(void);
 
@@ -155,6 +155,35 @@ static void test_cli_parse(void)
 			cli_parse(test_opts, 3, ok5, &a, err, sizeof(err)), 0);
 		CU_ASSERT_STRING_EQUAL(cli_last(&a, O_DRIVER), "wgnet");
 		CU_ASSERT_STRING_EQUAL(cli_last(&a, O_FILTER), "a=b");
+		cli_args_free(&a);
+	}
+	{
+		static const struct {
+			const char *arg, *err;
+		} bad[] = {
+			{ "-x", "unknown shorthand flag: 'x' in -x" },
+			{ "-qx", "unknown shorthand flag: 'x' in -qx" },
+			{ "-d", "flag needs an argument: 'd' in -d" },
+			{ "--sub=x", "unknown flag: --sub" },
+			{ "--quiet=maybe",
+			  "invalid argument \"maybe\" for \"--quiet\" flag" },
+		};
+		char *qqq[] = { "-qqqq", "-qq", "--quiet=false", "-d", "=x" };
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			char *argv1[] = { (char *)bad[i].arg };
+
+			CU_ASSERT_EQUAL(cli_parse(test_opts, 1, argv1, &a, err,
+						  sizeof(err)),
+					-EINVAL);
+			CU_ASSERT_STRING_EQUAL(err, bad[i].err);
+		}
+		/* One value per letter; "=x" apart is a value as it is. */
+		CU_ASSERT_EQUAL_FATAL(
+			cli_parse(test_opts, 5, qqq, &a, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(a.n_vals, 7);
+		CU_ASSERT_STRING_EQUAL(cli_last(&a, O_DRIVER), "=x");
+		CU_ASSERT_EQUAL(a.n_pos, 0);
 		cli_args_free(&a);
 	}
 }

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wgnet/host.h"
-#include "wgnet/store.h"
+#include "../../host/host.h"
+#include "../../host/store.h"
 
 void suite_hostile(void);
 

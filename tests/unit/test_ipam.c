@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/ipam.h"
+#include "../../host/ipam.h"
 
 void suite_ipam(void);
 

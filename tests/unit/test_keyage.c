@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/host.h"
+#include "../../host/host.h"
 
 #include "../../host/keyage.h"
 

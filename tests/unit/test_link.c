@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* link.c / netns.c: message builders on bytes, then real rtnetlink inside
- * two namespaces of our own (wgt-link-<pid>a / b). */
+ * two namespaces of our own (PREFIX-linka / b, tests/unit/ut.h). */
 #include <CUnit/CUnit.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "wgnet/link.h"
 #include "wgnet/link_internal.h"
 #include "wgnet/log.h"
+#include "ut.h"
 
 void suite_link(void);
 
@@ -256,8 +257,8 @@ __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
 
 static int suite_init(void)
 {
-	snprintf(ns_a, sizeof(ns_a), "wgt-link-%da", (int)getpid());
-	snprintf(ns_b, sizeof(ns_b), "wgt-link-%db", (int)getpid());
+	snprintf(ns_a, sizeof(ns_a), "%s-linka", ut_prefix);
+	snprintf(ns_b, sizeof(ns_b), "%s-linkb", ut_prefix);
 	if (sh("ip netns add %s", ns_a) || sh("ip netns add %s", ns_b))
 		return 0; /* the real tests will fail on fd < 0 */
 	fd_a = netns_open(ns_a);

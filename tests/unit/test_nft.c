@@ -18,6 +18,7 @@
 
 #include "wgnet/link.h"
 #include "wgnet/nft.h"
+#include "ut.h"
 
 void suite_nft(void);
 
@@ -188,8 +189,8 @@ static int suite_init(void)
 {
 	char cmd[96];
 
-	snprintf(ns_name, sizeof(ns_name), "wgt-nft-%d", (int)getpid());
-	snprintf(table, sizeof(table), "wgt_nft_%d", (int)getpid());
+	snprintf(ns_name, sizeof(ns_name), "%s-nft", ut_prefix);
+	snprintf(table, sizeof(table), "wgt_nft_%s", ut_prefix);
 	snprintf(cmd, sizeof(cmd), "ip netns add %s", ns_name);
 	if (system(cmd) == 0)
 		ns_fd = netns_open(ns_name);

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "wgnet/plugin.h"
+#include "../../host/plugin.h"
 
 void suite_plugin(void);
 

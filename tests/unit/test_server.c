@@ -17,6 +17,7 @@
 #include "../../guest/agent.h"
 #include "../../guest/server.h"
 #include "wgnet/proto.h"
+#include "ut.h"
 
 static struct sockaddr_vm vm(unsigned int cid)
 {
@@ -131,7 +132,7 @@ static void test_deadline_and_fairness(void)
 	uint64_t t0, answered = 0;
 	ssize_t r;
 
-	snprintf(path, sizeof(path), "/tmp/wgnet-ut-srv-%d.sock", getpid());
+	snprintf(path, sizeof(path), "/tmp/wgnet-%s-srv.sock", ut_prefix);
 	lfd = srv_listen_unix(path);
 	CU_ASSERT_TRUE_FATAL(lfd >= 0);
 	srv_opts_default(&o);

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "wgnet/store.h"
+#include "../../host/store.h"
 
 void suite_store(void);
 

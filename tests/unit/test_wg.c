@@ -30,6 +30,7 @@
 #include "wgnet/link.h"
 #include "wgnet/wg.h"
 #include "wgnet/wg_internal.h"
+#include "ut.h"
 
 #define FAMILY 0x1d /* any genl family id will do for canned messages */
 #define GENL_LEN MNL_ALIGN(sizeof(struct genlmsghdr))
@@ -472,11 +473,11 @@ static void test_kernel_split(void)
 				 sizeof(struct sockaddr_in)) == 0);
 		CU_ASSERT_EQUAL_FATAL(x->n_allowed, y->n_allowed);
 		for (j = 0; j < x->n_allowed; j++) {
-			CU_ASSERT_EQUAL(x->allowed[j].family,
-					y->allowed[j].family);
-			CU_ASSERT_EQUAL(x->allowed[j].cidr, y->allowed[j].cidr);
-			CU_ASSERT(memcmp(x->allowed[j].addr, y->allowed[j].addr,
-					 16) == 0);
+			CU_ASSERT_EQUAL(x->allowed[j].addr.family,
+					y->allowed[j].addr.family);
+			CU_ASSERT_EQUAL(x->allowed[j].plen, y->allowed[j].plen);
+			CU_ASSERT(memcmp(&x->allowed[j].addr, &y->allowed[j].addr,
+					 sizeof(struct ip_addr)) == 0);
 		}
 	}
 	free(buf);
@@ -609,12 +610,12 @@ static void test_kernel_parse_get(void)
 	CU_ASSERT_EQUAL(p->rx_bytes, 1234);
 	CU_ASSERT_EQUAL(p->tx_bytes, 5678);
 	CU_ASSERT_EQUAL_FATAL(p->n_allowed, 2);
-	CU_ASSERT_EQUAL(p->allowed[0].family, AF_INET);
-	CU_ASSERT(memcmp(p->allowed[0].addr, "\xac\x12\x00\x05", 4) == 0);
-	CU_ASSERT_EQUAL(p->allowed[0].cidr, 32);
-	CU_ASSERT_EQUAL(p->allowed[1].family, AF_INET6);
-	CU_ASSERT_EQUAL(p->allowed[1].addr[15], 5);
-	CU_ASSERT_EQUAL(p->allowed[1].cidr, 128);
+	CU_ASSERT_EQUAL(p->allowed[0].addr.family, AF_INET);
+	CU_ASSERT(memcmp(p->allowed[0].addr.a + 12, "\xac\x12\x00\x05", 4) == 0);
+	CU_ASSERT_EQUAL(p->allowed[0].plen, 32);
+	CU_ASSERT_EQUAL(p->allowed[1].addr.family, AF_INET6);
+	CU_ASSERT_EQUAL(p->allowed[1].addr.a[15], 5);
+	CU_ASSERT_EQUAL(p->allowed[1].plen, 128);
 
 	p = &dev->peers[1];
 	fill_key(k, 43);
@@ -625,8 +626,8 @@ static void test_kernel_parse_get(void)
 	CU_ASSERT_EQUAL(p->keepalive, 0);
 	CU_ASSERT_EQUAL(p->last_handshake.tv_sec, 0);
 	CU_ASSERT_EQUAL_FATAL(p->n_allowed, 2); /* merged across messages */
-	CU_ASSERT(memcmp(p->allowed[1].addr, "\xac\x12\x01\x00", 4) == 0);
-	CU_ASSERT_EQUAL(p->allowed[1].cidr, 24);
+	CU_ASSERT(memcmp(p->allowed[1].addr.a + 12, "\xac\x12\x01\x00", 4) == 0);
+	CU_ASSERT_EQUAL(p->allowed[1].plen, 24);
 	wg_device_free(dev);
 }
 
@@ -796,7 +797,7 @@ static void test_uapi_build_set(void)
 		      "replace_allowed_ips=true\n\n");
 	free(text);
 	dev->n_peers = 2;
-	dev->peers[1].allowed[0].cidr = 129;
+	dev->peers[1].allowed[0].plen = 129;
 	CU_ASSERT_EQUAL(wgu_build_set(dev, &text), -EINVAL);
 	CU_ASSERT_PTR_NULL(text);
 	wg_device_free(dev);
@@ -857,12 +858,12 @@ static void test_uapi_parse_get(void)
 	CU_ASSERT_EQUAL(p->rx_bytes, 42);
 	CU_ASSERT_EQUAL(p->keepalive, 25);
 	CU_ASSERT_EQUAL_FATAL(p->n_allowed, 3);
-	CU_ASSERT_EQUAL(p->allowed[0].family, AF_INET);
-	CU_ASSERT(memcmp(p->allowed[0].addr, "\xac\x12\x00\x03", 4) == 0);
-	CU_ASSERT_EQUAL(p->allowed[1].family, AF_INET6);
-	CU_ASSERT_EQUAL(p->allowed[1].cidr, 128);
-	CU_ASSERT_EQUAL(p->allowed[1].addr[15], 3);
-	CU_ASSERT_EQUAL(p->allowed[2].cidr, 16);
+	CU_ASSERT_EQUAL(p->allowed[0].addr.family, AF_INET);
+	CU_ASSERT(memcmp(p->allowed[0].addr.a + 12, "\xac\x12\x00\x03", 4) == 0);
+	CU_ASSERT_EQUAL(p->allowed[1].addr.family, AF_INET6);
+	CU_ASSERT_EQUAL(p->allowed[1].plen, 128);
+	CU_ASSERT_EQUAL(p->allowed[1].addr.a[15], 3);
+	CU_ASSERT_EQUAL(p->allowed[2].plen, 16);
 	p = &dev->peers[1];
 	sin = (const void *)&p->endpoint;
 	CU_ASSERT_EQUAL(sin->sin_family, AF_INET);
@@ -986,7 +987,7 @@ static int ns_enter(struct test_ns *ns)
 	struct stat st;
 	int fd;
 
-	snprintf(ns->name, sizeof(ns->name), "wgnet-wgtest-%d", (int)getpid());
+	snprintf(ns->name, sizeof(ns->name), "%s-wg", ut_prefix);
 	snprintf(ns->path, sizeof(ns->path), "/run/netns/%s", ns->name);
 	ns->orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (ns->orig < 0)
@@ -1180,9 +1181,10 @@ static void userspace_in_ns(const struct test_ns *ns)
 	size_t i;
 	int tries;
 
-	/* The full pid: the socket path is machine-wide, so two runs must
-	 * never pick the same name (pid % 10000 could collide). */
-	snprintf(ifname, sizeof(ifname), "wgt%d", (int)getpid());
+	/* The run's claimed prefix: the socket path is machine-wide, so two
+	 * runs must never pick the same name (a pid is reused after a run
+	 * that crashed and left its socket behind). */
+	snprintf(ifname, sizeof(ifname), "t%swg", ut_prefix);
 	snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", ifname);
 	strcpy(want->name, ifname);
 	CU_ASSERT_EQUAL(wg_key_generate(want->private_key), 0);
@@ -1227,7 +1229,7 @@ static void userspace_in_ns(const struct test_ns *ns)
 		for (i = 0; i < 2 && i < got->peers[0].n_allowed; i++)
 			CU_ASSERT(memcmp(&got->peers[0].allowed[i],
 					 &want->peers[0].allowed[i],
-					 sizeof(struct wg_allowedip)) == 0);
+					 sizeof(struct ip_prefix)) == 0);
 	}
 	wg_device_free(got);
 	got = NULL;
@@ -1245,7 +1247,7 @@ static void userspace_in_ns(const struct test_ns *ns)
 		p->endpoint = want->peers[1].endpoint;
 		CU_ASSERT_EQUAL(
 			wg_peer_allowed_add(p, AF_INET6,
-					    want->peers[1].allowed[0].addr, 64),
+					    want->peers[1].allowed[0].addr.a, 64),
 			0);
 		CU_ASSERT_EQUAL(u->set(ifname, repl), 0);
 		CU_ASSERT_EQUAL(u->get(ifname, &got), 0);
@@ -1259,8 +1261,8 @@ static void userspace_in_ns(const struct test_ns *ns)
 		CU_ASSERT_EQUAL(got->peers[0].endpoint.ss_family, AF_INET6);
 		CU_ASSERT_EQUAL(got->peers[0].n_allowed, 1);
 		CU_ASSERT(got->peers[0].n_allowed == 1 &&
-			  got->peers[0].allowed[0].family == AF_INET6 &&
-			  got->peers[0].allowed[0].cidr == 64);
+			  got->peers[0].allowed[0].addr.family == AF_INET6 &&
+			  got->peers[0].allowed[0].plen == 64);
 	}
 	wg_device_free(got);
 	wg_device_free(repl);

@@ -24,8 +24,8 @@
 
 #include <semaphore.h>
 
-#include "wgnet/netstate.h"
-#include "wgnet/store.h"
+#include "netstate.h"
+#include "store.h"
 #include "wgnet/wg.h"
 
 #define HOST_DEFAULT_SOCK "/run/wgnet/host.sock"
@@ -33,6 +33,14 @@
 #define HOST_CALL_TIMEOUT_MS 2000 /* one guest call, the whole exchange */
 #define HOST_PUSH_TIMEOUT_MS 2000 /* fan-out pushes to other guests */
 #define HOST_PROBE_TIMEOUT_MS 2000 /* liveness Hello */
+/* Calls that may start or stop a wireguard-go interface (AddNetwork,
+ * RemoveNetwork, Reconcile, CreateHub, DeleteHub, AddEndpoint, rotation's
+ * Prepare and Commit): the guest may take up to WG_START_TIMEOUT_MS for one
+ * interface, so the host waits that plus one ordinary call deadline. A
+ * shorter wait gives up on a loaded guest that is still succeeding, marks
+ * it down and replays what it already did (the guest's deadline must fit
+ * inside the host's). */
+#define HOST_DEVICE_CALL_MS(call_ms) (WG_START_TIMEOUT_MS + (call_ms))
 #define HOST_TICK_MS 1000
 /* How often the isolation set is recomputed (this machine's addresses). */
 #define HOST_ISO_REFRESH_MS 5000
@@ -51,8 +59,17 @@ struct cp_ack {
 	struct ns_ack a;
 };
 
+/* A guest's control connection (host/gconn.c). */
+struct gconn {
+	int fd;
+	bool no_ids; /* the agent is older than request ids */
+	uint64_t next_id;
+	uint64_t dials, stale; /* counters, for tests and debugging */
+	char addr[ST_PATH_LEN];
+};
+
 /* Runtime view of one guest (not persisted except state/last_seen). */
-struct host_grt {
+struct guest_rt {
 	char name[ST_NAME_LEN];
 	pthread_mutex_t call_mu;
 	int state; /* ST_GUEST_* */
@@ -82,9 +99,13 @@ struct host_grt {
 	uint64_t iso_acked, iso_tried;
 	int iso_rc;
 	char iso_err[512];
-	int fd; /* persistent connection, the worker's own */
+	/* The guest's one connection: every call to it (its worker's and
+	 * gc_call's) goes through conn under call_mu, one exchange at a
+	 * time, so a channel that serves one client (a VM's virtio-serial
+	 * port) never sees two. */
+	struct gconn conn;
 	struct host *host;
-	struct host_grt *next;
+	struct guest_rt *next;
 };
 
 /* In-memory state of one network (h->ns_mu). */
@@ -113,7 +134,7 @@ struct host {
 	pthread_cond_t ack_cv; /* with rt_mu: an ack or a finished item */
 	struct cp_net *nets;
 	sem_t io_sem;
-	struct host_grt *grt;
+	struct guest_rt *grt;
 	pthread_mutex_t stop_mu;
 	pthread_cond_t stop_cv;
 	bool stop;
@@ -137,7 +158,7 @@ struct host {
 };
 
 /* A call through a guest's worker connection (args stolen). */
-typedef int (*mesh_call_fn)(struct host *h, struct host_grt *r, const char *op,
+typedef int (*mesh_call_fn)(struct host *h, struct guest_rt *r, const char *op,
 			    json_t *args, json_t **res, char **errmsg);
 
 /* api.c */
@@ -164,9 +185,9 @@ bool host_name_valid(const char *s);
 int64_t host_now_ms(void); /* CLOCK_MONOTONIC */
 
 /* guestc.c */
-struct host_grt *host_grt_get(struct host *h, const char *name);
-int host_grt_state(struct host *h, const char *name);
-void host_grt_set_state(struct host *h, const char *name, int state);
+struct guest_rt *guest_rt_get(struct host *h, const char *name);
+int guest_rt_state(struct host *h, const char *name);
+void guest_rt_set_state(struct host *h, const char *name, int state);
 /*
  * One call to a guest under its call mutex. Transport failures return
  * -EHOSTUNREACH with a message and mark the guest for replay; guest errors
@@ -175,17 +196,35 @@ void host_grt_set_state(struct host *h, const char *name, int state);
  */
 int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	    json_t *args, int timeout_ms, json_t **result, char **errmsg);
+/* Close the guest's connection (a failed add, a removed guest). */
+void gc_close(struct host *h, const char *name);
+/* The guest answered (a reply, even an error): it is alive. */
+void gc_mark_alive(struct host *h, struct guest_rt *r);
+/* A call to the guest failed in transport (err): down, to be replayed, and
+ * probed again at once. */
+void gc_mark_down(struct host *h, struct guest_rt *r, const char *op, int err);
+/* With h->rt_mu held: wait for an ack or a finished item (h->ack_cv), at
+ * most ms milliseconds. */
+void host_ack_wait(struct host *h, int64_t ms);
 
-/* gconn.c: one exchange on a connected socket with a deadline for the
- * whole call (monotonic ms); the reply object in *reply. */
-int gconn_exchange(int fd, const char *op, json_t *args, int64_t deadline,
-		   json_t **reply);
+/* gconn.c: a guest's one kept connection; the caller serialises its use
+ * (the guest's call_mu). gconn_call(): dial if none (or the address
+ * changed), one exchange under @deadline (monotonic ms, the whole call),
+ * the reply object in *reply; a transport failure closes the connection
+ * and returns -errno, and a kept connection found closed by the guest is
+ * dialled again once. gconn_exchange(): the exchange alone on c->fd. */
+void gconn_init(struct gconn *c);
+void gconn_close(struct gconn *c);
+int gconn_call(struct gconn *c, const char *addr, const char *op, json_t *args,
+	       int64_t deadline, json_t **reply);
+int gconn_exchange(struct gconn *c, const char *op, json_t *args,
+		   int64_t deadline, json_t **reply);
 /* A reply → 0 and *result, or -code and *errmsg (then *result, if asked,
  * is the whole reply: ESTALE carries the guest's generation). */
 int gconn_reply(json_t *rep, json_t **result, char **errmsg);
 
 /* The worker's probe answered (rc) or not: state, replay, dead guests. */
-void host_probe_result(struct host *h, struct host_grt *r,
+void host_probe_result(struct host *h, struct guest_rt *r,
 		       const struct st_guest *g, int rc, json_t *hello,
 		       const char *why, mesh_call_fn call);
 /* One reconciler pass (probes due guests); used by the thread and tests. */
@@ -227,7 +266,7 @@ int mesh_store_key(struct host *h, const char *guest, const char *nid,
 int mesh_guest_containers(struct store *st, const char *guest,
 			  struct st_container **out, size_t *n);
 /* The worker's replay of one guest (calls through call). */
-int mesh_replay_guest(struct host *h, struct host_grt *r,
+int mesh_replay_guest(struct host *h, struct guest_rt *r,
 		      const struct st_guest *g, mesh_call_fn call);
 /* Remove a container: store first, then its guest's worker (wait: for
  * it). */
@@ -257,10 +296,10 @@ int cp_wait_converged(struct host *h, const char *network_id, uint64_t gen,
 /* Inspect's "Guests": {guest: {"Generation", "State"}}. */
 json_t *cp_net_guests_json(struct host *h, const char *network_id);
 /* The guest's acknowledged generations {network_id: gen}. */
-json_t *cp_guest_acks_json(struct host *h, struct host_grt *r);
+json_t *cp_guest_acks_json(struct host *h, struct guest_rt *r);
 /* Wake the workers of every guest of ours on the network. */
 void cp_net_notify(struct host *h, const char *network_id);
-uint64_t cp_ack_get(struct host_grt *r, const char *network_id, bool *valid);
+uint64_t cp_ack_get(struct guest_rt *r, const char *network_id, bool *valid);
 
 /* cpworker.c: one worker thread and queue per guest. */
 enum { CP_CALL, CP_ADDNET, CP_PORTS, CP_RMNET };
@@ -279,7 +318,7 @@ void cp_worker_ensure(struct host *h, const struct st_guest *g);
 void cp_worker_stop(struct host *h, const char *guest);
 void cp_workers_stop_all(struct host *h);
 /* Wake the worker: something changed (probe: send a Hello too). */
-void cp_wake(struct host *h, struct host_grt *r, bool probe);
+void cp_wake(struct host *h, struct guest_rt *r, bool probe);
 
 /* isolation.c: the isolation set as desired state (docs/control-plane.md
  * "Isolation"). Recompute it (store, this machine's addresses,
@@ -291,17 +330,17 @@ uint64_t cp_iso_refresh(struct host *h);
 json_t *cp_iso_want(struct host *h, uint64_t *gen);
 /* For r's worker: the args to send now (not sent yet, or retry and the
  * guest refused the last one), or NULL. */
-json_t *cp_iso_due(struct host *h, struct host_grt *r, bool retry,
+json_t *cp_iso_due(struct host *h, struct guest_rt *r, bool retry,
 		   uint64_t *gen);
 /* The guest's answer to op (SetIsolation of version gen; CreateHub: gen 0):
  * a refusal makes it degraded until a later version is taken. */
-void cp_iso_result(struct host *h, struct host_grt *r, const char *op,
+void cp_iso_result(struct host *h, struct guest_rt *r, const char *op,
 		   uint64_t gen, int rc, const char *em);
-void cp_iso_forget(struct host *h, struct host_grt *r);
+void cp_iso_forget(struct host *h, struct guest_rt *r);
 int cp_iso_wait(struct host *h, const char *only, uint64_t gen,
 		int timeout_ms, char **errmsg);
 /* Status: {"generation": taken, "wanted": current, "error": refusal}. */
-json_t *cp_iso_status(struct host *h, struct host_grt *r);
+json_t *cp_iso_status(struct host *h, struct guest_rt *r);
 
 /* multihost.c: a store shared by several hosts (etcd, docs/etcd.md). */
 /* Does this host serve g? Always with a store of its own. */

@@ -34,9 +34,6 @@ struct docker_api;
  */
 int docker_api_start(struct host *h, const char *sock_path,
 		     struct docker_api **out);
-/* A listening unix socket at path (0660, parent directories made; a stale
- * socket file is replaced, a live one is -EADDRINUSE). Also the plugin's. */
-int docker_listen_unix(const char *path);
 /* Stop serving, wait for running requests, unlink the socket. NULL: no-op. */
 void docker_api_stop(struct docker_api *d);
 

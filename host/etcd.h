@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wgnet/store.h"
+#include "store.h"
 
 #define ETCD_PREFIX "/wgnet/v1/"
 #define ETCD_KEY_LEN 512

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgnet/ipam.h"
+#include "ipam.h"
 
 static __thread char why_buf[256];
 

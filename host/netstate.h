@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wgnet/store.h"
+#include "store.h"
 
 #define NS_LOG_MAX 64 /* deltas kept per network */
 
