@@ -220,6 +220,10 @@ def serve(args):
                 except (KeyError, TypeError) as e:
                     rep = {"ok": False, "error": f"bad args: {e}",
                            "code": 22}
+            # Echo the request id, as the agent does (docs/protocol.md):
+            # the host matches replies by it.
+            if isinstance(req, dict) and "id" in req:
+                rep["id"] = req["id"]
             send_frame(conn, 2, rep)
         except (EOFError, ValueError, OSError):
             pass

@@ -47,7 +47,8 @@ under_traffic() {
 	PIDS+=($srv)
 	wait_for 30 lab exec r1 -- sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server"
 	# Every data segment of the stream where it arrives, for the gaps.
-	lab exec r2 -- tcpdump -i any -nn -s 80 -B 16384 -w "$TMP/$name.pcap" \
+	# (not through the lab function: $! must be tcpdump itself)
+	"$WGNET_BIN/wgnet-lab" exec r2 -- tcpdump -i any -nn -s 80 -B 16384 -w "$TMP/$name.pcap" \
 		"tcp and src host $ip1 and src port 5201 and greater 200" 2>"$TMP/$name.tcpdump.txt" &
 	local cap=$!
 	PIDS+=($cap)
