@@ -73,6 +73,21 @@ wait_for() {
 	done
 }
 
+# Loss across an event, counted by sequence number: ping sends N + PING_TAIL
+# and the test asks how many of icmp_seq 1..N got no reply. iputils ping
+# waits only twice the largest round-trip time for the replies to its last
+# packets, so on a loaded machine a late last reply counted as a loss; the
+# tail absorbs that, and the N that matter are each answered or not.
+PING_TAIL=20
+# ping_lost FILE N: how many of icmp_seq 1..N have no reply in ping's
+# output FILE (run without -q)
+ping_lost() {
+	awk -v n="$2" '/bytes from/ && match($0, /icmp_seq=[0-9]+/) {
+		s = substr($0, RSTART + 9, RLENGTH - 9) + 0
+		if (s >= 1 && s <= n && !seen[s]++) c++
+	} END { print n - c }' "$1"
+}
+
 # mk_underlay PREFIX.0.1/24 NS: a bridge namespace
 mk_underlay() {
 	local ns=$1 gw=$2

@@ -56,7 +56,7 @@ under_traffic() {
 	lab exec r2 -- iperf3 -c "$ip1" -p 5201 -R -b 40M -t 25 -i 0.1 -J >"$TMP/$name.iperf.json" 2>&1 &
 	local ipf=$! t00=$(date +%s%N)
 	PIDS+=($ipf)
-	lab exec r1 -- ping -i 0.01 -c 2500 -q "$ip3" >"$TMP/$name.ping.txt" 2>&1 &
+	lab exec r1 -- ping -n -i 0.01 -c $((2500 + PING_TAIL)) "$ip3" >"$TMP/$name.ping.txt" 2>&1 &
 	local png=$!
 	PIDS+=($png)
 	# Start the rotation once both streams are flowing.
@@ -76,7 +76,7 @@ under_traffic() {
 	echo "$name: rotation starts at $(( (s - t00) / 1000000 )) ms"
 	"$@" >"$TMP/$name.out" 2>&1 || fail "$name: $* failed: $(cat "$TMP/$name.out")"
 	local e=$(date +%s%N)
-	wait "$png" || fail "$name: ping lost packets: $(cat "$TMP/$name.ping.txt")"
+	wait "$png" || true # its exit says whether the tail was answered too
 	wait "$ipf" || fail "$name: iperf3 failed: $(tail -5 "$TMP/$name.iperf.json")"
 	wait "$srv" 2>/dev/null || true
 	# TERM, not INT: bash takes a child's death by SIGINT for its own.
@@ -85,8 +85,8 @@ under_traffic() {
 	grep -q "^0 packets dropped by kernel" "$TMP/$name.tcpdump.txt" ||
 		fail "$name: the capture lost packets, no gap can be measured: $(cat "$TMP/$name.tcpdump.txt")"
 	tcpdump -r "$TMP/$name.pcap" -tt -nn 2>/dev/null | awk '{ print $1 }' >"$TMP/$name.times"
-	grep -q " 2500 received, 0% packet loss" "$TMP/$name.ping.txt" ||
-		fail "$name: ping: $(grep transmitted "$TMP/$name.ping.txt")"
+	[ "$(ping_lost "$TMP/$name.ping.txt" 2500)" = 0 ] ||
+		fail "$name: ping lost $(ping_lost "$TMP/$name.ping.txt" 2500) of 2500: $(grep transmitted "$TMP/$name.ping.txt")"
 	python3 - "$TMP/$name.iperf.json" "$name" "$(( (e - s) / 1000000 ))" \
 		"$(( (s - test0) / 1000000 ))" "$TMP/$name.times" "$s" "$e" <<'EOF' || fail "$name: TCP stream across the rotation"
 import json, sys
