@@ -166,8 +166,7 @@ out:
 
 void cp_net_notify(struct host *h, const char *nid)
 {
-	json_t *members = NULL, *v;
-	const char *g;
+	json_t *members = NULL;
 	struct cp_net *n;
 
 	pthread_mutex_lock(&h->ns_mu);
@@ -175,21 +174,31 @@ void cp_net_notify(struct host *h, const char *nid)
 	if (n)
 		members = json_incref(n->snap.members);
 	pthread_mutex_unlock(&h->ns_mu);
-	json_object_foreach(members, g, v) {
-		struct guest_rt *r;
-
-		pthread_mutex_lock(&h->rt_mu);
-		for (r = h->grt; r; r = r->next)
-			if (!strcmp(r->name, g))
-				break;
-		pthread_mutex_unlock(&h->rt_mu);
-		if (r)
-			cp_wake(h, r, false);
-	}
+	if (!members)
+		return;
+	/* One walk of the guests, each looked up among the members: O(N),
+	 * not a walk of the list per member. */
+	pthread_mutex_lock(&h->rt_mu);
+	for (struct guest_rt *r = h->grt; r; r = r->next)
+		if (json_object_get(members, r->name)) {
+			r->dirty = true;
+			pthread_cond_signal(&r->cv);
+		}
+	pthread_mutex_unlock(&h->rt_mu);
 	json_decref(members);
 }
 
 uint64_t cp_net_refresh(struct host *h, const char *nid)
+{
+	bool changed = false;
+	uint64_t gen = cp_net_refresh_quiet(h, nid, &changed);
+
+	if (changed)
+		cp_net_notify(h, nid);
+	return gen;
+}
+
+uint64_t cp_net_refresh_quiet(struct host *h, const char *nid, bool *changed)
 {
 	struct st_net_view v;
 	struct ns_snap snap;
@@ -223,8 +232,7 @@ uint64_t cp_net_refresh(struct host *h, const char *nid)
 		rc = net_install(h, nid, &snap);
 	ns_snap_free(&snap);
 	gen = cp_net_gen(h, nid);
-	if (rc > 0)
-		cp_net_notify(h, nid);
+	*changed = rc > 0;
 	return gen;
 }
 

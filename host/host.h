@@ -280,6 +280,10 @@ int cp_load(struct host *h);
  * against the last snapshot and wake the workers of its guests. Returns its
  * generation (0 if it is gone: then it is forgotten). */
 uint64_t cp_net_refresh(struct host *h, const char *network_id);
+/* The same without waking anyone; *changed: a new generation is in (the
+ * caller wakes the guests with cp_net_notify when it is ready). */
+uint64_t cp_net_refresh_quiet(struct host *h, const char *network_id,
+			      bool *changed);
 uint64_t cp_net_gen(struct host *h, const char *network_id);
 /* Addresses freed at generation gen: not picked again before every live
  * guest on the network has acknowledged gen. */

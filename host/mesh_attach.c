@@ -179,7 +179,7 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	struct st_guest g;
 	struct cp_ticket *t;
 	json_t *args = NULL;
-	bool had_gn = false;
+	bool had_gn = false, changed = false;
 	char *text;
 	int rc;
 
@@ -203,7 +203,10 @@ int mesh_attach(struct host *h, const struct st_network *n,
 			   errmsg);
 	if (rc)
 		return rc;
-	cp_net_refresh(h, n->id);
+	/* The others are woken once the container's own guest is done: the
+	 * connect waits for that guest only, and its worker then does not
+	 * queue for the I/O slots behind the fan-out to every other guest. */
+	cp_net_refresh_quiet(h, n->id, &changed);
 	/* 2. The container's own guest, through its queue: its interface
 	 * (if new to it), the endpoint, the network's catch-up, ports. */
 	cp_worker_ensure(h, &g);
@@ -217,6 +220,8 @@ int mesh_attach(struct host *h, const struct st_network *n,
 		   mesh_endpoint_args(n, c, &ep), n->id, c->id, t);
 	cp_enqueue(h, g.name, CP_PORTS, NULL, NULL, n->id, c->id, t);
 	rc = cp_ticket_wait(h, t, HOST_WAIT_MS, errmsg);
+	if (changed)
+		cp_net_notify(h, n->id);
 	if (rc) {
 		log_warn("attach %s to %s failed: %s", c->name, n->name,
 			 errmsg && *errmsg ? *errmsg : strerror(-rc));
