@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "ctrlset.h"
 #include "host.h"
 #include "wgnet/ipnet.h"
 #include "wgnet/log.h"
@@ -53,6 +54,31 @@ static bool control_valid(const char *s)
 	       !strncmp(s, "serial:/", 8) || s[0] == '/';
 }
 
+/* GetUnderlayEndpoint's reply: the address and its network's length
+ * ("prefix"; absent from an older agent: the address alone). */
+static int underlay_parse(json_t *ul, struct st_guest *g, char **em)
+{
+	const char *s = json_str(ul, "address");
+	char why[160];
+	int plen;
+
+	if (!s || ip_parse(s, &g->underlay))
+		return host_err(em, -EPROTO,
+				"guest %s: GetUnderlayEndpoint gave no address",
+				g->name);
+	s = json_str(ul, "prefix");
+	g->underlay_plen = 0;
+	if (!s)
+		return 0;
+	plen = ctrl_underlay_plen(&g->underlay, s, why, sizeof(why));
+	if (plen < 0)
+		return host_err(em, -EPROTO,
+				"guest %s: GetUnderlayEndpoint: %s", g->name,
+				why);
+	g->underlay_plen = plen;
+	return 0;
+}
+
 /* Hello, underlay, hub, a clean slate: the guest's side of GuestAdd,
  * without any lock. */
 static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
@@ -76,13 +102,9 @@ static int guest_prepare(struct host *h, struct st_guest *g, json_t **hello,
 		     em);
 	if (rc)
 		goto out;
-	s = json_str(ul, "address");
-	if (!s || ip_parse(s, &g->underlay)) {
-		rc = host_err(em, -EPROTO,
-			      "guest %s: GetUnderlayEndpoint gave no address",
-			      g->name);
+	rc = underlay_parse(ul, g, em);
+	if (rc)
 		goto out;
-	}
 	/* The host's part of the control-plane set (the guest adds its
 	 * underlay prefixes and the link-local ranges itself). */
 	iso = cp_iso_want(h, &gen);
@@ -154,8 +176,9 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	}
 	guest_rt_set_state(h, name, ST_GUEST_UP);
 	cp_worker_ensure(h, &g);
-	/* Its underlay address joins every guest's control-plane set; it
-	 * gets the whole set. A refusal fails the add (the guest stays,
+	/* Its underlay network joins every guest's control-plane set (a
+	 * known one changes nothing, no guest is sent anything); it gets
+	 * the whole set. A refusal fails the add (the guest stays,
 	 * degraded: wgnet status shows why). */
 	rc = mesh_push_isolation(h, name, true, &iem);
 	if (rc) {
@@ -228,7 +251,8 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	guest_rt_set_state(h, name, ST_GUEST_UNKNOWN);
-	/* Its underlay address leaves the others' control-plane set. */
+	/* Its underlay network leaves the others' control-plane set (if it
+	 * was the last guest on it). */
 	mesh_push_isolation(h, NULL, false, NULL);
 	log_info("guest %s removed", name);
 	*res = json_object();

@@ -6,6 +6,7 @@
  * set compares equal and nothing is resent (include/wgnet/ctrlset.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,4 +71,40 @@ bool ctrl_host_addr_wanted(const struct ip_addr *a,
 		if (prefix_contains(&subnets[i], a))
 			return false;
 	return true;
+}
+
+void ctrl_underlay_prefix(const struct ip_addr *a, int plen,
+			  struct ip_prefix *out)
+{
+	int max = ip_max_plen(a->family);
+
+	out->addr = *a;
+	out->plen = plen > 0 && plen <= max ? plen : max;
+	prefix_normalize(out);
+}
+
+int ctrl_underlay_plen(const struct ip_addr *a, const char *cidr, char *err,
+		       size_t len)
+{
+	int min = a->family == AF_INET6 ? CTRL_UNDERLAY_MIN_PLEN6 :
+					  CTRL_UNDERLAY_MIN_PLEN4;
+	struct ip_prefix p;
+
+	if (prefix_parse(cidr, false, &p) || p.addr.family != a->family) {
+		snprintf(err, len, "underlay prefix %.64s is not a CIDR of its address's family",
+			 cidr);
+		return -EINVAL;
+	}
+	prefix_normalize(&p);
+	if (!prefix_contains(&p, a)) {
+		snprintf(err, len, "underlay prefix %.64s does not hold its address",
+			 cidr);
+		return -EINVAL;
+	}
+	if (p.plen < min) {
+		snprintf(err, len, "underlay prefix %.64s is wider than /%d",
+			 cidr, min);
+		return -EINVAL;
+	}
+	return p.plen;
 }

@@ -35,4 +35,29 @@ int ctrl_set_build(const struct ip_prefix *in, size_t n,
 bool ctrl_host_addr_wanted(const struct ip_addr *a,
 			   const struct ip_prefix *subnets, size_t n_subnets);
 
+/*
+ * The widest underlay network a guest may report (GetUnderlayEndpoint
+ * "prefix"): one guest's report enters every guest's set, so a /0 would
+ * cut every container off everything.
+ */
+#define CTRL_UNDERLAY_MIN_PLEN4 8
+#define CTRL_UNDERLAY_MIN_PLEN6 32
+
+/*
+ * A guest's entry in the set: the network of its underlay address a, plen
+ * bits long (normalised); plen 0 (not reported: an older agent, a row from
+ * before it was stored) is the address alone (/32, /128).
+ */
+void ctrl_underlay_prefix(const struct ip_addr *a, int plen,
+			  struct ip_prefix *out);
+
+/*
+ * Check what a guest reports as its underlay network: a CIDR of the
+ * address's family that holds the address and is at most as wide as
+ * CTRL_UNDERLAY_MIN_PLEN*. Returns its length, or -EINVAL with why in
+ * err.
+ */
+int ctrl_underlay_plen(const struct ip_addr *a, const char *cidr, char *err,
+		       size_t len);
+
 #endif

@@ -306,11 +306,13 @@ const char *etcd_key_network(const char *key, const char *val,
 	if (!key_part(key, "guests", 0, buf, len))
 		return NULL;
 	/* A guest matters to the peer sets by its underlay address and by
-	 * being dead; its liveness probes and last_seen do not. */
+	 * being dead, to the isolation set by its underlay network; its
+	 * liveness probes and last_seen do not. */
 	if (!val || !prev_val || etcd_guest_dec(val, &a) ||
 	    etcd_guest_dec(prev_val, &b))
 		return "*";
 	if (!ip_equal(&a.underlay, &b.underlay) ||
+	    a.underlay_plen != b.underlay_plen ||
 	    (a.state == ST_GUEST_DEAD) != (b.state == ST_GUEST_DEAD))
 		return "*";
 	return NULL;
@@ -455,6 +457,9 @@ char *etcd_guest_enc(const struct st_guest *g, int64_t lease)
 	if (!o)
 		return NULL;
 	set_ip(o, "underlay", &g->underlay);
+	if (g->underlay_plen)
+		json_object_set_new(o, "underlay_plen",
+				    json_integer(g->underlay_plen));
 	if (lease) {
 		char buf[24];
 
@@ -466,7 +471,7 @@ char *etcd_guest_enc(const struct st_guest *g, int64_t lease)
 
 int etcd_guest_dec(const char *text, struct st_guest *g)
 {
-	json_t *o = parse_obj(text);
+	json_t *o = parse_obj(text), *v;
 	int rc = -EIO;
 
 	memset(g, 0, sizeof(*g));
@@ -480,6 +485,13 @@ int etcd_guest_dec(const char *text, struct st_guest *g)
 		goto out;
 	g->state = (int)get_int(o, "state");
 	g->last_seen = get_int(o, "last_seen");
+	/* Absent (an older host, an older agent): the address alone. */
+	v = json_object_get(o, "underlay_plen");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		  !g->underlay.family ||
+		  json_integer_value(v) > ip_max_plen(g->underlay.family)))
+		goto out;
+	g->underlay_plen = (int)json_integer_value(v);
 	rc = 0;
 out:
 	json_decref(o);

@@ -3,8 +3,9 @@
  * The isolation set every guest of ours must hold (SetIsolation): the
  * subnets of every wgnet network and the host's part of the control-plane
  * set (docs/bpf.md "Control-plane set", docs/control-plane.md
- * "Isolation"): this machine's addresses, the underlay address of every
- * guest in the store (other hosts' guests too) and --ctrl-prefix.
+ * "Isolation"): this machine's addresses, the underlay network of every
+ * guest in the store (other hosts' guests too; one entry per network, so
+ * a guest added on a known underlay changes nothing) and --ctrl-prefix.
  *
  * It is desired state with a version (h->iso_gen): cp_iso_refresh()
  * computes it from the store and the machine's addresses without any host
@@ -67,7 +68,8 @@ static int host_addrs(struct pvec *v, const struct pvec *subs)
 	return rc;
 }
 
-/* Every guest's underlay address (every host's guests). */
+/* Every guest's underlay network (every host's guests): one entry per
+ * network once ctrl_set_build() drops the duplicates. */
 static int guest_addrs(struct store *st, struct pvec *v)
 {
 	struct st_guest *gs = NULL;
@@ -75,10 +77,14 @@ static int guest_addrs(struct store *st, struct pvec *v)
 	int rc;
 
 	rc = st->ops->guest_list(st, &gs, &n);
-	for (size_t i = 0; !rc && i < n; i++)
-		if (gs[i].underlay.family)
-			rc = pv_push(v, &gs[i].underlay,
-				     ip_max_plen(gs[i].underlay.family));
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct ip_prefix p;
+
+		if (!gs[i].underlay.family)
+			continue;
+		ctrl_underlay_prefix(&gs[i].underlay, gs[i].underlay_plen, &p);
+		rc = pv_push(v, &p.addr, p.plen);
+	}
 	free(gs);
 	return rc;
 }
@@ -142,7 +148,7 @@ static int iso_compute(struct host *h, json_t **out, char *err, size_t len)
 	if (k > CTRL_HOST_MAX)
 		snprintf(
 			err, len,
-			"the control-plane set has %d prefixes, more than a guest takes (%d): give the underlay networks as --ctrl-prefix CIDR (one prefix covers their guests)",
+			"the control-plane set has %d prefixes, more than a guest takes (%d): give the underlay networks as --ctrl-prefix CIDR (one prefix covers their guests; guests that do not report their underlay prefix count one entry each)",
 			k, CTRL_HOST_MAX);
 	else if (!err[0])
 		json_object_set_new(*out, "ctrl_prefixes",

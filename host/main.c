@@ -92,7 +92,7 @@ static void usage(FILE *f)
 		"  --ctrl-prefix CIDR   containers may never reach CIDR (repeatable): added\n"
 		"                       to every guest's control-plane set, with this\n"
 		"                       machine's addresses and every guest's underlay\n"
-		"                       address (e.g. other machines' underlay networks)\n",
+		"                       network (e.g. other machines' underlay networks)\n",
 		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, KEYAGE_OPT,
 		PLUGIN_DEFAULT_SOCK, PLUGIN_DEFAULT_STATE,
 		PLUGIN_DEFAULT_DOCKER);

@@ -46,6 +46,9 @@ struct st_guest {
 	char control[ST_PATH_LEN]; /* "unix:/path", "serial:/dev/..", "vsock:cid:port" */
 	char host_id[ST_NAME_LEN]; /* which wgnet-host serves it ("" = local) */
 	struct ip_addr underlay; /* from GetUnderlayEndpoint */
+	/* Its network's length (GetUnderlayEndpoint "prefix"); 0 = not
+	 * reported (an older agent): the address alone (/32, /128). */
+	int underlay_plen;
 	char backend[16];
 	int state; /* ST_GUEST_* */
 	int64_t last_seen;

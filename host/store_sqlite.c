@@ -50,7 +50,8 @@ static const char schema_sql[] =
 	" underlay TEXT,"
 	" backend TEXT NOT NULL DEFAULT '',"
 	" state INTEGER NOT NULL DEFAULT 0,"
-	" last_seen INTEGER NOT NULL DEFAULT 0);"
+	" last_seen INTEGER NOT NULL DEFAULT 0,"
+	" underlay_plen INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE containers ("
 	" id TEXT PRIMARY KEY,"
 	" name TEXT UNIQUE," /* NULL when the runtime gave none */
@@ -98,6 +99,16 @@ static const char migrate_v4_sql[] =
 	"ALTER TABLE guest_nets ADD COLUMN"
 	" key_created INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE schema_version SET version = 4;";
+
+/* 4 → 5: guests.underlay_plen (the guest's underlay network). Rows from
+ * before it count as the address alone, as they did. */
+static const char migrate_v5_sql[] =
+	"ALTER TABLE guests ADD COLUMN"
+	" underlay_plen INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE guests SET underlay_plen ="
+	" CASE WHEN underlay LIKE '%:%' THEN 128"
+	" WHEN underlay IS NOT NULL AND underlay != '' THEN 32 ELSE 0 END;"
+	"UPDATE schema_version SET version = 5;";
 
 bool sq_str_ok(const char *s, size_t size)
 {
@@ -613,6 +624,14 @@ static int sq_setup(struct store_sqlite *s)
 			goto out;
 		log_info("store %s: schema migrated to version 4", s->path);
 		version = 4;
+	}
+	if (version == 4) {
+		rc = sqlite3_exec(s->db, migrate_v5_sql, NULL, NULL, NULL);
+		err = sq_err(s, rc, "migrate schema 4 to 5");
+		if (err)
+			goto out;
+		log_info("store %s: schema migrated to version 5", s->path);
+		version = 5;
 	}
 	if (version != SCHEMA_VERSION) {
 		/* Migrations from older versions go above. */

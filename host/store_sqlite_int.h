@@ -13,7 +13,7 @@
 
 #include "store.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define BUSY_TIMEOUT_MS 5000
 #define BUSY_RETRIES 3 /* after the busy timeout itself */
 #define ALLOC_RETRIES 8 /* endpoint_create on an address collision */
@@ -39,7 +39,8 @@ struct store_sqlite {
 	"internal, ipv6, labels, options, created, gen"
 #define CT_COLS "id, COALESCE(name, ''), guest, netns, ports"
 #define EP_COLS "id, network_id, container_id, ip4, ip6, mac, aliases, seq"
-#define GUEST_COLS "name, control, host_id, underlay, backend, state, last_seen"
+#define GUEST_COLS \
+	"name, control, host_id, underlay, backend, state, last_seen, underlay_plen"
 #define GN_COLS "guest, network_id, public_key, listen_port, mtu, key_created"
 
 typedef int (*row_fn)(sqlite3_stmt *stmt, void *out);

@@ -255,7 +255,10 @@ int sqlite_guest_put(struct store *st, const struct st_guest *g)
 	if (!sq_str_ok(g->name, sizeof(g->name)) || !g->name[0] ||
 	    !sq_str_ok(g->control, sizeof(g->control)) ||
 	    !sq_str_ok(g->host_id, sizeof(g->host_id)) ||
-	    !sq_str_ok(g->backend, sizeof(g->backend)))
+	    !sq_str_ok(g->backend, sizeof(g->backend)) ||
+	    g->underlay_plen < 0 ||
+	    (g->underlay.family &&
+	     g->underlay_plen > ip_max_plen(g->underlay.family)))
 		return -EINVAL;
 	err = sq_tx_begin(s, true);
 	if (err)
@@ -265,14 +268,15 @@ int sqlite_guest_put(struct store *st, const struct st_guest *g)
 		return sq_tx_end(s, bump);
 	err = sq_run(s, NULL,
 		     "INSERT INTO guests (" GUEST_COLS ")"
-		     " VALUES (?, ?, ?, ?, ?, ?, ?)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 		     " ON CONFLICT (name) DO UPDATE SET"
 		     " control = excluded.control, host_id = excluded.host_id,"
 		     " underlay = excluded.underlay,"
 		     " backend = excluded.backend, state = excluded.state,"
-		     " last_seen = excluded.last_seen",
-		     "sssasiI", g->name, g->control, g->host_id, &g->underlay,
-		     g->backend, g->state, g->last_seen);
+		     " last_seen = excluded.last_seen,"
+		     " underlay_plen = excluded.underlay_plen",
+		     "sssasiIi", g->name, g->control, g->host_id, &g->underlay,
+		     g->backend, g->state, g->last_seen, g->underlay_plen);
 	if (!err && bump)
 		err = sq_bump_guest(s, g->name);
 	return sq_tx_end(s, err);

@@ -155,6 +155,11 @@ int sq_row_guest(sqlite3_stmt *stmt, void *out)
 	col_str(stmt, 4, g->backend, sizeof(g->backend));
 	g->state = sqlite3_column_int(stmt, 5);
 	g->last_seen = sqlite3_column_int64(stmt, 6);
+	g->underlay_plen = sqlite3_column_int(stmt, 7);
+	if (g->underlay_plen < 0 ||
+	    (g->underlay.family &&
+	     g->underlay_plen > ip_max_plen(g->underlay.family)))
+		return -EIO;
 	return 0;
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Issue 14 items 8 and 6 (host side, one machine): wgnet-host pushes its
 # part of every guest's control-plane set (ctrl_prefixes): this machine's
-# addresses, every guest's underlay address and --ctrl-prefix. wgnet-host
+# addresses, every guest's underlay network and --ctrl-prefix. wgnet-host
 # runs here in the lab's underlay namespace, the namespace a real host
 # shares with its VMs' underlay, so its addresses are ones the containers
 # could otherwise reach (through the guest's masquerade).
-#  - the set: the host's address 10.200.0.1 (on lo), another guest's
-#    underlay address, the --ctrl-prefix 10.201.0.0/24; a guest added later
-#    joins every set, a guest removed leaves it
+#  - the set: the host's address 10.200.0.1 (on lo), the guests' underlay
+#    network 10.77.0.0/16 (one entry for every guest on it, covering the
+#    host's underlay address), the --ctrl-prefix 10.201.0.0/24; a guest
+#    added or removed on that network changes no set and sends no
+#    SetIsolation (no new isolation set version)
 #  - packets: from a container, TCP and ping to the host's address, to
 #    another guest's underlay address and into the --ctrl-prefix fail and
 #    the ctrl drop counter moves; controls: the guest's own namespace
@@ -62,19 +64,27 @@ ipb1=$(cip b1 net1)
 
 # --- the set ---------------------------------------------------------------------
 in_set() { ctrl_set "$1" | grep -qx "$2"; }
-for p in 10.200.0.1/32 10.77.0.1/32 198.18.0.1/32 "$ulb/32" 10.201.0.0/24; do
+for p in 10.200.0.1/32 10.77.0.0/16 198.18.0.1/32 10.201.0.0/24; do
 	in_set ga "$p" || fail "ga's control-plane set lacks $p: $(ctrl_set ga | tr '\n' ' ')"
 done
 in_set ga 127.0.0.1/32 && fail "a loopback address in the set"
+in_set ga "$ulb/32" && fail "gb's underlay $ulb has its own entry inside 10.77.0.0/16"
+in_set ga 10.77.0.1/32 && fail "the host's underlay address has its own entry inside 10.77.0.0/16"
 grep -q "isolation set [0-9]*: .* control-plane prefix" "$TMP/lab/host.log" || fail "no isolation set in host.log"
-ok "ga's set: the host's addresses (10.200.0.1 on lo, the underlay gateway), gb's underlay $ulb, --ctrl-prefix 10.201.0.0/24"
+ok "ga's set: the host's addresses (10.200.0.1 on lo, 198.18.0.1), the underlay network 10.77.0.0/16 (gb's $ulb, the gateway), --ctrl-prefix 10.201.0.0/24"
+# The host's own log of every new version of the set.
+versions() { grep -c "isolation set [0-9]*:" "$TMP/lab/host.log"; }
+v0=$(versions) s0=$(ctrl_set ga)
 lab guest add gc >/dev/null || fail "guest add gc"
 ulc=$(lab guest ls | awk '$1=="gc"{print $2}')
-wait_for 10 in_set ga "$ulc/32" || fail "gc's underlay $ulc did not join ga's set: $(hostlog)"
+case $ulc in 10.77.*) ;; *) fail "gc's underlay $ulc is not on 10.77.0.0/16" ;; esac
+in_set gc 10.200.0.1/32 || fail "gc did not get the set: $(ctrl_set gc | tr '\n' ' ')"
+[ "$(versions)" = "$v0" ] || fail "gc's add made a new isolation set version: $(hostlog)"
+[ "$(ctrl_set ga)" = "$s0" ] || fail "ga's set changed with gc's add: $(ctrl_set ga | tr '\n' ' ')"
 lab guest rm gc >/dev/null || fail "guest rm gc"
-not_in_set() { ! in_set "$@"; }
-wait_for 10 not_in_set ga "$ulc/32" || fail "gc's underlay $ulc stayed in ga's set after its removal"
-ok "a guest added joins the others' sets ($ulc/32), and leaves them when removed"
+[ "$(versions)" = "$v0" ] || fail "gc's removal made a new isolation set version: $(hostlog)"
+[ "$(ctrl_set ga)" = "$s0" ] || fail "ga's set changed with gc's removal"
+ok "a guest added on the same underlay ($ulc) and removed: no new set version ($v0 so far), ga's set unchanged"
 
 # --- packets --------------------------------------------------------------------------
 tcp_guest() { lab guest exec "$1" -- timeout 3 "$PY" -c '
@@ -104,11 +114,13 @@ expect_drop ctrl ga "$c0" 6
 ok "from a1: TCP and ping to the host, to gb's underlay, into --ctrl-prefix fail (ctrl +$(($(drop ctrl ga) - c0)))"
 
 # --- a guest that refuses the set (item 6) ---------------------------------------
-# gx's control-plane map holds exactly the set it gets now (ga's + its own
-# underlay address): one more guest and it cannot take it.
-n=$(($(ctrl_set ga | wc -l) + 1))
+# gx's control-plane map holds exactly the set it gets now (ga's: gx's
+# underlay network is in it already): one more address of the host's and
+# it cannot take it (gy's add makes the host read its addresses again).
+n=$(ctrl_set ga | wc -l)
 WGNET_GUEST_ARGS="--map-ctrl $n" lab guest add gx >/dev/null || fail "guest add gx (--map-ctrl $n)"
 wgnet status >/dev/null 2>&1 || fail "wgnet status fails before gx's map is full: $(wgnet status 2>&1 | grep -i error)"
+ip -n "$LP-ul" addr add 10.200.0.2/32 dev lo
 lab guest add gy >/dev/null || fail "guest add gy"
 # gy's add waits for gy only: gx answers on its own time.
 degraded() {
@@ -126,6 +138,7 @@ rc=0; wgnet network create --subnet 10.182.0.0/24 net2 >/dev/null 2>"$TMP/nc.err
 [ $rc != 0 ] || fail "network create succeeded although gx refused the isolation set"
 grep -q "guest gx refused the isolation set" "$TMP/nc.err" || fail "network create error: $(cat "$TMP/nc.err")"
 ok "network create fails with gx's error (exit $rc): '$(cut -c1-100 "$TMP/nc.err")…'"
+ip -n "$LP-ul" addr del 10.200.0.2/32 dev lo
 lab guest rm gy >/dev/null || fail "guest rm gy"
 wgnet network rm net2 >/dev/null || fail "network rm net2 once gx's set fits"
 wait_for 15 wgnet status || fail "wgnet status still fails once gx's set fits: $(wgnet status 2>&1 | grep -i error)"

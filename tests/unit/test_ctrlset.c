@@ -5,6 +5,8 @@
  * which of the machine's addresses belong in it.
  */
 #include <CUnit/CUnit.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,10 +133,90 @@ static void test_host_addr(void)
 	CU_ASSERT_FALSE(ctrl_host_addr_wanted(&a, subs, 2));
 }
 
+/*
+ * Many guests on one underlay network are one entry (the scale bug: one
+ * /32 each passed CTRL_HOST_MAX at ~500 guests); a guest that reports no
+ * network (older agent) is its address alone, swallowed when inside a
+ * reported network.
+ */
+static void test_underlay_many(void)
+{
+	enum { N = 2000 };
+	struct ip_prefix *v = calloc(N + 2, sizeof(*v)), *set = NULL;
+	char buf[IPNET_STRLEN];
+	struct ip_addr a;
+	int k;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	for (int i = 0; i < N; i++) {
+		snprintf(buf, sizeof(buf), "198.18.%d.%d", i / 250, 1 + i % 250);
+		a = A(buf);
+		ctrl_underlay_prefix(&a, i % 7 ? 15 : 0, &v[i]);
+	}
+	a = A("10.77.0.11");
+	ctrl_underlay_prefix(&a, 0, &v[N]); /* older agent elsewhere */
+	a = A("fd00:77::b");
+	ctrl_underlay_prefix(&a, 64, &v[N + 1]);
+	k = ctrl_set_build(v, N + 2, &set);
+	CU_ASSERT_EQUAL_FATAL(k, 3);
+	CU_ASSERT_STRING_EQUAL(prefix_fmt(&set[0], buf), "10.77.0.11/32");
+	CU_ASSERT_STRING_EQUAL(prefix_fmt(&set[1], buf), "198.18.0.0/15");
+	CU_ASSERT_STRING_EQUAL(prefix_fmt(&set[2], buf), "fd00:77::/64");
+	free(set);
+	/* Without reported networks: one entry per guest, as before. */
+	for (int i = 0; i < N; i++) {
+		snprintf(buf, sizeof(buf), "198.18.%d.%d", i / 250, 1 + i % 250);
+		a = A(buf);
+		ctrl_underlay_prefix(&a, 0, &v[i]);
+	}
+	k = ctrl_set_build(v, N, &set);
+	CU_ASSERT_EQUAL(k, N);
+	CU_ASSERT(k > CTRL_HOST_MAX);
+	free(set);
+	free(v);
+}
+
+static void test_underlay_plen(void)
+{
+	struct ip_addr a = A("10.77.0.11"), a6 = A("fd00:77::b");
+	char err[160];
+
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "10.77.0.0/16", err, sizeof(err)),
+			16);
+	/* Host bits are the guest's own address: accepted. */
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "10.77.0.11/24", err, sizeof(err)),
+			24);
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "10.77.0.11/32", err, sizeof(err)),
+			32);
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a6, "fd00:77::/64", err, sizeof(err)),
+			64);
+	/* Not holding the address, another family, too wide, not a CIDR. */
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "10.78.0.0/16", err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "does not hold"));
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "fd00:77::/64", err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "0.0.0.0/0", err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "wider than /8"));
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "10.0.0.0/7", err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "10.0.0.0/8", err, sizeof(err)),
+			8);
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a6, "fd00::/16", err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "10.77.0.11", err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(ctrl_underlay_plen(&a, "", err, sizeof(err)), -EINVAL);
+}
+
 void suite_ctrlset(void)
 {
 	CU_pSuite s = CU_add_suite("ctrlset", NULL, NULL);
 
 	CU_add_test(s, "minimal, ordered set", test_build);
 	CU_add_test(s, "this machine's addresses", test_host_addr);
+	CU_add_test(s, "guests on one underlay: one entry", test_underlay_many);
+	CU_add_test(s, "a guest's reported underlay prefix",
+		    test_underlay_plen);
 }

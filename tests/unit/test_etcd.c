@@ -259,9 +259,30 @@ static void test_values(void)
 	g.last_seen = 1700000001;
 	s = etcd_guest_enc(&g, 99);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"lease\":\"99\""));
+	/* Not reported: not written (an older host reads the same). */
+	CU_ASSERT_PTR_NULL(strstr(s, "underlay_plen"));
 	CU_ASSERT_EQUAL(etcd_guest_dec(s, &g2), 0);
 	CU_ASSERT(!memcmp(&g, &g2, sizeof(g)));
 	free(s);
+	g.underlay_plen = 16;
+	s = etcd_guest_enc(&g, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"underlay_plen\":16"));
+	CU_ASSERT_EQUAL(etcd_guest_dec(s, &g2), 0);
+	CU_ASSERT(!memcmp(&g, &g2, sizeof(g)));
+	CU_ASSERT_EQUAL(g2.underlay_plen, 16);
+	free(s);
+	/* A length the address cannot have, or not a number: refused. */
+	CU_ASSERT_EQUAL(etcd_guest_dec("{\"name\":\"g1\",\"underlay\":"
+				       "\"10.78.0.3\",\"underlay_plen\":33}",
+				       &g2),
+			-EIO);
+	CU_ASSERT_EQUAL(etcd_guest_dec("{\"name\":\"g1\",\"underlay\":"
+				       "\"10.78.0.3\",\"underlay_plen\":\"16\"}",
+				       &g2),
+			-EIO);
+	CU_ASSERT_EQUAL(etcd_guest_dec("{\"name\":\"g1\",\"underlay_plen\":8}",
+				       &g2),
+			-EIO);
 
 	memset(&c, 0, sizeof(c));
 	strcpy(c.id, "c1");
@@ -344,6 +365,14 @@ static void test_key_network(void)
 	free(b);
 	g.state = ST_GUEST_UP;
 	ip_parse("10.78.0.9", &g.underlay);
+	b = etcd_guest_enc(&g, 0);
+	CU_ASSERT_STRING_EQUAL(etcd_key_network("/wgnet/v1/guests/g1", b, a,
+						buf, sizeof(buf)),
+			       "*");
+	free(a);
+	a = b;
+	/* Its underlay network changed: the isolation set may have. */
+	g.underlay_plen = 16;
 	b = etcd_guest_enc(&g, 0);
 	CU_ASSERT_STRING_EQUAL(etcd_key_network("/wgnet/v1/guests/g1", b, a,
 						buf, sizeof(buf)),

@@ -161,7 +161,7 @@ static void test_open(void)
 					   -1, &stmt, NULL),
 			SQLITE_OK);
 	CU_ASSERT_EQUAL(sqlite3_step(stmt), SQLITE_ROW);
-	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 4);
+	CU_ASSERT_EQUAL(sqlite3_column_int(stmt, 0), 5);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 
@@ -462,12 +462,22 @@ static void test_guests(void)
 	snprintf(g.control, sizeof(g.control), "unix:/run/vm1.sock");
 	snprintf(g.backend, sizeof(g.backend), "go");
 	g.underlay = addr("192.0.2.10");
+	g.underlay_plen = 24;
 	g.state = ST_GUEST_UP;
 	g.last_seen = 1700000000;
 	CU_ASSERT_EQUAL(st->ops->guest_put(st, &g), 0);
 	CU_ASSERT_EQUAL(st->ops->guest_get(st, "vm1", &out), 0);
 	CU_ASSERT_STRING_EQUAL(out.control, "unix:/run/vm1.sock");
 	CU_ASSERT_STRING_EQUAL(fa(&out.underlay), "192.0.2.10");
+	CU_ASSERT_EQUAL(out.underlay_plen, 24);
+	/* A length the address cannot have is refused, nothing written. */
+	g.underlay_plen = 33;
+	CU_ASSERT_EQUAL(st->ops->guest_put(st, &g), -EINVAL);
+	g.underlay_plen = -1;
+	CU_ASSERT_EQUAL(st->ops->guest_put(st, &g), -EINVAL);
+	CU_ASSERT_EQUAL(st->ops->guest_get(st, "vm1", &out), 0);
+	CU_ASSERT_EQUAL(out.underlay_plen, 24);
+	g.underlay_plen = 0;
 	CU_ASSERT_EQUAL(out.state, ST_GUEST_UP);
 	CU_ASSERT_EQUAL(out.last_seen, 1700000000);
 
@@ -559,6 +569,14 @@ static void test_migrate_v1(void)
 			"INSERT INTO schema_version VALUES (1);"
 			"CREATE TABLE networks (id TEXT PRIMARY KEY);"
 			"INSERT INTO networks VALUES ('aaaaaaaaaaaa');"
+			"CREATE TABLE guests (name TEXT PRIMARY KEY,"
+			" control TEXT NOT NULL DEFAULT '',"
+			" host_id TEXT NOT NULL DEFAULT '', underlay TEXT,"
+			" backend TEXT NOT NULL DEFAULT '',"
+			" state INTEGER NOT NULL DEFAULT 0,"
+			" last_seen INTEGER NOT NULL DEFAULT 0);"
+			"INSERT INTO guests VALUES ('vm1', 'unix:/run/vm1', '',"
+			" '10.77.0.1', 'go', 1, 0);"
 			"CREATE TABLE containers (id TEXT PRIMARY KEY,"
 			" guest TEXT NOT NULL DEFAULT '');"
 			"CREATE TABLE guest_nets (guest TEXT NOT NULL,"
@@ -585,12 +603,70 @@ static void test_migrate_v1(void)
 	CU_ASSERT_STRING_EQUAL(out.public_key,
 			       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	s1->ops->close(s1);
-	/* Opened again: already version 4 (2 added networks.gen, 4
-	 * guest_nets.key_created). */
+	/* Opened again: already version 5 (2 added networks.gen, 4
+	 * guest_nets.key_created, 5 guests.underlay_plen). */
 	s1 = store_sqlite_open(path);
 	CU_ASSERT_PTR_NOT_NULL(s1);
 	if (s1)
 		s1->ops->close(s1);
+}
+
+/* A version-4 file (no guests.underlay_plen) is migrated in place: every
+ * guest kept, an old row counts as its address alone (/32, /128). */
+static void test_migrate_v4(void)
+{
+	char path[160];
+	struct st_guest *list = NULL, g;
+	struct store *s1;
+	sqlite3 *db = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/v4.db", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL(
+		sqlite3_exec(
+			db,
+			"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+			"INSERT INTO schema_version VALUES (4);"
+			"CREATE TABLE guests (name TEXT PRIMARY KEY,"
+			" control TEXT NOT NULL DEFAULT '',"
+			" host_id TEXT NOT NULL DEFAULT '', underlay TEXT,"
+			" backend TEXT NOT NULL DEFAULT '',"
+			" state INTEGER NOT NULL DEFAULT 0,"
+			" last_seen INTEGER NOT NULL DEFAULT 0);"
+			"INSERT INTO guests VALUES ('g4', 'unix:/run/g4', '',"
+			" '10.77.0.4', 'go', 1, 1700000004);"
+			"INSERT INTO guests VALUES ('g6', 'unix:/run/g6', 'B',"
+			" 'fd00:77::6', 'go', 2, 1700000006);"
+			"INSERT INTO guests VALUES ('gx', 'unix:/run/gx', '',"
+			" NULL, '', 0, 0);",
+			NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	s1 = store_sqlite_open(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s1);
+	CU_ASSERT_EQUAL(s1->ops->guest_list(s1, &list, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(list[0].name, "g4");
+	CU_ASSERT_STRING_EQUAL(fa(&list[0].underlay), "10.77.0.4");
+	CU_ASSERT_EQUAL(list[0].underlay_plen, 32);
+	CU_ASSERT_EQUAL(list[0].last_seen, 1700000004);
+	CU_ASSERT_STRING_EQUAL(fa(&list[1].underlay), "fd00:77::6");
+	CU_ASSERT_EQUAL(list[1].underlay_plen, 128);
+	CU_ASSERT_STRING_EQUAL(list[1].host_id, "B");
+	CU_ASSERT_EQUAL(list[2].underlay.family, 0);
+	CU_ASSERT_EQUAL(list[2].underlay_plen, 0);
+	free(list);
+	/* The new column is written and read back. */
+	CU_ASSERT_EQUAL(s1->ops->guest_get(s1, "g4", &g), 0);
+	g.underlay_plen = 16;
+	CU_ASSERT_EQUAL(s1->ops->guest_put(s1, &g), 0);
+	s1->ops->close(s1);
+	s1 = store_sqlite_open(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s1);
+	CU_ASSERT_EQUAL(s1->ops->guest_get(s1, "g4", &g), 0);
+	CU_ASSERT_EQUAL(g.underlay_plen, 16);
+	s1->ops->close(s1);
 }
 
 static void test_persistence(void)
@@ -778,6 +854,7 @@ void suite_store(void)
 	CU_add_test(s, "guests", test_guests);
 	CU_add_test(s, "guest nets", test_guest_nets);
 	CU_add_test(s, "schema 1 migrated", test_migrate_v1);
+	CU_add_test(s, "schema 4 migrated (underlay_plen)", test_migrate_v4);
 	CU_add_test(s, "persistence", test_persistence);
 	CU_add_test(s, "20 threads allocate", test_threads);
 	CU_add_test(s, "2 processes allocate", test_processes);
