@@ -79,6 +79,7 @@ struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 	pthread_mutex_init(&h->iso_mu, NULL);
 	pthread_cond_init(&h->ack_cv, NULL);
 	sem_init(&h->io_sem, 0, HOST_IO_PARALLEL);
+	sem_init(&h->io_sem_fg, 0, HOST_IO_PARALLEL_FG);
 	pthread_mutex_init(&h->stop_mu, NULL);
 	pthread_cond_init(&h->stop_cv, NULL);
 	return h;
@@ -132,6 +133,9 @@ void host_free(struct host *h)
 		free(r->acks);
 		free(r);
 	}
+	free(h->grt_tab);
+	h->grt_tab = NULL;
+	h->grt_nb = h->grt_n = 0;
 	while (h->nets) {
 		struct cp_net *n = h->nets;
 
@@ -142,6 +146,7 @@ void host_free(struct host *h)
 		free(n);
 	}
 	sem_destroy(&h->io_sem);
+	sem_destroy(&h->io_sem_fg);
 	pthread_cond_destroy(&h->ack_cv);
 	pthread_mutex_destroy(&h->ns_mu);
 	pthread_mutex_destroy(&h->iso_mu);

@@ -84,9 +84,7 @@ static bool net_member_acked(struct host *h, const struct cp_net *n,
 	bool valid = false, done;
 
 	pthread_mutex_lock(&h->rt_mu);
-	for (r = h->grt; r; r = r->next)
-		if (!strcmp(r->name, name))
-			break;
+	r = guest_rt_find_locked(h, name);
 	if (!r || !r->th_started || r->state == ST_GUEST_DEAD)
 		done = true;
 	else
@@ -388,9 +386,7 @@ json_t *cp_net_guests_json(struct host *h, const char *nid)
 			int state = ST_GUEST_UNKNOWN;
 
 			pthread_mutex_lock(&h->rt_mu);
-			for (r = h->grt; r; r = r->next)
-				if (!strcmp(r->name, g))
-					break;
+			r = guest_rt_find_locked(h, g);
 			if (r) {
 				acked = cp_ack_get(r, nid, &valid);
 				state = r->state;

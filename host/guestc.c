@@ -23,19 +23,74 @@ int64_t host_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static size_t grt_hash(const char *name)
+{
+	size_t x = 2166136261u; /* FNV-1a */
+
+	for (; *name; name++)
+		x = (x ^ (unsigned char)*name) * 16777619u;
+	return x;
+}
+
+/* Under rt_mu: the guest named name, NULL when it has no entry. */
+struct guest_rt *guest_rt_find_locked(struct host *h, const char *name)
+{
+	struct guest_rt *r;
+
+	if (!h->grt_nb)
+		return NULL;
+	r = h->grt_tab[grt_hash(name) & (h->grt_nb - 1)];
+	for (; r; r = r->hnext)
+		if (!strcmp(r->name, name))
+			return r;
+	return NULL;
+}
+
+/* Under rt_mu: r into the index, which doubles first when full. */
+static int grt_index(struct host *h, struct guest_rt *r)
+{
+	size_t b;
+
+	if (h->grt_n >= h->grt_nb) {
+		size_t nb = h->grt_nb ? h->grt_nb * 2 : 64;
+		struct guest_rt **t = calloc(nb, sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		for (struct guest_rt *o = h->grt; o; o = o->next) {
+			b = grt_hash(o->name) & (nb - 1);
+			o->hnext = t[b];
+			t[b] = o;
+		}
+		free(h->grt_tab);
+		h->grt_tab = t;
+		h->grt_nb = nb;
+	}
+	b = grt_hash(r->name) & (h->grt_nb - 1);
+	r->hnext = h->grt_tab[b];
+	h->grt_tab[b] = r;
+	h->grt_n++;
+	return 0;
+}
+
 struct guest_rt *guest_rt_get(struct host *h, const char *name)
 {
 	struct guest_rt *r;
 
 	pthread_mutex_lock(&h->rt_mu);
-	for (r = h->grt; r; r = r->next)
-		if (!strcmp(r->name, name))
-			goto out;
+	r = guest_rt_find_locked(h, name);
+	if (r)
+		goto out;
 	/* Entries live until host_free(): threads may hold pointers. */
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		goto out;
 	snprintf(r->name, sizeof(r->name), "%s", name);
+	if (grt_index(h, r)) {
+		free(r);
+		r = NULL;
+		goto out;
+	}
 	pthread_mutex_init(&r->call_mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	gconn_init(&r->conn);

@@ -48,6 +48,9 @@
 #define HOST_BACKOFF_MAX_MS 10000
 #define HOST_AUDIT_MS 10000 /* GetStatus check of UP guests */
 #define HOST_IO_PARALLEL 64 /* workers talking to guests at once */
+/* More slots for work a client waits on (a connect's own guest), so that
+ * it never queues behind a fan-out to every guest of a network. */
+#define HOST_IO_PARALLEL_FG 16
 #define HOST_WAIT_MS 30000 /* "wait": every guest acknowledges */
 #define HOST_WORKER_STACK (256 * 1024)
 
@@ -105,7 +108,8 @@ struct guest_rt {
 	 * port) never sees two. */
 	struct gconn conn;
 	struct host *host;
-	struct guest_rt *next;
+	struct guest_rt *next; /* h->grt, every guest */
+	struct guest_rt *hnext; /* its bucket of h->grt_tab */
 };
 
 /* In-memory state of one network (h->ns_mu). */
@@ -133,8 +137,12 @@ struct host {
 	pthread_mutex_t ns_mu;
 	pthread_cond_t ack_cv; /* with rt_mu: an ack or a finished item */
 	struct cp_net *nets;
-	sem_t io_sem;
+	sem_t io_sem, io_sem_fg;
 	struct guest_rt *grt;
+	/* Index of grt by name (under rt_mu): a bucket array that doubles
+	 * when it holds more entries than buckets. */
+	struct guest_rt **grt_tab;
+	size_t grt_nb, grt_n;
 	pthread_mutex_t stop_mu;
 	pthread_cond_t stop_cv;
 	bool stop;
@@ -186,6 +194,7 @@ int64_t host_now_ms(void); /* CLOCK_MONOTONIC */
 
 /* guestc.c */
 struct guest_rt *guest_rt_get(struct host *h, const char *name);
+struct guest_rt *guest_rt_find_locked(struct host *h, const char *name);
 int guest_rt_state(struct host *h, const char *name);
 void guest_rt_set_state(struct host *h, const char *name, int state);
 /*

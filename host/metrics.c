@@ -268,8 +268,7 @@ static json_t *snapshot_live(struct metrics *m)
 		struct guest_rt *r;
 
 		pthread_mutex_lock(&h->rt_mu);
-		for (r = h->grt; r && strcmp(r->name, name); r = r->next)
-			;
+		r = guest_rt_find_locked(h, name);
 		if (r && c) {
 			json_object_set_new(c, "state", json_integer(r->state));
 			json_object_set_new(
