@@ -50,65 +50,77 @@ static void ep_records(json_t *dns, const struct st_view_ep *e)
 	json_decref(al);
 }
 
-static json_t *member_peer(const struct st_net_view *v,
-			   const struct st_view_member *m)
+/* Each guest's addresses on the network as WireGuard allowed IPs
+ * ({guest: ["10.0.0.2/32", …]}), one pass over the endpoints. */
+static json_t *allowed_by_guest(const struct st_net_view *v)
 {
-	char ip[IPNET_STRLEN], ep[IPNET_STRLEN + 16], buf[IPNET_STRLEN + 8];
-	json_t *allowed;
+	char ip[IPNET_STRLEN], buf[IPNET_STRLEN + 8];
+	json_t *by = json_object();
 
-	if (!m->public_key[0] || m->state == ST_GUEST_DEAD ||
-	    !m->underlay.family)
-		return NULL;
-	allowed = json_array();
-	for (size_t k = 0; k < v->n_eps; k++) {
-		if (strcmp(v->eps[k].guest, m->guest))
-			continue;
-		if (v->eps[k].ip4.family) {
-			snprintf(buf, sizeof(buf), "%s/32",
-				 ip_fmt(&v->eps[k].ip4, ip));
-			json_array_append_new(allowed, json_string(buf));
+	for (size_t k = 0; by && k < v->n_eps; k++) {
+		const struct st_view_ep *e = &v->eps[k];
+		json_t *a = json_object_get(by, e->guest);
+
+		if (!a) {
+			a = json_array();
+			if (json_object_set_new(by, e->guest, a))
+				goto fail;
 		}
-		if (v->eps[k].ip6.family) {
+		if (e->ip4.family) {
+			snprintf(buf, sizeof(buf), "%s/32", ip_fmt(&e->ip4, ip));
+			if (json_array_append_new(a, json_string(buf)))
+				goto fail;
+		}
+		if (e->ip6.family) {
 			snprintf(buf, sizeof(buf), "%s/128",
-				 ip_fmt(&v->eps[k].ip6, ip));
-			json_array_append_new(allowed, json_string(buf));
+				 ip_fmt(&e->ip6, ip));
+			if (json_array_append_new(a, json_string(buf)))
+				goto fail;
 		}
 	}
-	if (!json_array_size(allowed)) {
-		json_decref(allowed);
+	return by;
+fail:
+	json_decref(by);
+	return NULL;
+}
+
+static bool member_live(const struct st_view_member *m)
+{
+	return m->public_key[0] && m->state != ST_GUEST_DEAD;
+}
+
+static json_t *member_peer(const struct st_view_member *m, json_t *allowed)
+{
+	char ep[IPNET_STRLEN + 16];
+
+	if (!member_live(m) || !m->underlay.family || !json_array_size(allowed))
 		return NULL;
-	}
 	endpoint_fmt(&m->underlay, m->listen_port, ep, sizeof(ep));
-	return json_pack("{s:s,s:s,s:o,s:s}", "public_key", m->public_key,
+	return json_pack("{s:s,s:s,s:O,s:s}", "public_key", m->public_key,
 			 "endpoint", ep, "allowed_ips", allowed, "guest",
 			 m->guest);
 }
 
-static bool guest_live(const struct st_net_view *v, const char *guest)
-{
-	for (size_t i = 0; i < v->n_members; i++)
-		if (!strcmp(v->members[i].guest, guest))
-			return v->members[i].public_key[0] &&
-			       v->members[i].state != ST_GUEST_DEAD;
-	return false;
-}
-
 int ns_snap_build(const struct st_net_view *v, struct ns_snap *out)
 {
+	json_t *allowed = NULL, *live = NULL;
+	int rc = -ENOMEM;
+
 	memset(out, 0, sizeof(*out));
 	out->gen = v->gen;
 	out->peers = json_object();
 	out->dns = json_object();
 	out->members = json_object();
 	out->ctrs = json_object();
-	if (!out->peers || !out->dns || !out->members || !out->ctrs) {
-		ns_snap_free(out);
-		return -ENOMEM;
-	}
+	allowed = allowed_by_guest(v);
+	live = json_object();
+	if (!out->peers || !out->dns || !out->members || !out->ctrs ||
+	    !allowed || !live)
+		goto out;
 	out->mtu = v->mtu_fixed;
 	for (size_t i = 0; i < v->n_members; i++) {
 		const struct st_view_member *m = &v->members[i];
-		json_t *p = member_peer(v, m);
+		json_t *p = member_peer(m, json_object_get(allowed, m->guest));
 
 		if (!v->mtu_fixed && m->mtu && (!out->mtu || m->mtu < out->mtu))
 			out->mtu = m->mtu;
@@ -116,16 +128,26 @@ int ns_snap_build(const struct st_net_view *v, struct ns_snap *out)
 				    json_string(m->public_key));
 		if (p)
 			json_object_set_new(out->peers, m->public_key, p);
+		/* The first entry of a guest decides, as a lookup would. */
+		if (!json_object_get(live, m->guest))
+			json_object_set_new(live, m->guest,
+					    json_boolean(member_live(m)));
 	}
 	for (size_t k = 0; k < v->n_eps; k++) {
 		json_object_set_new(out->ctrs, v->eps[k].container_id,
 				    json_string(v->eps[k].guest));
 		/* A name resolves only once its address is reachable: its
 		 * guest has its interface (a key) and is not dead. */
-		if (guest_live(v, v->eps[k].guest))
+		if (json_is_true(json_object_get(live, v->eps[k].guest)))
 			ep_records(out->dns, &v->eps[k]);
 	}
-	return 0;
+	rc = 0;
+out:
+	json_decref(allowed);
+	json_decref(live);
+	if (rc)
+		ns_snap_free(out);
+	return rc;
 }
 
 void ns_snap_free(struct ns_snap *s)
