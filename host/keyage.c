@@ -86,18 +86,25 @@ static void fail_note(struct keyage *k, const char *guest, const char *nid,
 /* Keep the keys of the guests this host serves: in a shared store, each
  * host rotates its own (a network spanning hosts cannot be rotated, and
  * its host says so in its failures). */
-static size_t keep_ours(struct host *h, struct st_guest_net *gns, size_t ngn,
-			const struct st_guest *gs, size_t ng)
+static int guest_cmp(const void *a, const void *b)
 {
+	return strcmp(((const struct st_guest *)a)->name,
+		      ((const struct st_guest *)b)->name);
+}
+
+static size_t keep_ours(struct host *h, struct st_guest_net *gns, size_t ngn,
+			struct st_guest *gs, size_t ng)
+{
+	struct st_guest key;
 	size_t k = 0;
 
+	qsort(gs, ng, sizeof(*gs), guest_cmp);
 	for (size_t i = 0; i < ngn; i++) {
-		bool ours = false;
+		const struct st_guest *g;
 
-		for (size_t j = 0; j < ng && !ours; j++)
-			ours = !strcmp(gs[j].name, gns[i].guest) &&
-			       host_owns_guest(h, &gs[j]);
-		if (ours)
+		snprintf(key.name, sizeof(key.name), "%s", gns[i].guest);
+		g = bsearch(&key, gs, ng, sizeof(*gs), guest_cmp);
+		if (g && host_owns_guest(h, g))
 			gns[k++] = gns[i];
 	}
 	return k;
