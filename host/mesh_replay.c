@@ -25,6 +25,8 @@ int mesh_guest_containers(struct store *st, const char *guest,
 
 	*out = NULL;
 	*n = 0;
+	if (st->ops->container_list_guest)
+		return st->ops->container_list_guest(st, guest, out, n);
 	rc = st->ops->container_list(st, &all, &nall);
 	if (rc)
 		return rc;

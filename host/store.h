@@ -179,6 +179,10 @@ struct store_ops {
 			     struct st_container *out);
 	int (*container_list)(struct store *st, struct st_container **out,
 			      size_t *n);
+	/* The containers of one guest; NULL = container_list, filtered
+	 * (mesh_guest_containers). */
+	int (*container_list_guest)(struct store *st, const char *guest,
+				    struct st_container **out, size_t *n);
 	/* Also deletes its endpoints (and so frees their addresses). */
 	int (*container_delete)(struct store *st, const char *id);
 	/* Replace a container's published ports (JSON array text); -ENOENT

@@ -497,6 +497,7 @@ static const struct store_ops sqlite_ops = {
 	.container_add = sqlite_container_add,
 	.container_get = sqlite_container_get,
 	.container_list = sqlite_container_list,
+	.container_list_guest = sqlite_container_list_guest,
 	.container_delete = sqlite_container_delete,
 	.container_set_ports = sqlite_container_set_ports,
 	.endpoint_set_aliases = sqlite_endpoint_set_aliases,

@@ -85,6 +85,16 @@ int sqlite_container_list(struct store *st, struct st_container **out,
 			     NULL, NULL, NULL);
 }
 
+int sqlite_container_list_guest(struct store *st, const char *guest,
+				struct st_container **out, size_t *n)
+{
+	return sq_list_query(st_to_sq(st), sq_row_container, sizeof(**out),
+			     (void **)out, n,
+			     "SELECT " CT_COLS " FROM containers"
+			     " WHERE guest = ? ORDER BY rowid",
+			     "s", guest, NULL);
+}
+
 int sqlite_container_set_ports(struct store *st, const char *id,
 			       const char *ports)
 {

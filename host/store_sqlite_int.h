@@ -110,6 +110,8 @@ int sqlite_container_set_ports(struct store *st, const char *id,
 			       const char *ports);
 int sqlite_container_get(struct store *st, const char *ref,
 			 struct st_container *out);
+int sqlite_container_list_guest(struct store *st, const char *guest,
+				struct st_container **out, size_t *n);
 int sqlite_container_list(struct store *st, struct st_container **out,
 			  size_t *n);
 int sqlite_endpoint_create(struct store *st, struct st_endpoint *ep);

@@ -336,6 +336,23 @@ static void test_containers(void)
 		CU_ASSERT_STRING_EQUAL(list[3].id, "beef0004");
 	}
 	free(list);
+	/* One guest's containers, by its index. */
+	memset(&c, 0, sizeof(c));
+	snprintf(c.id, sizeof(c.id), "dd0005");
+	snprintf(c.guest, sizeof(c.guest), "g2");
+	CU_ASSERT_EQUAL(st->ops->container_add(st, &c), 0);
+	CU_ASSERT_EQUAL(st->ops->container_list_guest(st, "g1", &list, &n), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	free(list);
+	CU_ASSERT_EQUAL(st->ops->container_list_guest(st, "g2", &list, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	if (n == 1)
+		CU_ASSERT_STRING_EQUAL(list[0].id, "dd0005");
+	free(list);
+	CU_ASSERT_EQUAL(st->ops->container_list_guest(st, "g", &list, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	free(list);
+	CU_ASSERT_EQUAL(st->ops->container_delete(st, "dd0005"), 0);
 	CU_ASSERT_EQUAL(st->ops->container_delete(st, "beef0004"), 0);
 	CU_ASSERT_EQUAL(st->ops->container_delete(st, "beef0004"), -ENOENT);
 }
