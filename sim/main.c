@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * wgnet-simguest: ONE process serving N simulated guests, one unix socket
- * each, one poll loop. Each speaks the real guest control protocol, applies
+ * each, one epoll loop. Each speaks the real guest control protocol, applies
  * what it receives in memory and checks it (simstate.c); nothing touches a
  * network device. A control socket answers SimStats / SimReset / SimSet.
  *
@@ -10,11 +10,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +25,7 @@
 #include "simstate.h"
 #include "wgnet/fconn.h"
 #include "wgnet/proto.h"
+#include "wgnet/usock.h"
 
 #define SIM_MAX_CONNS_PER_GUEST 8
 
@@ -33,7 +34,13 @@ struct sconn {
 	int guest; /* -1: the control socket */
 	json_t *delayed; /* a reply held back (slow guest) */
 	uint64_t due;
+	size_t idx; /* in sim.conns */
+	uint32_t ev; /* the events epoll waits for */
 };
+
+/* epoll data of a listener: its index (count = the control socket) with
+ * the top bit set; a connection's is its struct sconn pointer. */
+#define SIM_LISTENER (1ULL << 63)
 
 struct sim {
 	struct sim_guest *g;
@@ -41,7 +48,8 @@ struct sim {
 	bool *hang;
 	unsigned int *slow_ms;
 	unsigned int count;
-	int cfd;
+	int cfd, epfd;
+	bool any_slow; /* a guest was ever slow: check reply timers */
 	struct sconn **conns;
 	size_t nconns, cap;
 	char dir[200], prefix[32], control[256];
@@ -61,28 +69,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
 }
 
 static void sock_path(struct sim *s, unsigned int i, char *buf, size_t len)
@@ -112,6 +98,14 @@ static void conn_add(struct sim *s, int fd, int guest)
 	}
 	fconn_init(&c->fc, fd, PROTO_T_REQUEST);
 	c->guest = guest;
+	c->ev = EPOLLIN;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd,
+		      &(struct epoll_event){ .events = c->ev, .data.ptr = c })) {
+		fconn_close(&c->fc);
+		free(c);
+		return;
+	}
+	c->idx = s->nconns;
 	s->conns[s->nconns++] = c;
 }
 
@@ -120,9 +114,11 @@ static void conn_del(struct sim *s, size_t i)
 	struct sconn *c = s->conns[i];
 
 	json_decref(c->delayed);
-	fconn_close(&c->fc);
+	fconn_close(&c->fc); /* also leaves the epoll set */
 	free(c);
 	s->conns[i] = s->conns[--s->nconns];
+	if (i < s->nconns)
+		s->conns[i]->idx = i;
 }
 
 /* SimHolders {"network_id","address"|"container"}: how many guests hold
@@ -191,6 +187,7 @@ static json_t *control_op(struct sim *s, const char *op, json_t *args)
 		v = json_object_get(args, "slow_ms");
 		if (json_is_integer(v))
 			s->slow_ms[gi] = (unsigned int)json_integer_value(v);
+		s->any_slow |= s->slow_ms[gi] > 0;
 		return proto_reply_ok(NULL);
 	}
 	if (!strcmp(op, "SimHolders")) {
@@ -314,81 +311,104 @@ static void account_out(struct sim *s, struct sconn *c, uint64_t before)
 		s->g[c->guest].st.bytes_out += c->fc.bytes_out - before;
 }
 
+/* What c waits for: to send what is queued, nothing while a reply is held
+ * back, else a request. */
+static bool conn_watch(struct sim *s, struct sconn *c)
+{
+	uint32_t ev = fconn_pending(&c->fc) ? EPOLLOUT :
+		      c->delayed	    ? 0 :
+					      EPOLLIN;
+
+	if (ev == c->ev)
+		return true;
+	c->ev = ev;
+	return !epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fc.fd,
+			  &(struct epoll_event){ .events = ev, .data.ptr = c });
+}
+
+static void conn_event(struct sim *s, struct sconn *c, uint32_t ev)
+{
+	uint64_t out0 = c->fc.bytes_out;
+	bool ok = true;
+
+	if (ev & EPOLLOUT)
+		ok = fconn_flush(&c->fc) >= 0 && conn_io(s, c);
+	else if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		ok = conn_io(s, c);
+	if (ok)
+		ok = conn_timer(s, c);
+	account_out(s, c, out0);
+	if (ok)
+		ok = conn_watch(s, c);
+	if (!ok)
+		conn_del(s, c->idx);
+}
+
+static void accept_all(struct sim *s, size_t li)
+{
+	int lfd = li < s->count ? s->lfd[li] : s->cfd, fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >=
+	       0)
+		conn_add(s, fd, li < s->count ? (int)li : -1);
+}
+
+/* The held-back replies that are due; the ms until the next one. */
+static int timers(struct sim *s)
+{
+	uint64_t now = now_ms();
+	int timeout = 1000;
+
+	for (size_t i = s->nconns; s->any_slow && i > 0; i--) {
+		struct sconn *c = s->conns[i - 1];
+
+		if (!c->delayed)
+			continue;
+		if (c->due <= now) {
+			conn_event(s, c, 0);
+			continue;
+		}
+		if ((int)(c->due - now) < timeout)
+			timeout = (int)(c->due - now);
+	}
+	return timeout;
+}
+
+static int listen_all(struct sim *s)
+{
+	for (size_t i = 0; i <= s->count; i++) {
+		struct epoll_event e = { .events = EPOLLIN,
+					 .data.u64 = SIM_LISTENER | i };
+
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD,
+			      i < s->count ? s->lfd[i] : s->cfd, &e))
+			return -errno;
+	}
+	return 0;
+}
+
+/* One epoll set: the cost of a message does not grow with the guests. */
 static int loop(struct sim *s)
 {
-	size_t nl = s->count + 1, cap = 0;
-	struct pollfd *fds = NULL;
+	struct epoll_event evs[256];
+	int rc = listen_all(s);
 
-	while (!stop) {
-		size_t n = 0;
-		int timeout = 1000, r;
-		uint64_t now = now_ms();
+	while (!rc && !stop) {
+		int n = epoll_wait(s->epfd, evs, 256, timers(s));
 
-		if (cap < nl + s->nconns) {
-			struct pollfd *t;
-
-			cap = (nl + s->nconns) * 2;
-			t = realloc(fds, cap * sizeof(*fds));
-			if (!t)
-				return -ENOMEM;
-			fds = t;
+		if (n < 0) {
+			if (errno != EINTR)
+				rc = -errno;
+			continue;
 		}
-		for (unsigned int i = 0; i < s->count; i++)
-			fds[n++] = (struct pollfd){ .fd = s->lfd[i],
-						    .events = POLLIN };
-		fds[n++] = (struct pollfd){ .fd = s->cfd, .events = POLLIN };
-		for (size_t i = 0; i < s->nconns; i++) {
-			struct sconn *c = s->conns[i];
-
-			fds[n++] = (struct pollfd){
-				.fd = c->fc.fd,
-				.events = fconn_pending(&c->fc) ? POLLOUT :
-					  c->delayed		? 0 :
-								  POLLIN
-			};
-			if (c->delayed) {
-				int t = c->due > now ? (int)(c->due - now) : 0;
-
-				timeout = t < timeout ? t : timeout;
-			}
-		}
-		r = poll(fds, n, timeout);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (size_t i = 0; i < nl; i++) {
-			int fd;
-
-			if (!(fds[i].revents & POLLIN))
-				continue;
-			while ((fd = accept4(fds[i].fd, NULL, NULL,
-					     SOCK_CLOEXEC | SOCK_NONBLOCK)) >=
-			       0)
-				conn_add(s, fd, i < s->count ? (int)i : -1);
-		}
-		/* Connections: polled ones are the first n - nl of s->conns
-		 * (new ones were appended behind them). */
-		for (size_t i = n - nl; i > 0; i--) {
-			struct sconn *c = s->conns[i - 1];
-			uint64_t out0 = c->fc.bytes_out;
-			bool ok = true;
-
-			if (fds[nl + i - 1].revents & POLLOUT)
-				ok = fconn_flush(&c->fc) >= 0 && conn_io(s, c);
-			else if (fds[nl + i - 1].revents &
-				 (POLLIN | POLLHUP | POLLERR))
-				ok = conn_io(s, c);
-			if (ok)
-				ok = conn_timer(s, c);
-			account_out(s, c, out0);
-			if (!ok)
-				conn_del(s, i - 1);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u64 & SIM_LISTENER)
+				accept_all(s, evs[i].data.u64 & ~SIM_LISTENER);
+			else
+				conn_event(s, evs[i].data.ptr, evs[i].events);
 		}
 	}
-	free(fds);
-	return 0;
+	return rc;
 }
 
 static void usage(FILE *f)
@@ -426,6 +446,7 @@ static int parse_list(struct sim *s, const char *hang, const char *slow)
 		if (sscanf(slow, "%u:%u", &i, &ms) != 2 || i >= s->count)
 			return -EINVAL;
 		s->slow_ms[i] = ms;
+		s->any_slow |= ms > 0;
 	}
 	return 0;
 }
@@ -453,7 +474,7 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	const char *hang = NULL, *slow = NULL;
-	struct sim s = { .cfd = -1 };
+	struct sim s = { .cfd = -1, .epfd = -1 };
 	char path[300];
 	int opt, err = 0;
 	long count = 0;
@@ -511,6 +532,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_nofile();
+	s.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s.epfd < 0) {
+		fprintf(stderr, "Error: epoll: %s\n", strerror(errno));
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
@@ -521,14 +547,14 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "%s%u", s.prefix, i);
 		sim_guest_init(&s.g[i], name, i);
 		sock_path(&s, i, path, sizeof(path));
-		s.lfd[i] = listen_unix(path);
+		s.lfd[i] = usock_listen(path, 0600, SOCK_NONBLOCK);
 		if (s.lfd[i] < 0) {
 			fprintf(stderr, "Error: cannot listen on %s: %s\n",
 				path, strerror(-s.lfd[i]));
 			return 1;
 		}
 	}
-	s.cfd = listen_unix(s.control);
+	s.cfd = usock_listen(s.control, 0600, SOCK_NONBLOCK);
 	if (s.cfd < 0) {
 		fprintf(stderr, "Error: cannot listen on %s: %s\n", s.control,
 			strerror(-s.cfd));
@@ -551,6 +577,7 @@ int main(int argc, char **argv)
 	while (s.nconns)
 		conn_del(&s, 0);
 	free(s.conns);
+	close(s.epfd);
 	free(s.g);
 	free(s.lfd);
 	free(s.hang);
