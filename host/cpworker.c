@@ -603,6 +603,16 @@ static void round_items(struct host *h, struct guest_rt *r,
 	}
 }
 
+/* The I/O slots for a round: those of work a client waits on when any
+ * item has a ticket, else the fan-out's. */
+static sem_t *round_slots(struct host *h, const struct cp_item *items)
+{
+	for (; items; items = items->next)
+		if (items->t)
+			return &h->io_sem_fg;
+	return &h->io_sem;
+}
+
 static void *worker_main(void *arg)
 {
 	struct guest_rt *r = arg;
@@ -612,6 +622,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		struct cp_item *items;
 		bool probe_due;
+		sem_t *slots;
 
 		while (!r->th_stop && !r->head && !r->dirty && !r->probe)
 			pthread_cond_wait(&r->cv, &h->rt_mu);
@@ -624,9 +635,10 @@ static void *worker_main(void *arg)
 		r->probe = false;
 		r->dirty = false;
 		pthread_mutex_unlock(&h->rt_mu);
-		sem_wait(&h->io_sem);
+		slots = round_slots(h, items);
+		sem_wait(slots);
 		round_items(h, r, items, probe_due);
-		sem_post(&h->io_sem);
+		sem_post(slots);
 		pthread_mutex_lock(&h->rt_mu);
 	}
 	pthread_mutex_unlock(&h->rt_mu);

@@ -294,7 +294,7 @@ int mesh_detach(struct host *h, const struct st_network *n,
 {
 	struct st_endpoint ep;
 	struct cp_ticket *t;
-	bool last = false;
+	bool last = false, changed = false;
 	uint64_t gen;
 	char *em = NULL;
 	int rc;
@@ -304,11 +304,16 @@ int mesh_detach(struct host *h, const struct st_network *n,
 	pthread_mutex_unlock(&h->mu);
 	if (rc)
 		return rc;
-	gen = cp_net_refresh(h, n->id);
+	/* As for a connect: the container's own guest first, the others
+	 * once it is done (the address stays quarantined until they all
+	 * have acknowledged its removal). */
+	gen = cp_net_refresh_quiet(h, n->id, &changed);
 	cp_net_quarantine(h, n->id, &ep.ip4, &ep.ip6, gen);
 	t = cp_ticket_new();
 	detach_queue(h, n->id, c, last, true, t);
 	rc = cp_ticket_wait(h, t, HOST_WAIT_MS, &em);
+	if (changed)
+		cp_net_notify(h, n->id);
 	if (rc)
 		log_warn("detach %s from %s: %s", c->name, n->name,
 			 em ? em : strerror(-rc));
