@@ -34,6 +34,12 @@ at_exit() { CLEANUPS+=("$*"); }
 cleanup() {
 	local rc=$? i
 	set +e
+	# WGNET_TEST_KEEP=DIR: a failed run's files (its logs, captures, the
+	# lab's state) are copied to DIR before anything is torn down.
+	if [ $rc != 0 ] && [ $rc != 77 ] && [ -n "${WGNET_TEST_KEEP:-}" ]; then
+		mkdir -p "$WGNET_TEST_KEEP" &&
+			cp -r "$TMP" "$WGNET_TEST_KEEP/$(basename "$0" .sh)-$(basename "$TMP")" 2>/dev/null
+	fi
 	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${CLEANUPS[$i]}" >/dev/null 2>&1; done
 	for p in ${PIDS[@]+"${PIDS[@]}"}; do kill "$p" 2>/dev/null; done
 	for p in ${PIDS[@]+"${PIDS[@]}"}; do wait "$p" 2>/dev/null; done
