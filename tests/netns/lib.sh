@@ -94,6 +94,26 @@ ping_lost() {
 	} END { print n - c }' "$1"
 }
 
+# ping_gaps FILE N: the runs of unanswered sequence numbers among the first
+# N of a `ping -D` output, each with the wall-clock time of the last answer
+# before it ("seq 812-889 (78) after 13:14:02.118"), for a failure message
+# to say when the loss happened.
+ping_gaps() {
+	awk -v n="$2" '/bytes from/ && match($0, /icmp_seq=[0-9]+/) {
+		s = substr($0, RSTART + 9, RLENGTH - 9) + 0
+		if (match($0, /^\[[0-9.]+\]/)) t[s] = substr($0, 2, RLENGTH - 2)
+		ok[s] = 1
+	} END {
+		for (s = 1; s <= n; s++) {
+			if (ok[s]) { last = t[s]; continue }
+			e = s; while (e < n && !ok[e + 1]) e++
+			ts = last ? strftime("%H:%M:%S", int(last)) sprintf(".%03d", (last - int(last)) * 1000) : "the start"
+			printf "seq %d-%d (%d) after %s; ", s, e, e - s + 1, ts
+			s = e
+		}
+	}' "$1"
+}
+
 # mk_underlay PREFIX.0.1/24 NS: a bridge namespace
 mk_underlay() {
 	local ns=$1 gw=$2
