@@ -53,6 +53,10 @@ struct ag_net {
 	uint8_t rot_pub[WG_KEY_LEN];
 	json_t *rot_peers; /* owned */
 	int rot_tuned; /* its sockets tuned (as wg_tuned) */
+	/* The host's id of the rotation in progress (0: none or an old
+	 * host), and the highest one prepared: requests of any other are
+	 * refused (guest/rotate.c). */
+	uint64_t rot_id, rot_seen;
 };
 
 struct ag_ep {

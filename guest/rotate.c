@@ -4,6 +4,11 @@
  * rotation"). For one network, driven by wgnet-host in phases over every
  * guest on the network:
  *
+ * Every request carries the host's "rotation" id (increasing): a request
+ * of another rotation than the one in progress, or a RotatePrepare no newer
+ * than the last, is refused with ESTALE (one that waited in the socket of a
+ * frozen agent until its host had given up and started the next rotation).
+ *
  *   RotatePrepare {"network_id","new_key":bool} → {"public_key","listen_port"}
  *     a second WireGuard interface for the network (the "next" one), with a
  *     new private key generated here (new_key) or the current one, on the
@@ -51,8 +56,33 @@ static void next_key_path(struct agent *ag, const char *net_id, char *buf,
 	snprintf(buf, n, "%s/keys/%s.next.key", ag->state_dir, net_id);
 }
 
-static struct ag_net *rot_net(struct agent *ag, json_t *args, bool want_rot,
-			      json_t **err)
+/* The request's "rotation" (0 when absent: a host that sends none). */
+static uint64_t rot_arg_id(json_t *args)
+{
+	json_t *v = json_object_get(args, "rotation");
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ?
+		       (uint64_t)json_integer_value(v) :
+		       0;
+}
+
+/* A request of another rotation than the one in progress is stale: its
+ * host gave up on it (a frozen agent read it late) and may have started
+ * the next one. NULL: it may go on. */
+static json_t *rot_check_id(const struct ag_net *n, json_t *args)
+{
+	uint64_t id = rot_arg_id(args);
+
+	if (!id || id == n->rot_id)
+		return NULL;
+	return proto_reply_err(-ESTALE,
+			       "network %s: rotation %llu is not the one in progress (%llu)",
+			       n->name, (unsigned long long)id,
+			       (unsigned long long)n->rot_id);
+}
+
+static struct ag_net *rot_find(struct agent *ag, json_t *args, bool want_rot,
+			       json_t **err)
 {
 	const char *id = json_str(args, "network_id");
 	struct ag_net *n;
@@ -72,6 +102,18 @@ static struct ag_net *rot_net(struct agent *ag, json_t *args, bool want_rot,
 		*err = proto_reply_err(-ENOENT,
 				       "no rotation in progress on network %s",
 				       n->name);
+	return *err ? NULL : n;
+}
+
+/* The network of a request of the rotation in progress (or of none: an
+ * abort), refused when it names another rotation. */
+static struct ag_net *rot_net(struct agent *ag, json_t *args, bool want_rot,
+			      json_t **err)
+{
+	struct ag_net *n = rot_find(ag, args, want_rot, err);
+
+	if (n)
+		*err = rot_check_id(n, args);
 	return *err ? NULL : n;
 }
 
@@ -112,6 +154,9 @@ static void next_undo(struct agent *ag, struct ag_net *n)
 	n->rot_ifindex = 0;
 	n->rot_ifname[0] = '\0';
 	n->rot_port = 0;
+	n->rot_id = 0;
+	json_decref(n->rot_peers); /* what the undone interface held */
+	n->rot_peers = NULL;
 }
 
 static int next_create(struct agent *ag, struct ag_net *n, bool new_key)
@@ -172,14 +217,25 @@ out:
 json_t *ag_op_rotate_prepare(struct agent *ag, json_t *args)
 {
 	json_t *nk = json_object_get(args, "new_key"), *err_reply;
-	struct ag_net *n = rot_net(ag, args, false, &err_reply);
+	uint64_t id = rot_arg_id(args);
+	struct ag_net *n;
 	char b64[WG_KEY_B64_LEN];
 	int err;
 
+	/* A new rotation: its id only has to be past every one seen. */
+	n = rot_find(ag, args, false, &err_reply);
 	if (!n)
 		return err_reply;
 	if (nk && !json_is_boolean(nk))
 		return proto_reply_err(-EINVAL, "new_key must be a boolean");
+	if (id && id <= n->rot_seen)
+		return proto_reply_err(
+			-ESTALE,
+			"network %s: rotation %llu is older than rotation %llu: a stale request",
+			n->name, (unsigned long long)id,
+			(unsigned long long)n->rot_seen);
+	if (id)
+		n->rot_seen = id;
 	if (n->rot_ifindex || n->rot_ifname[0])
 		next_undo(ag, n); /* a rotation that never finished */
 	err = next_create(ag, n, json_is_true(nk));
@@ -191,6 +247,7 @@ json_t *ag_op_rotate_prepare(struct agent *ag, json_t *args)
 			err, "cannot create the next WireGuard interface: %s",
 			strerror(-err));
 	}
+	n->rot_id = id;
 	wg_key_to_base64(b64, n->rot_pub);
 	log_info("%s: rotation: next interface %s, port %u%s", n->ifname,
 		 n->rot_ifname, n->rot_port,
@@ -430,6 +487,7 @@ json_t *ag_op_rotate_commit(struct agent *ag, json_t *args)
 	n->rot_ifindex = 0;
 	n->rot_ifname[0] = '\0';
 	n->rot_port = 0;
+	n->rot_id = 0;
 	ag_net_dp_sync(ag, n); /* wgn_nets' wg_ifindex */
 	if (old_idx > 0) {
 		dp_iface_del(ag->dp, (uint32_t)old_idx);
@@ -460,7 +518,5 @@ json_t *ag_op_rotate_abort(struct agent *ag, json_t *args)
 		wg_device_free(cur);
 	}
 	next_undo(ag, n);
-	json_decref(n->rot_peers);
-	n->rot_peers = NULL;
 	return proto_reply_ok(NULL);
 }

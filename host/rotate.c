@@ -163,22 +163,45 @@ static int next_peers(struct host *h, const struct st_network *n,
 	return 0;
 }
 
-static json_t *net_arg(const struct st_network *n)
+/* Every call of one rotation names it: the agent refuses a request of
+ * another rotation, such as one that sat in a frozen agent's socket until
+ * after the host had given up on it and started the next (its RotatePrepare
+ * would otherwise delete the next rotation's interface). Increasing: the
+ * host's clock in microseconds, and past the last one. */
+static uint64_t rot_new_id(void)
 {
-	return json_pack("{s:s}", "network_id", n->id);
+	static uint64_t last;
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	struct timespec ts;
+	uint64_t id;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	id = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	pthread_mutex_lock(&mu);
+	if (id <= last)
+		id = last + 1;
+	last = id;
+	pthread_mutex_unlock(&mu);
+	return id;
 }
 
-static void rot_abort(struct host *h, const struct st_network *n,
+static json_t *net_arg(const struct st_network *n, uint64_t rid)
+{
+	return json_pack("{s:s,s:I}", "network_id", n->id, "rotation",
+			 (json_int_t)rid);
+}
+
+static void rot_abort(struct host *h, const struct st_network *n, uint64_t rid,
 		      struct rot_guest *rs, size_t nr)
 {
 	for (size_t i = 0; i < nr; i++)
 		if (rs[i].prepared)
-			gc_call(h, &rs[i].g, "RotateAbort", net_arg(n),
+			gc_call(h, &rs[i].g, "RotateAbort", net_arg(n, rid),
 				HOST_DEVICE_CALL_MS(h->call_timeout_ms), NULL,
 				NULL);
 }
 
-static int phase_prepare(struct host *h, const struct st_network *n,
+static int phase_prepare(struct host *h, const struct st_network *n, uint64_t rid,
 			 struct rot_guest *rs, size_t nr, char **em)
 {
 	for (size_t i = 0; i < nr; i++) {
@@ -188,8 +211,9 @@ static int phase_prepare(struct host *h, const struct st_network *n,
 		int rc;
 
 		rc = rot_call(h, &rs[i], "RotatePrepare",
-			      json_pack("{s:s,s:b}", "network_id", n->id,
-					"new_key", rs[i].rotate),
+			      json_pack("{s:s,s:b,s:I}", "network_id", n->id,
+					"new_key", rs[i].rotate, "rotation",
+					(json_int_t)rid),
 			      &res, em);
 		if (rc)
 			return rc;
@@ -212,7 +236,7 @@ static int phase_prepare(struct host *h, const struct st_network *n,
 	return 0;
 }
 
-static int phase_peers(struct host *h, const struct st_network *n,
+static int phase_peers(struct host *h, const struct st_network *n, uint64_t rid,
 		       struct rot_guest *rs, size_t nr, char **em)
 {
 	for (size_t i = 0; i < nr; i++) {
@@ -225,8 +249,9 @@ static int phase_peers(struct host *h, const struct st_network *n,
 				"network %s changed during the rotation",
 				n->name);
 		rc = rot_call(h, &rs[i], "RotatePeers",
-			      json_pack("{s:s,s:o}", "network_id", n->id,
-					"peers", peers),
+			      json_pack("{s:s,s:o,s:I}", "network_id", n->id,
+					"peers", peers, "rotation",
+					(json_int_t)rid),
 			      NULL, em);
 		if (rc)
 			return rc;
@@ -235,7 +260,7 @@ static int phase_peers(struct host *h, const struct st_network *n,
 }
 
 /* Until every guest has moved every peer to its next interface. */
-static int phase_switch(struct host *h, const struct st_network *n,
+static int phase_switch(struct host *h, const struct st_network *n, uint64_t rid,
 			struct rot_guest *rs, size_t nr, char **em)
 {
 	int64_t end = host_now_ms() + ROT_SWITCH_TIMEOUT_MS;
@@ -248,7 +273,7 @@ static int phase_switch(struct host *h, const struct st_network *n,
 
 			if (rs[i].done)
 				continue;
-			rc = rot_call(h, &rs[i], "RotateSwitch", net_arg(n),
+			rc = rot_call(h, &rs[i], "RotateSwitch", net_arg(n, rid),
 				      &res, em);
 			if (rc)
 				return rc;
@@ -279,7 +304,7 @@ static int phase_switch(struct host *h, const struct st_network *n,
 }
 
 /* Every guest's old interface idle for ROT_DRAIN_MS (or the cap). */
-static int phase_drain(struct host *h, const struct st_network *n,
+static int phase_drain(struct host *h, const struct st_network *n, uint64_t rid,
 		       struct rot_guest *rs, size_t nr, char **em)
 {
 	int64_t end = host_now_ms() + ROT_DRAIN_MAX_MS;
@@ -293,7 +318,7 @@ static int phase_drain(struct host *h, const struct st_network *n,
 		for (size_t i = 0; i < nr; i++) {
 			json_t *res = NULL;
 			json_int_t b;
-			int rc = rot_call(h, &rs[i], "RotateSwitch", net_arg(n),
+			int rc = rot_call(h, &rs[i], "RotateSwitch", net_arg(n, rid),
 					  &res, em);
 
 			if (rc)
@@ -321,14 +346,14 @@ static int phase_drain(struct host *h, const struct st_network *n,
 
 /* Past the switch nothing is undone: each guest drops its old interface,
  * the store takes the new key and port. */
-static int phase_commit(struct host *h, const struct st_network *n,
+static int phase_commit(struct host *h, const struct st_network *n, uint64_t rid,
 			struct rot_guest *rs, size_t nr, char **em)
 {
 	int first = 0;
 
 	for (size_t i = 0; i < nr; i++) {
 		char *e = NULL;
-		int rc = rot_call(h, &rs[i], "RotateCommit", net_arg(n), NULL,
+		int rc = rot_call(h, &rs[i], "RotateCommit", net_arg(n, rid), NULL,
 				  &e);
 
 		if (rc) {
@@ -418,6 +443,7 @@ static int rotate_network(struct host *h, const struct st_network *n,
 			  json_t *rotated, char **em)
 {
 	struct rot_guest *rs = NULL;
+	uint64_t rid = rot_new_id();
 	size_t nr = 0;
 	int rc;
 
@@ -427,18 +453,18 @@ static int rotate_network(struct host *h, const struct st_network *n,
 	rc = rot_load(h, n, only, &rs, &nr, em);
 	if (rc || !nr)
 		goto out;
-	rc = phase_prepare(h, n, rs, nr, em);
+	rc = phase_prepare(h, n, rid, rs, nr, em);
 	if (!rc)
-		rc = phase_peers(h, n, rs, nr, em);
+		rc = phase_peers(h, n, rid, rs, nr, em);
 	if (!rc)
-		rc = phase_switch(h, n, rs, nr, em);
+		rc = phase_switch(h, n, rid, rs, nr, em);
 	if (!rc)
-		rc = phase_drain(h, n, rs, nr, em);
+		rc = phase_drain(h, n, rid, rs, nr, em);
 	if (rc) {
-		rot_abort(h, n, rs, nr);
+		rot_abort(h, n, rid, rs, nr);
 		goto out;
 	}
-	rc = phase_commit(h, n, rs, nr, em);
+	rc = phase_commit(h, n, rid, rs, nr, em);
 	for (size_t i = 0; i < nr; i++) {
 		if (!rs[i].rotate)
 			continue;

@@ -181,3 +181,29 @@ ok "a handshake with r1's old key is refused; the same with its new key complete
 ls "$(keydir r1)" | grep -q next && fail "a .next key file was left: $(ls "$(keydir r1)")"
 [ "$(lab guest exec vm-r1 -- ip -o link show type tun | wc -l)" = 1 ] || fail "vm-r1 has $(lab guest exec vm-r1 -- ip -o link show type tun | wc -l) WireGuard interfaces"
 ok "one WireGuard interface per guest left, no stray key file"
+
+# A stale rotation request is refused (the agent read it late, e.g. after a
+# freeze, when its host had given up and started another rotation): a
+# RotatePrepare no newer than the last rotation, and any step of a rotation
+# that is not the one in progress, leave the guest as it is.
+gsk=$(lab guest sock vm-r1)
+rcall() { "$WGNET_BIN/wgnet-guest" call -s "$gsk" -t 20000 "$@" 2>&1; }
+out=$(rcall RotatePrepare "{\"network_id\":\"$nid\",\"new_key\":true,\"rotation\":1}") &&
+	fail "a RotatePrepare of rotation 1 (older than the last) was taken: $out"
+echo "$out" | grep -q "stale" || fail "RotatePrepare of rotation 1: $out"
+[ "$(lab guest exec vm-r1 -- ip -o link show type tun | wc -l)" = 1 ] || fail "the stale RotatePrepare made an interface"
+rid=$(date +%s%6N)
+rcall RotatePrepare "{\"network_id\":\"$nid\",\"new_key\":false,\"rotation\":$rid}" >/dev/null ||
+	fail "a RotatePrepare of a new rotation was refused"
+for op in RotateSwitch RotateCommit RotateAbort; do
+	out=$(rcall $op "{\"network_id\":\"$nid\",\"rotation\":$((rid - 1))}") &&
+		fail "$op of another rotation was taken: $out"
+	echo "$out" | grep -q "not the one in progress" || fail "$op of another rotation: $out"
+done
+[ "$(lab guest exec vm-r1 -- ip -o link show type tun | wc -l)" = 2 ] || fail "a stale step touched the rotation in progress"
+rcall RotateAbort "{\"network_id\":\"$nid\",\"rotation\":$rid}" >/dev/null || fail "the abort of the rotation in progress was refused"
+[ "$(lab guest exec vm-r1 -- ip -o link show type tun | wc -l)" = 1 ] || fail "the abort left the next interface"
+# r1 and r2 shake hands again after the handshake check above took r2's
+# session with r1's key (as in t-ops-key-age).
+wait_for 30 reach_now r1 "$ip2" || fail "r1 cannot reach r2 after the stale requests"
+ok "stale rotation requests refused (ESTALE): an older RotatePrepare, steps of another rotation; the one in progress unharmed"
