@@ -98,6 +98,8 @@ static size_t keep_ours(struct host *h, struct st_guest_net *gns, size_t ngn,
 	struct st_guest key;
 	size_t k = 0;
 
+	if (!ng)
+		return 0; /* no guest: none of ours (and no NULL to qsort) */
 	qsort(gs, ng, sizeof(*gs), guest_cmp);
 	for (size_t i = 0; i < ngn; i++) {
 		const struct st_guest *g;
