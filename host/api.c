@@ -82,6 +82,8 @@ struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 	sem_init(&h->io_sem_fg, 0, HOST_IO_PARALLEL_FG);
 	pthread_mutex_init(&h->stop_mu, NULL);
 	pthread_cond_init(&h->stop_cv, NULL);
+	pthread_mutex_init(&h->nq_mu, NULL);
+	pthread_cond_init(&h->nq_cv, NULL);
 	return h;
 }
 
@@ -98,9 +100,14 @@ int host_start(struct host *h)
 			if (host_owns_guest(h, &gs[i]))
 				cp_worker_ensure(h, &gs[i]);
 	free(gs);
-	rc = pthread_create(&h->reconciler, NULL, host_reconciler_main, h);
+	rc = cp_notifier_start(h);
 	if (rc)
+		return rc;
+	rc = pthread_create(&h->reconciler, NULL, host_reconciler_main, h);
+	if (rc) {
+		cp_notifier_stop(h);
 		return -rc;
+	}
 	h->started = true;
 	return 0;
 }
@@ -115,6 +122,7 @@ void host_stop(struct host *h)
 		pthread_join(h->reconciler, NULL);
 		h->started = false;
 	}
+	cp_notifier_stop(h);
 	cp_workers_stop_all(h);
 }
 
@@ -155,6 +163,9 @@ void host_free(struct host *h)
 	pthread_mutex_destroy(&h->rt_mu);
 	pthread_mutex_destroy(&h->stop_mu);
 	pthread_cond_destroy(&h->stop_cv);
+	free(h->nq);
+	pthread_mutex_destroy(&h->nq_mu);
+	pthread_cond_destroy(&h->nq_cv);
 	free(h);
 }
 

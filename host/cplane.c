@@ -162,7 +162,7 @@ out:
 	return rc;
 }
 
-void cp_net_notify(struct host *h, const char *nid)
+static void net_notify_now(struct host *h, const char *nid)
 {
 	json_t *members = NULL;
 	struct cp_net *n;
@@ -184,6 +184,89 @@ void cp_net_notify(struct host *h, const char *nid)
 		}
 	pthread_mutex_unlock(&h->rt_mu);
 	json_decref(members);
+}
+
+/* Under nq_mu: nid queued (once). false: no memory. */
+static bool nq_push(struct host *h, const char *nid)
+{
+	for (size_t i = 0; i < h->nq_n; i++)
+		if (!strcmp(h->nq[i], nid))
+			return true;
+	if (h->nq_n == h->nq_cap) {
+		size_t cap = h->nq_cap ? h->nq_cap * 2 : 16;
+		char(*q)[ST_ID_LEN] = realloc(h->nq, cap * sizeof(*q));
+
+		if (!q)
+			return false;
+		h->nq = q;
+		h->nq_cap = cap;
+	}
+	snprintf(h->nq[h->nq_n++], ST_ID_LEN, "%s", nid);
+	return true;
+}
+
+void cp_net_notify(struct host *h, const char *nid)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&h->nq_mu);
+	if (h->nq_started && !h->nq_stop)
+		queued = nq_push(h, nid);
+	if (queued)
+		pthread_cond_signal(&h->nq_cv);
+	pthread_mutex_unlock(&h->nq_mu);
+	if (!queued)
+		net_notify_now(h, nid);
+}
+
+static void *notifier_main(void *arg)
+{
+	struct host *h = arg;
+	char nid[ST_ID_LEN];
+
+	pthread_mutex_lock(&h->nq_mu);
+	for (;;) {
+		while (!h->nq_n && !h->nq_stop)
+			pthread_cond_wait(&h->nq_cv, &h->nq_mu);
+		if (!h->nq_n)
+			break;
+		memcpy(nid, h->nq[0], sizeof(nid));
+		memmove(h->nq, h->nq + 1, --h->nq_n * sizeof(*h->nq));
+		pthread_mutex_unlock(&h->nq_mu);
+		net_notify_now(h, nid);
+		pthread_mutex_lock(&h->nq_mu);
+	}
+	pthread_mutex_unlock(&h->nq_mu);
+	return NULL;
+}
+
+int cp_notifier_start(struct host *h)
+{
+	int rc;
+
+	pthread_mutex_lock(&h->nq_mu);
+	h->nq_stop = false;
+	rc = pthread_create(&h->notifier, NULL, notifier_main, h);
+	h->nq_started = !rc;
+	pthread_mutex_unlock(&h->nq_mu);
+	return -rc;
+}
+
+/* What is queued is still delivered, then the thread ends. */
+void cp_notifier_stop(struct host *h)
+{
+	pthread_mutex_lock(&h->nq_mu);
+	if (!h->nq_started) {
+		pthread_mutex_unlock(&h->nq_mu);
+		return;
+	}
+	h->nq_stop = true;
+	pthread_cond_signal(&h->nq_cv);
+	pthread_mutex_unlock(&h->nq_mu);
+	pthread_join(h->notifier, NULL);
+	pthread_mutex_lock(&h->nq_mu);
+	h->nq_started = false;
+	pthread_mutex_unlock(&h->nq_mu);
 }
 
 uint64_t cp_net_refresh(struct host *h, const char *nid)

@@ -163,6 +163,15 @@ struct host {
 	/* --key-max-age: the default maximum key age, seconds (0 = off;
 	 * a network's wgnet.key_max_age overrides it, host/keyage.h). */
 	int64_t key_max_age_s;
+	/* The notifier (host/cplane.c): networks whose members are still to
+	 * be woken, so that an op answers its client before the O(N) walk
+	 * and wake-ups of a network's fan-out; under nq_mu. */
+	pthread_mutex_t nq_mu;
+	pthread_cond_t nq_cv;
+	char (*nq)[ST_ID_LEN];
+	size_t nq_n, nq_cap;
+	pthread_t notifier;
+	bool nq_started, nq_stop;
 };
 
 /* A call through a guest's worker connection (args stolen). */
@@ -310,8 +319,12 @@ int cp_wait_converged(struct host *h, const char *network_id, uint64_t gen,
 json_t *cp_net_guests_json(struct host *h, const char *network_id);
 /* The guest's acknowledged generations {network_id: gen}. */
 json_t *cp_guest_acks_json(struct host *h, struct guest_rt *r);
-/* Wake the workers of every guest of ours on the network. */
+/* Wake the workers of every guest of ours on the network: queued for the
+ * notifier thread once it runs (the caller does not wait for the walk),
+ * at once before. */
 void cp_net_notify(struct host *h, const char *network_id);
+int cp_notifier_start(struct host *h);
+void cp_notifier_stop(struct host *h);
 uint64_t cp_ack_get(struct guest_rt *r, const char *network_id, bool *valid);
 
 /* cpworker.c: one worker thread and queue per guest. */

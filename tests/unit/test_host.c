@@ -703,6 +703,53 @@ static void test_desired_state(void)
 	}
 }
 
+/* The notifier: inline before it runs; after, queued and delivered by its
+ * thread (the members' workers marked dirty), and stopped cleanly. */
+static bool dirty_of(struct guest_rt *r)
+{
+	bool d;
+
+	pthread_mutex_lock(&h->rt_mu);
+	d = r->dirty;
+	r->dirty = false;
+	pthread_mutex_unlock(&h->rt_mu);
+	return d;
+}
+
+static void test_notifier(void)
+{
+	struct st_network n;
+	struct guest_rt *ga, *gz;
+	bool changed = false, got = false;
+
+	CU_ASSERT_EQUAL_FATAL(st->ops->network_get(st, "mesh1", &n), 0);
+	cp_net_refresh_quiet(h, n.id, &changed);
+	ga = guest_rt_get(h, "ga");
+	gz = guest_rt_get(h, "gz"); /* not on the network */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ga);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gz);
+	dirty_of(ga);
+	dirty_of(gz);
+	cp_net_notify(h, n.id);
+	CU_ASSERT_TRUE(dirty_of(ga));
+	CU_ASSERT_FALSE(dirty_of(gz));
+	CU_ASSERT_EQUAL_FATAL(cp_notifier_start(h), 0);
+	cp_net_notify(h, n.id);
+	cp_net_notify(h, n.id); /* queued once */
+	cp_net_notify(h, "0123456789ab0123456789ab"); /* unknown: nothing */
+	for (int i = 0; i < 200 && !got; i++) {
+		got = dirty_of(ga);
+		if (!got)
+			usleep(10 * 1000);
+	}
+	CU_ASSERT_TRUE(got);
+	CU_ASSERT_FALSE(dirty_of(gz));
+	cp_notifier_stop(h);
+	cp_notifier_stop(h); /* twice: harmless */
+	cp_net_notify(h, n.id); /* stopped: inline again */
+	CU_ASSERT_TRUE(dirty_of(ga));
+}
+
 void suite_host(void)
 {
 	CU_pSuite s = CU_add_suite("host", host_init, host_cleanup);
@@ -716,4 +763,5 @@ void suite_host(void)
 	CU_add_test(s, "filters", test_filters);
 	CU_add_test(s, "ops_validation", test_ops_validation);
 	CU_add_test(s, "desired_state", test_desired_state);
+	CU_add_test(s, "notifier", test_notifier);
 }
