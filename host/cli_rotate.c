@@ -15,7 +15,7 @@ static int rotate(int argc, char **argv, const char *usage, const char *op,
 		{ NULL, 0, false },
 	};
 	struct cli_args a;
-	json_t *res = NULL, *r;
+	json_t *res = NULL, *args = NULL, *r;
 	size_t i;
 	int rc = 1;
 
@@ -25,7 +25,8 @@ static int rotate(int argc, char **argv, const char *usage, const char *op,
 		return cli_usage_err(usage,
 				     "\"%s\" requires exactly 1 argument", op);
 	}
-	if (cli_call(op, json_pack("{s:s}", key, a.pos[0]), &res, false))
+	args = json_pack("{s:s}", key, a.pos[0]);
+	if (cli_call(op, args, &res, false))
 		goto out;
 	json_array_foreach(json_object_get(res, "rotated"), i, r)
 		printf("%s\t%s\t%s -> %s\n", json_str(r, "guest"),
@@ -34,6 +35,7 @@ static int rotate(int argc, char **argv, const char *usage, const char *op,
 	rc = 0;
 out:
 	cli_args_free(&a);
+	json_decref(args);
 	json_decref(res);
 	return rc;
 }
