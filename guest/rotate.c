@@ -75,10 +75,10 @@ static json_t *rot_check_id(const struct ag_net *n, json_t *args)
 
 	if (!id || id == n->rot_id)
 		return NULL;
-	return proto_reply_err(-ESTALE,
-			       "network %s: rotation %llu is not the one in progress (%llu)",
-			       n->name, (unsigned long long)id,
-			       (unsigned long long)n->rot_id);
+	return proto_reply_err(
+		-ESTALE,
+		"network %s: rotation %llu is not the one in progress (%llu)",
+		n->name, (unsigned long long)id, (unsigned long long)n->rot_id);
 }
 
 static struct ag_net *rot_find(struct agent *ag, json_t *args, bool want_rot,
@@ -302,7 +302,9 @@ static int parse_peers(struct ag_net *n, json_t *jpeers, struct wg_peer **out,
 			return -ENOMEM;
 		}
 		json_array_foreach(ai, j, a) {
-			if (ag_allowed_parse(n, a, &peers[i].allowed[peers[i].n_allowed])) {
+			if (ag_allowed_parse(
+				    n, a,
+				    &peers[i].allowed[peers[i].n_allowed])) {
 				free_peers(peers, np);
 				return *why = AG_ALLOWED_ERR, -EINVAL;
 			}

@@ -67,7 +67,8 @@ static json_t *allowed_by_guest(const struct st_net_view *v)
 				goto fail;
 		}
 		if (e->ip4.family) {
-			snprintf(buf, sizeof(buf), "%s/32", ip_fmt(&e->ip4, ip));
+			snprintf(buf, sizeof(buf), "%s/32",
+				 ip_fmt(&e->ip4, ip));
 			if (json_array_append_new(a, json_string(buf)))
 				goto fail;
 		}

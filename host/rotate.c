@@ -201,8 +201,9 @@ static void rot_abort(struct host *h, const struct st_network *n, uint64_t rid,
 				NULL);
 }
 
-static int phase_prepare(struct host *h, const struct st_network *n, uint64_t rid,
-			 struct rot_guest *rs, size_t nr, char **em)
+static int phase_prepare(struct host *h, const struct st_network *n,
+			 uint64_t rid, struct rot_guest *rs, size_t nr,
+			 char **em)
 {
 	for (size_t i = 0; i < nr; i++) {
 		json_t *res = NULL;
@@ -260,8 +261,9 @@ static int phase_peers(struct host *h, const struct st_network *n, uint64_t rid,
 }
 
 /* Until every guest has moved every peer to its next interface. */
-static int phase_switch(struct host *h, const struct st_network *n, uint64_t rid,
-			struct rot_guest *rs, size_t nr, char **em)
+static int phase_switch(struct host *h, const struct st_network *n,
+			uint64_t rid, struct rot_guest *rs, size_t nr,
+			char **em)
 {
 	int64_t end = host_now_ms() + ROT_SWITCH_TIMEOUT_MS;
 	size_t left = nr;
@@ -273,8 +275,8 @@ static int phase_switch(struct host *h, const struct st_network *n, uint64_t rid
 
 			if (rs[i].done)
 				continue;
-			rc = rot_call(h, &rs[i], "RotateSwitch", net_arg(n, rid),
-				      &res, em);
+			rc = rot_call(h, &rs[i], "RotateSwitch",
+				      net_arg(n, rid), &res, em);
 			if (rc)
 				return rc;
 			if (!json_integer_value(
@@ -318,8 +320,8 @@ static int phase_drain(struct host *h, const struct st_network *n, uint64_t rid,
 		for (size_t i = 0; i < nr; i++) {
 			json_t *res = NULL;
 			json_int_t b;
-			int rc = rot_call(h, &rs[i], "RotateSwitch", net_arg(n, rid),
-					  &res, em);
+			int rc = rot_call(h, &rs[i], "RotateSwitch",
+					  net_arg(n, rid), &res, em);
 
 			if (rc)
 				return rc;
@@ -346,15 +348,16 @@ static int phase_drain(struct host *h, const struct st_network *n, uint64_t rid,
 
 /* Past the switch nothing is undone: each guest drops its old interface,
  * the store takes the new key and port. */
-static int phase_commit(struct host *h, const struct st_network *n, uint64_t rid,
-			struct rot_guest *rs, size_t nr, char **em)
+static int phase_commit(struct host *h, const struct st_network *n,
+			uint64_t rid, struct rot_guest *rs, size_t nr,
+			char **em)
 {
 	int first = 0;
 
 	for (size_t i = 0; i < nr; i++) {
 		char *e = NULL;
-		int rc = rot_call(h, &rs[i], "RotateCommit", net_arg(n, rid), NULL,
-				  &e);
+		int rc = rot_call(h, &rs[i], "RotateCommit", net_arg(n, rid),
+				  NULL, &e);
 
 		if (rc) {
 			log_err("rotation of %s: commit on %s: %s (the replay will repair it)",

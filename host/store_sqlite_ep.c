@@ -101,20 +101,22 @@ int sqlite_container_set_ports(struct store *st, const char *id,
 	struct store_sqlite *s = st_to_sq(st);
 	int err, changes = 0;
 
-	if (!ports || strlen(ports) >= sizeof(((struct st_container *)0)->ports))
+	if (!ports ||
+	    strlen(ports) >= sizeof(((struct st_container *)0)->ports))
 		return -EINVAL;
 	err = sq_tx_begin(s, true);
 	if (err)
 		return err;
-	err = sq_run(s, &changes, "UPDATE containers SET ports = ? WHERE id = ?",
-		     "ss", ports, id);
+	err = sq_run(s, &changes,
+		     "UPDATE containers SET ports = ? WHERE id = ?", "ss",
+		     ports, id);
 	if (!err && !changes)
 		err = -ENOENT;
 	return sq_tx_end(s, err);
 }
 
 int sqlite_endpoint_set_aliases(struct store *st, const char *network_id,
-				 const char *container_id, const char *aliases)
+				const char *container_id, const char *aliases)
 {
 	struct store_sqlite *s = st_to_sq(st);
 	int err, changes = 0;

@@ -100,7 +100,8 @@ static void conn_add(struct sim *s, int fd, int guest)
 	c->guest = guest;
 	c->ev = EPOLLIN;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd,
-		      &(struct epoll_event){ .events = c->ev, .data.ptr = c })) {
+		      &(struct epoll_event){ .events = c->ev,
+					     .data.ptr = c })) {
 		fconn_close(&c->fc);
 		free(c);
 		return;
