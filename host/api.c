@@ -65,6 +65,7 @@ bool host_name_valid(const char *s)
 struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 {
 	struct host *h = calloc(1, sizeof(*h));
+	pthread_condattr_t ca;
 
 	if (!h)
 		return NULL;
@@ -83,7 +84,12 @@ struct host *host_new(struct store *st, const char *id, int guest_timeout_s)
 	pthread_mutex_init(&h->stop_mu, NULL);
 	pthread_cond_init(&h->stop_cv, NULL);
 	pthread_mutex_init(&h->nq_mu, NULL);
-	pthread_cond_init(&h->nq_cv, NULL);
+	/* The notifier waits for due times on the monotonic clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->nq_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	h->fanout_delay_ms = HOST_FANOUT_DELAY_MS;
 	return h;
 }
 

@@ -186,22 +186,25 @@ static void net_notify_now(struct host *h, const char *nid)
 	json_decref(members);
 }
 
-/* Under nq_mu: nid queued (once). false: no memory. */
+/* Under nq_mu: nid queued (once: a network already waiting keeps its
+ * due time, so a stream of changes cannot hold its fan-out back).
+ * false: no memory. */
 static bool nq_push(struct host *h, const char *nid)
 {
 	for (size_t i = 0; i < h->nq_n; i++)
-		if (!strcmp(h->nq[i], nid))
+		if (!strcmp(h->nq[i].nid, nid))
 			return true;
 	if (h->nq_n == h->nq_cap) {
 		size_t cap = h->nq_cap ? h->nq_cap * 2 : 16;
-		char(*q)[ST_ID_LEN] = realloc(h->nq, cap * sizeof(*q));
+		struct cp_nq_item *q = realloc(h->nq, cap * sizeof(*q));
 
 		if (!q)
 			return false;
 		h->nq = q;
 		h->nq_cap = cap;
 	}
-	snprintf(h->nq[h->nq_n++], ST_ID_LEN, "%s", nid);
+	snprintf(h->nq[h->nq_n].nid, ST_ID_LEN, "%s", nid);
+	h->nq[h->nq_n++].due_ms = host_now_ms() + h->fanout_delay_ms;
 	return true;
 }
 
@@ -219,18 +222,42 @@ void cp_net_notify(struct host *h, const char *nid)
 		net_notify_now(h, nid);
 }
 
+void cp_net_notify_now(struct host *h, const char *nid)
+{
+	net_notify_now(h, nid);
+}
+
+/* Under nq_mu: until the head is due (or the notifier stops: what is
+ * queued then goes at once). false: nothing queued. */
+static bool nq_wait_due(struct host *h)
+{
+	for (;;) {
+		int64_t now = host_now_ms();
+		struct timespec ts;
+
+		if (!h->nq_n) {
+			if (h->nq_stop)
+				return false;
+			pthread_cond_wait(&h->nq_cv, &h->nq_mu);
+			continue;
+		}
+		if (h->nq_stop || h->nq[0].due_ms <= now)
+			return true;
+		/* Items are queued in due order (one delay for all). */
+		ts.tv_sec = h->nq[0].due_ms / 1000;
+		ts.tv_nsec = (h->nq[0].due_ms % 1000) * 1000000;
+		pthread_cond_timedwait(&h->nq_cv, &h->nq_mu, &ts);
+	}
+}
+
 static void *notifier_main(void *arg)
 {
 	struct host *h = arg;
 	char nid[ST_ID_LEN];
 
 	pthread_mutex_lock(&h->nq_mu);
-	for (;;) {
-		while (!h->nq_n && !h->nq_stop)
-			pthread_cond_wait(&h->nq_cv, &h->nq_mu);
-		if (!h->nq_n)
-			break;
-		memcpy(nid, h->nq[0], sizeof(nid));
+	while (nq_wait_due(h)) {
+		memcpy(nid, h->nq[0].nid, sizeof(nid));
 		memmove(h->nq, h->nq + 1, --h->nq_n * sizeof(*h->nq));
 		pthread_mutex_unlock(&h->nq_mu);
 		net_notify_now(h, nid);
@@ -314,6 +341,27 @@ uint64_t cp_net_refresh_quiet(struct host *h, const char *nid, bool *changed)
 	ns_snap_free(&snap);
 	gen = cp_net_gen(h, nid);
 	*changed = rc > 0;
+	return gen;
+}
+
+uint64_t cp_net_refresh_ep(struct host *h, const char *nid,
+			   const struct st_view_ep *e, bool add, uint64_t gen,
+			   bool *changed)
+{
+	struct ns_delta d;
+	struct cp_net *n;
+	int rc = -EAGAIN;
+
+	pthread_mutex_lock(&h->ns_mu);
+	n = net_find(h, nid);
+	if (n)
+		rc = ns_snap_patch_ep(&n->snap, e, add, gen, &d);
+	if (!rc)
+		ns_log_push(&n->log, &d);
+	pthread_mutex_unlock(&h->ns_mu);
+	if (rc)
+		return cp_net_refresh_quiet(h, nid, changed);
+	*changed = true;
 	return gen;
 }
 

@@ -309,6 +309,14 @@ static int catch_up_gens(struct host *h, struct guest_rt *r, const char *nid)
 		if (s)
 			a = *s;
 	}
+	/* Work queued for the guest meanwhile (an op queues before it
+	 * changes the snapshot): that round catches up after it, so the
+	 * guest never hears of a container's names before its endpoint. */
+	if (r->head) {
+		pthread_mutex_unlock(&h->rt_mu);
+		pthread_mutex_unlock(&h->ns_mu);
+		return -EAGAIN;
+	}
 	pthread_mutex_unlock(&h->rt_mu);
 	plan = ns_plan(&n->log, cur, &a);
 	if (plan == NS_UPDATE && !ns_log_compose(&n->log, a.gen, cur, &d)) {

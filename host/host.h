@@ -51,6 +51,9 @@
 /* More slots for work a client waits on (a connect's own guest), so that
  * it never queues behind a fan-out to every guest of a network. */
 #define HOST_IO_PARALLEL_FG 16
+/* --fanout-delay: a change reaches the other guests of its network this
+ * long after the first change of a burst (docs/control-plane.md). */
+#define HOST_FANOUT_DELAY_MS 20
 #define HOST_WAIT_MS 30000 /* "wait": every guest acknowledges */
 #define HOST_WORKER_STACK (256 * 1024)
 
@@ -127,6 +130,12 @@ struct cp_net {
 	struct cp_net *next;
 };
 
+/* A network whose members are to be woken at due_ms (host_now_ms). */
+struct cp_nq_item {
+	char nid[ST_ID_LEN];
+	int64_t due_ms;
+};
+
 struct host {
 	struct store *st;
 	char id[ST_NAME_LEN];
@@ -164,12 +173,14 @@ struct host {
 	 * a network's wgnet.key_max_age overrides it, host/keyage.h). */
 	int64_t key_max_age_s;
 	/* The notifier (host/cplane.c): networks whose members are still to
-	 * be woken, so that an op answers its client before the O(N) walk
-	 * and wake-ups of a network's fan-out; under nq_mu. */
+	 * be woken, each at its due time (its first change + fanout_delay_ms:
+	 * the changes of a burst go out as one delta, and an op answers its
+	 * client before the fan-out takes the machine's CPUs); under nq_mu. */
 	pthread_mutex_t nq_mu;
-	pthread_cond_t nq_cv;
-	char (*nq)[ST_ID_LEN];
+	pthread_cond_t nq_cv; /* CLOCK_MONOTONIC */
+	struct cp_nq_item *nq;
 	size_t nq_n, nq_cap;
+	int fanout_delay_ms;
 	pthread_t notifier;
 	bool nq_started, nq_stop;
 };
@@ -302,6 +313,12 @@ uint64_t cp_net_refresh(struct host *h, const char *network_id);
  * caller wakes the guests with cp_net_notify when it is ready). */
 uint64_t cp_net_refresh_quiet(struct host *h, const char *network_id,
 			      bool *changed);
+/* The same for one endpoint added or removed by the change that made
+ * generation gen: the snapshot patched in O(the endpoint) when it can be
+ * (ns_snap_patch_ep), else rebuilt from the store. */
+uint64_t cp_net_refresh_ep(struct host *h, const char *network_id,
+			   const struct st_view_ep *e, bool add, uint64_t gen,
+			   bool *changed);
 uint64_t cp_net_gen(struct host *h, const char *network_id);
 /* Addresses freed at generation gen: not picked again before every live
  * guest on the network has acknowledged gen. */
@@ -323,6 +340,8 @@ json_t *cp_guest_acks_json(struct host *h, struct guest_rt *r);
  * notifier thread once it runs (the caller does not wait for the walk),
  * at once before. */
 void cp_net_notify(struct host *h, const char *network_id);
+/* The same without the settle window (a client waits for the fan-out). */
+void cp_net_notify_now(struct host *h, const char *network_id);
 int cp_notifier_start(struct host *h);
 void cp_notifier_stop(struct host *h);
 uint64_t cp_ack_get(struct guest_rt *r, const char *network_id, bool *valid);
@@ -363,8 +382,8 @@ json_t *cp_iso_due(struct host *h, struct guest_rt *r, bool retry,
 void cp_iso_result(struct host *h, struct guest_rt *r, const char *op,
 		   uint64_t gen, int rc, const char *em);
 void cp_iso_forget(struct host *h, struct guest_rt *r);
-int cp_iso_wait(struct host *h, const char *only, uint64_t gen,
-		int timeout_ms, char **errmsg);
+int cp_iso_wait(struct host *h, const char *only, uint64_t gen, int timeout_ms,
+		char **errmsg);
 /* Status: {"generation": taken, "wanted": current, "error": refusal}. */
 json_t *cp_iso_status(struct host *h, struct guest_rt *r);
 

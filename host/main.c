@@ -71,6 +71,9 @@ static void usage(FILE *f)
 		"  --guest-timeout SEC  silence before a guest is dead (default 30)\n"
 		"  --call-timeout MS    deadline of one guest call, the whole exchange\n"
 		"                       (default 2000; device-building ops get 3x)\n"
+		"  --fanout-delay MS    a change reaches the network's other guests this\n"
+		"                       long after the first change of a burst, as one\n"
+		"                       delta (default %d; 0: at once)\n"
 		"  --lease-ttl SEC      etcd store: this host's lease (default 10)\n"
 		"  -v, --debug          debug logging\n"
 		"  --log-file PATH      log there instead of stderr\n"
@@ -93,8 +96,8 @@ static void usage(FILE *f)
 		"                       to every guest's control-plane set, with this\n"
 		"                       machine's addresses and every guest's underlay\n"
 		"                       network (e.g. other machines' underlay networks)\n",
-		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, KEYAGE_OPT,
-		PLUGIN_DEFAULT_SOCK, PLUGIN_DEFAULT_STATE,
+		HOST_DEFAULT_SOCK, HOST_DEFAULT_STORE, HOST_FANOUT_DELAY_MS,
+		KEYAGE_OPT, PLUGIN_DEFAULT_SOCK, PLUGIN_DEFAULT_STATE,
 		PLUGIN_DEFAULT_DOCKER);
 }
 
@@ -229,6 +232,7 @@ int main(int argc, char **argv)
 		{ "guest-timeout", required_argument, NULL, 't' },
 		{ "call-timeout", required_argument, NULL, 'C' },
 		{ "lease-ttl", required_argument, NULL, 'L' },
+		{ "fanout-delay", required_argument, NULL, 'F' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "docker-socket", required_argument, NULL, 'D' },
@@ -264,7 +268,7 @@ int main(int argc, char **argv)
 	static struct ip_prefix ctrl[CTRL_HOST_MAX];
 	size_t n_ctrl = 0;
 	int timeout = 30, opt, lfd = -1, rc = 1, lease_ttl = 10;
-	int call_ms = HOST_CALL_TIMEOUT_MS;
+	int call_ms = HOST_CALL_TIMEOUT_MS, fanout_ms = HOST_FANOUT_DELAY_MS;
 	char *end;
 
 	log_prog = "wgnet-host";
@@ -298,6 +302,17 @@ int main(int argc, char **argv)
 			    call_ms > 600000) {
 				fprintf(stderr,
 					"wgnet-host: invalid --call-timeout %s (100..600000 ms)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'F':
+			errno = 0;
+			fanout_ms = (int)strtol(optarg, &end, 10);
+			if (errno || *end || fanout_ms < 0 ||
+			    fanout_ms > 10000) {
+				fprintf(stderr,
+					"wgnet-host: invalid --fanout-delay %s (0..10000 ms)\n",
 					optarg);
 				return 2;
 			}
@@ -412,6 +427,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(h->store_uri, sizeof(h->store_uri), "%s", uri);
 	h->call_timeout_ms = call_ms;
+	h->fanout_delay_ms = fanout_ms;
 	h->ctrl_cfg = ctrl;
 	h->n_ctrl_cfg = n_ctrl;
 	h->key_max_age_s = key_max_age;

@@ -86,11 +86,35 @@ static int parse_addrs(const struct st_network *n, const char *ip,
 	return 0;
 }
 
-/* The commit: checks and the endpoint, under h->mu. */
+/* The network's generation in the store (0: not kept, or unreadable). */
+static uint64_t store_gen(struct store *st, const char *nid)
+{
+	struct st_network cur;
+
+	return st->ops->network_get(st, nid, &cur) ? 0 : cur.gen;
+}
+
+/* The endpoint as the network's snapshot sees it. */
+static void view_ep(struct st_view_ep *v, const struct st_container *c,
+		    const struct st_endpoint *ep)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->container_id, sizeof(v->container_id), "%s", c->id);
+	snprintf(v->name, sizeof(v->name), "%s", c->name);
+	snprintf(v->guest, sizeof(v->guest), "%s", c->guest);
+	v->ip4 = ep->ip4;
+	v->ip6 = ep->ip6;
+	snprintf(v->aliases, sizeof(v->aliases), "%s",
+		 ep->aliases[0] ? ep->aliases : "[]");
+	v->seq = ep->seq;
+}
+
+/* The commit: checks and the endpoint, under h->mu; *gen: the network's
+ * generation it made. */
 static int attach_commit(struct host *h, const struct st_network *n,
 			 const struct st_container *c, struct st_endpoint *ep,
-			 struct st_guest *g, bool *had_gn, const char *which,
-			 char **errmsg)
+			 struct st_guest *g, bool *had_gn, uint64_t *gen,
+			 const char *which, char **errmsg)
 {
 	struct store *st = h->st;
 	struct st_endpoint old;
@@ -133,6 +157,7 @@ static int attach_commit(struct host *h, const struct st_network *n,
 		goto out;
 	}
 	*had_gn = !st->ops->guest_net_get(st, g->name, n->id, &gn);
+	*gen = store_gen(st, n->id);
 out:
 	pthread_mutex_unlock(&h->mu);
 	free(avoid);
@@ -176,10 +201,12 @@ int mesh_attach(struct host *h, const struct st_network *n,
 		json_t *aliases, bool wait, json_t **result, char **errmsg)
 {
 	struct st_endpoint ep;
+	struct st_view_ep ve;
 	struct st_guest g;
 	struct cp_ticket *t;
 	json_t *args = NULL;
 	bool had_gn = false, changed = false;
+	uint64_t gen = 0;
 	char *text;
 	int rc;
 
@@ -199,16 +226,18 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	free(text);
 
 	/* 1. Commit: addresses, endpoint, generation. */
-	rc = attach_commit(h, n, c, &ep, &g, &had_gn, ip && *ip ? ip : ip6,
-			   errmsg);
+	rc = attach_commit(h, n, c, &ep, &g, &had_gn, &gen,
+			   ip && *ip ? ip : ip6, errmsg);
 	if (rc)
 		return rc;
 	/* The others are woken once the container's own guest is done: the
 	 * connect waits for that guest only, and its worker then does not
 	 * queue for the I/O slots behind the fan-out to every other guest. */
-	cp_net_refresh_quiet(h, n->id, &changed);
 	/* 2. The container's own guest, through its queue: its interface
-	 * (if new to it), the endpoint, the network's catch-up, ports. */
+	 * (if new to it), the endpoint, the network's catch-up, ports.
+	 * Queued before the snapshot has the endpoint: a catch-up that
+	 * reads it then finds these queued and leaves the guest to them
+	 * (it hears of its container's names after the endpoint). */
 	cp_worker_ensure(h, &g);
 	t = cp_ticket_new();
 	if (!had_gn) {
@@ -219,8 +248,14 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	cp_enqueue(h, g.name, CP_CALL, "AddEndpoint",
 		   mesh_endpoint_args(n, c, &ep), n->id, c->id, t);
 	cp_enqueue(h, g.name, CP_PORTS, NULL, NULL, n->id, c->id, t);
+	view_ep(&ve, c, &ep);
+	cp_net_refresh_ep(h, n->id, &ve, true, gen, &changed);
 	rc = cp_ticket_wait(h, t, HOST_WAIT_MS, errmsg);
-	if (changed)
+	/* A client that waits for the others gains nothing from the
+	 * settle window. */
+	if (changed && wait)
+		cp_net_notify_now(h, n->id);
+	else if (changed)
 		cp_net_notify(h, n->id);
 	if (rc) {
 		log_warn("attach %s to %s failed: %s", c->name, n->name,
@@ -249,7 +284,7 @@ int mesh_attach(struct host *h, const struct st_network *n,
  * with its last endpoint. *last: it was the last. */
 static int detach_commit(struct host *h, const struct st_network *n,
 			 const struct st_container *c, struct st_endpoint *ep,
-			 bool *last, char **errmsg)
+			 bool *last, uint64_t *gen, char **errmsg)
 {
 	struct store *st = h->st;
 	int rc;
@@ -268,6 +303,7 @@ static int detach_commit(struct host *h, const struct st_network *n,
 	*last = !guest_endpoints_on(st, n->id, c->guest, NULL);
 	if (*last)
 		st->ops->guest_net_delete(st, c->guest, n->id);
+	*gen = store_gen(st, n->id);
 	return 0;
 }
 
@@ -293,21 +329,23 @@ int mesh_detach(struct host *h, const struct st_network *n,
 		const struct st_container *c, char **errmsg)
 {
 	struct st_endpoint ep;
+	struct st_view_ep ve;
 	struct cp_ticket *t;
 	bool last = false, changed = false;
-	uint64_t gen;
+	uint64_t gen = 0;
 	char *em = NULL;
 	int rc;
 
 	pthread_mutex_lock(&h->mu);
-	rc = detach_commit(h, n, c, &ep, &last, errmsg);
+	rc = detach_commit(h, n, c, &ep, &last, &gen, errmsg);
 	pthread_mutex_unlock(&h->mu);
 	if (rc)
 		return rc;
 	/* As for a connect: the container's own guest first, the others
 	 * once it is done (the address stays quarantined until they all
 	 * have acknowledged its removal). */
-	gen = cp_net_refresh_quiet(h, n->id, &changed);
+	view_ep(&ve, c, &ep);
+	gen = cp_net_refresh_ep(h, n->id, &ve, false, gen, &changed);
 	cp_net_quarantine(h, n->id, &ep.ip4, &ep.ip6, gen);
 	t = cp_ticket_new();
 	detach_queue(h, n->id, c, last, true, t);

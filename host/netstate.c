@@ -228,6 +228,127 @@ int ns_diff(const struct ns_snap *a, const struct ns_snap *b,
 	return 0;
 }
 
+/* --- patches --- */
+
+/* e's addresses in a peer's allowed IPs: added at the end (the build
+ * lists a guest's endpoints in the order they were made) or removed.
+ * 1: the list changed. */
+static int allowed_patch(json_t *allowed, const struct st_view_ep *e, bool add)
+{
+	const struct ip_addr *ips[2] = { &e->ip4, &e->ip6 };
+	char ip[IPNET_STRLEN], buf[IPNET_STRLEN + 8];
+	int changed = 0;
+
+	for (int i = 0; i < 2; i++) {
+		size_t j;
+		json_t *v;
+
+		if (!ips[i]->family)
+			continue;
+		snprintf(buf, sizeof(buf), "%s/%d", ip_fmt(ips[i], ip),
+			 ips[i]->family == AF_INET ? 32 : 128);
+		if (add) {
+			if (json_array_append_new(allowed, json_string(buf)))
+				return -ENOMEM;
+			changed = 1;
+			continue;
+		}
+		json_array_foreach(allowed, j, v)
+			if (!strcmp(json_string_value(v) ?: "", buf))
+				break;
+		if (j < json_array_size(allowed)) {
+			json_array_remove(allowed, j);
+			changed = 1;
+		}
+	}
+	return changed;
+}
+
+/* The patch's checks: its live peer, or NULL. */
+static json_t *patch_peer(const struct ns_snap *s, const struct st_view_ep *e,
+			  bool add, uint64_t gen)
+{
+	const char *key =
+		json_string_value(json_object_get(s->members, e->guest));
+	json_t *peer = key ? json_object_get(s->peers, key) : NULL;
+	json_t *owner = json_object_get(s->ctrs, e->container_id);
+
+	if (!s->gen || !s->peers || gen != s->gen + 1 || !peer ||
+	    strcmp(json_string_value(json_object_get(peer, "guest")) ?: "",
+		   e->guest))
+		return NULL;
+	/* Added: not there yet; removed: there, on its guest. */
+	if (add ? owner != NULL :
+		  !owner || strcmp(json_string_value(owner) ?: "", e->guest))
+		return NULL;
+	return peer;
+}
+
+int ns_snap_patch_ep(struct ns_snap *s, const struct st_view_ep *e, bool add,
+		     uint64_t gen, struct ns_delta *d)
+{
+	json_t *old = patch_peer(s, e, add, gen), *peer = NULL, *recs = NULL;
+	const char *pk = json_string_value(json_object_get(old, "public_key"));
+	char key[ST_KEY_LEN];
+	json_t *allowed, *v;
+	const char *k;
+	int rc = -EAGAIN;
+
+	memset(d, 0, sizeof(*d));
+	if (!old || !pk || strlen(pk) >= sizeof(key))
+		return -EAGAIN;
+	strcpy(key, pk); /* old may go when s->peers takes peer */
+	peer = json_deep_copy(old);
+	recs = json_object();
+	allowed = json_object_get(peer, "allowed_ips");
+	if (!peer || !recs || !json_is_array(allowed)) {
+		rc = peer && recs ? -EAGAIN : -ENOMEM;
+		goto out;
+	}
+	rc = allowed_patch(allowed, e, add);
+	/* Its last address: the peer itself goes (a rebuild). */
+	if (rc < 0 || !json_array_size(allowed)) {
+		rc = rc < 0 ? rc : -EAGAIN;
+		goto out;
+	}
+	ep_records(recs, e);
+	rc = delta_init(d, s->gen, gen);
+	if (rc)
+		goto out;
+	d->mtu = s->mtu;
+	if (!json_equal(old, peer))
+		json_object_set(d->peers_set, key, peer);
+	json_object_foreach(recs, k, v) {
+		json_t *had = json_object_get(s->dns, k);
+
+		if (add && !had)
+			json_object_set(d->dns_add, k, v);
+		else if (!add && had)
+			json_object_set(d->dns_remove, k, had);
+	}
+	/* Applied: the same changes in s. */
+	json_object_set(s->peers, key, peer);
+	json_object_foreach(add ? d->dns_add : d->dns_remove, k, v) {
+		if (add)
+			json_object_set(s->dns, k, v);
+		else
+			json_object_del(s->dns, k);
+	}
+	if (add)
+		json_object_set_new(s->ctrs, e->container_id,
+				    json_string(e->guest));
+	else
+		json_object_del(s->ctrs, e->container_id);
+	s->gen = gen;
+	rc = 0;
+out:
+	if (rc)
+		ns_delta_free(d);
+	json_decref(peer);
+	json_decref(recs);
+	return rc;
+}
+
 /* --- the change log --- */
 
 static const struct ns_delta *log_at(const struct ns_log *l, size_t i)

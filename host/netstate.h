@@ -64,6 +64,14 @@ int ns_diff(const struct ns_snap *a, const struct ns_snap *b,
 	    struct ns_delta *out);
 bool ns_delta_empty(const struct ns_delta *d);
 void ns_delta_free(struct ns_delta *d);
+/* One endpoint e added to (add) or removed from the network by the change
+ * that made generation gen, patched into s in O(the endpoint): s is then
+ * what ns_snap_build would make of the store, and *d what ns_diff would
+ * give. -EAGAIN: not a change a patch can make (s not at gen - 1, a store
+ * without generations, the guest's first or last address on the network,
+ * its guest not live); the caller rebuilds from the store. */
+int ns_snap_patch_ep(struct ns_snap *s, const struct st_view_ep *e, bool add,
+		     uint64_t gen, struct ns_delta *d);
 
 /* Append d (its contents move into the log); the oldest falls off when
  * full. A delta that does not continue the last one empties the log. */

@@ -34,6 +34,23 @@ static void key_of(int i, int port, char *buf)
 	snprintf(buf, ST_KEY_LEN, "KEY%02d-%05d", i, port);
 }
 
+/* Container k of guest i as the store's view has it. */
+static void ep_of(int i, int k, struct st_view_ep *x)
+{
+	char ip[32];
+
+	memset(x, 0, sizeof(*x));
+	snprintf(x->container_id, ST_ID_LEN, "%02d%02d0000000000000000", i, k);
+	snprintf(x->name, ST_NAME_LEN, "c%d_%d", i, k);
+	snprintf(x->guest, ST_NAME_LEN, "g%d", i);
+	snprintf(ip, sizeof(ip), "10.1.%d.%d", i, k + 2);
+	ip_parse(ip, &x->ip4);
+	snprintf(ip, sizeof(ip), "fd00::%d:%d", i, k + 2);
+	if (k % 2)
+		ip_parse(ip, &x->ip6);
+	snprintf(x->aliases, sizeof(x->aliases), "[\"alias%d\"]", i);
+}
+
 static void build(const struct world *w, struct ns_snap *s)
 {
 	struct st_view_member m[16];
@@ -54,18 +71,8 @@ static void build(const struct world *w, struct ns_snap *s)
 		ip_parse(ip, &m[v.n_members].underlay);
 		m[v.n_members].state = w->dead[i] ? ST_GUEST_DEAD : ST_GUEST_UP;
 		v.n_members++;
-		for (int k = 0; k < w->ctrs[i] && k < 8; k++) {
-			struct st_view_ep *x = &e[v.n_eps++];
-
-			snprintf(x->container_id, ST_ID_LEN,
-				 "%02d%02d0000000000000000", i, k);
-			snprintf(x->name, ST_NAME_LEN, "c%d_%d", i, k);
-			snprintf(x->guest, ST_NAME_LEN, "g%d", i);
-			snprintf(ip, sizeof(ip), "10.1.%d.%d", i, k + 2);
-			ip_parse(ip, &x->ip4);
-			snprintf(x->aliases, sizeof(x->aliases),
-				 "[\"alias%d\"]", i);
-		}
+		for (int k = 0; k < w->ctrs[i] && k < 8; k++)
+			ep_of(i, k, &e[v.n_eps++]);
 	}
 	CU_ASSERT_EQUAL_FATAL(ns_snap_build(&v, s), 0);
 }
@@ -560,6 +567,103 @@ static void test_dead_and_keyless(void)
 	ns_snap_free(&s);
 }
 
+static bool snap_eq(const struct ns_snap *a, const struct ns_snap *b)
+{
+	return a->gen == b->gen && a->mtu == b->mtu &&
+	       json_equal(a->peers, b->peers) && json_equal(a->dns, b->dns) &&
+	       json_equal(a->members, b->members) &&
+	       json_equal(a->ctrs, b->ctrs);
+}
+
+static bool delta_eq(const struct ns_delta *a, const struct ns_delta *b)
+{
+	return a->from == b->from && a->to == b->to && a->mtu == b->mtu &&
+	       json_equal(a->peers_set, b->peers_set) &&
+	       json_equal(a->peers_remove, b->peers_remove) &&
+	       json_equal(a->dns_add, b->dns_add) &&
+	       json_equal(a->dns_remove, b->dns_remove);
+}
+
+/* One endpoint added or removed: patched, the snapshot and the delta are
+ * exactly what a rebuild and a diff give; what a patch cannot do is
+ * refused (-EAGAIN) with the snapshot untouched. */
+static void patch_case(const struct world *w0, int i, bool add)
+{
+	struct world w = *w0;
+	struct ns_snap s, want, before;
+	struct ns_delta d, dwant;
+	struct st_view_ep e;
+	bool can;
+	int rc;
+
+	build(w0, &s);
+	build(w0, &before);
+	w.gen++;
+	if (add) {
+		ep_of(i, w.ctrs[i], &e);
+		w.ctrs[i]++;
+	} else {
+		w.ctrs[i]--;
+		ep_of(i, w.ctrs[i], &e);
+	}
+	build(&w, &want);
+	/* A live member keeping at least one address. */
+	can = w0->member[i] && !w0->dead[i] && w0->ctrs[i] >= 1 &&
+	      w.ctrs[i] >= 1;
+	rc = ns_snap_patch_ep(&s, &e, add, w.gen, &d);
+	CU_ASSERT_EQUAL(rc, can ? 0 : -EAGAIN);
+	if (!rc) {
+		CU_ASSERT(snap_eq(&s, &want));
+		CU_ASSERT_EQUAL_FATAL(ns_diff(&before, &want, &dwant), 0);
+		CU_ASSERT(delta_eq(&d, &dwant));
+		CU_ASSERT_FALSE(ns_delta_empty(&d));
+		ns_delta_free(&d);
+		ns_delta_free(&dwant);
+	} else {
+		CU_ASSERT(snap_eq(&s, &before));
+	}
+	ns_snap_free(&s);
+	ns_snap_free(&want);
+	ns_snap_free(&before);
+}
+
+static void test_patch_endpoint(void)
+{
+	struct world w = { .gen = 7 };
+	struct ns_snap s, before;
+	struct ns_delta d;
+	struct st_view_ep e;
+
+	for (int i = 0; i < 5; i++) {
+		w.member[i] = i != 4; /* g4: no interface yet */
+		w.ctrs[i] = i; /* g0: none, g1: one (its last) */
+	}
+	w.dead[3] = true;
+	for (int i = 0; i < 5; i++) {
+		patch_case(&w, i, true);
+		if (w.ctrs[i])
+			patch_case(&w, i, false);
+	}
+	/* A generation between (another change first), a container that
+	 * is already there, one on another guest: refused. */
+	build(&w, &s);
+	build(&w, &before);
+	ep_of(2, 5, &e);
+	CU_ASSERT_EQUAL(ns_snap_patch_ep(&s, &e, true, w.gen + 2, &d), -EAGAIN);
+	ep_of(2, 0, &e);
+	CU_ASSERT_EQUAL(ns_snap_patch_ep(&s, &e, true, w.gen + 1, &d), -EAGAIN);
+	snprintf(e.guest, ST_NAME_LEN, "g1");
+	CU_ASSERT_EQUAL(ns_snap_patch_ep(&s, &e, false, w.gen + 1, &d),
+			-EAGAIN);
+	CU_ASSERT(snap_eq(&s, &before));
+	/* A store without generations. */
+	s.gen = 0;
+	ep_of(2, 5, &e);
+	CU_ASSERT_EQUAL(ns_snap_patch_ep(&s, &e, true, 1, &d), -EAGAIN);
+	ns_snap_free(&s);
+	ns_snap_free(&before);
+}
+
 void suite_cplane(void)
 {
 	CU_pSuite s = CU_add_suite("cplane", NULL, NULL);
@@ -574,4 +678,5 @@ void suite_cplane(void)
 	CU_add_test(s, "log_overflow", test_log_overflow);
 	CU_add_test(s, "compose_order", test_compose_order);
 	CU_add_test(s, "dead_and_keyless", test_dead_and_keyless);
+	CU_add_test(s, "patch_endpoint", test_patch_endpoint);
 }
