@@ -178,6 +178,10 @@ static json_t *ag_op_publish_ports(struct agent *ag, json_t *args)
 			}
 		}
 	}
+	/* The same mappings again (a connect republishes them): nothing to
+	 * apply, nothing to save. */
+	if (c->ports ? json_equal(c->ports, ports) : !json_array_size(ports))
+		return proto_reply_ok(NULL);
 	old = c->ports;
 	c->ports = json_deep_copy(ports);
 	err = ag_nft_sync(ag);
