@@ -122,7 +122,9 @@ def main():
                      f"What reached the guests: SyncNetwork {s['sync']}, UpdateNetwork {s['update']}, "
                      f"UpdatePeers (full sets) {s['update_peers']}, peers carried {s['peers_sent']} "
                      f"(target: no full peer set); requests by op {s.get('by_op')}.")
-        L.append(f"Violations counted by the simulated guests over the run: {meta.get('sim_violations', '–')}.")
+        L.append(f"Violations counted by the simulated guests: {meta.get('sim_violations_before', '–')} while the mesh grew and "
+                 f"during the connect samples ({meta.get('sim_violation_kinds', '–')}), {meta.get('sim_violations', '–')} "
+                 f"across the host restart.")
     L.append(END)
     sec = "\n".join(L) + "\n"
     if out == "-":
