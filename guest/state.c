@@ -244,8 +244,12 @@ int ag_state_save(struct agent *ag)
 		err = -errno;
 		goto out;
 	}
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
-	    fsync(fd) < 0) {
+	/* No fsync: the file must survive the agent, not the machine. A
+	 * crash of the agent keeps what it wrote (the page cache), and after
+	 * a crash of the machine its interfaces are gone too: the host sees
+	 * the new boot id and replays; a file the crash left unreadable is
+	 * from before this boot, and ag_state_load starts empty then. */
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
 		err = -EIO;
 		goto out;
 	}
@@ -302,6 +306,31 @@ static void rd_dns(struct ag_net *n, json_t *arr)
 	}
 }
 
+/* The machine's boot time (/proc/stat btime), 0 if unknown. */
+static time_t boot_time(void)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	char line[256];
+	long long bt = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &bt) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (time_t)bt;
+}
+
+/* Last written before the machine booted (by a boot whose crash may have
+ * left it half written: state files are not fsynced). */
+static bool written_before_boot(const char *path)
+{
+	time_t bt = boot_time();
+	struct stat st;
+
+	return bt > 0 && !stat(path, &st) && st.st_mtime < bt;
+}
+
 int ag_state_load(struct agent *ag)
 {
 	char path[AG_PATH_LEN + 32];
@@ -315,6 +344,11 @@ int ag_state_load(struct agent *ag)
 	if (!root) {
 		if (access(path, F_OK) < 0)
 			return -ENOENT;
+		if (written_before_boot(path)) {
+			log_warn("state file %s, written before this boot, is unreadable (%s): starting empty",
+				 path, jerr.text);
+			return -ENOENT;
+		}
 		log_err("state file %s unreadable: %s", path, jerr.text);
 		return -EBADMSG;
 	}
