@@ -230,7 +230,8 @@ static int run_item(struct host *h, struct guest_rt *r, struct cp_item *it,
 	case CP_ADDNET:
 		rc = wk_call(h, r, "AddNetwork", it->args, &res, em);
 		if (!rc)
-			rc = mesh_store_key(h, r->name, it->nid, res, em);
+			rc = mesh_store_key(h, r->name, it->nid, res, false,
+					    em);
 		json_decref(res);
 		return rc;
 	case CP_RMNET:

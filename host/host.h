@@ -288,9 +288,10 @@ int mesh_guest_dead(struct host *h, const struct st_guest *g);
 /* A WireGuard public key as text (44 base64 characters, not all zero). */
 bool mesh_key_valid(const char *k);
 /* Store what AddNetwork said (h->mu taken inside) and refresh the
- * network: 0 or -errno with a message. */
+ * network, waking its members if notify (a connect wakes them itself once
+ * its guest is done): 0 or -errno with a message. */
 int mesh_store_key(struct host *h, const char *guest, const char *nid,
-		   json_t *res, char **errmsg);
+		   json_t *res, bool notify, char **errmsg);
 /* Containers of a guest (malloc'd). */
 int mesh_guest_containers(struct store *st, const char *guest,
 			  struct st_container **out, size_t *n);

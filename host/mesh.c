@@ -199,8 +199,10 @@ static int64_t key_created_of(struct store *st, const struct st_guest_net *gn)
 }
 
 int mesh_store_key(struct host *h, const char *guest, const char *nid,
-		   json_t *res, char **errmsg)
+		   json_t *res, bool notify, char **errmsg)
 {
+	bool changed = false;
+
 	struct st_guest_net gn;
 	const char *key = json_str(res, "public_key");
 	json_int_t port =
@@ -227,6 +229,9 @@ int mesh_store_key(struct host *h, const char *guest, const char *nid,
 		return host_err(errmsg, rc,
 				"store: cannot save the key of guest %s: %s",
 				guest, strerror(-rc));
-	cp_net_refresh(h, nid);
+	if (notify)
+		cp_net_refresh(h, nid);
+	else
+		cp_net_refresh_quiet(h, nid, &changed);
 	return 0;
 }

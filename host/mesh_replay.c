@@ -161,7 +161,7 @@ static int replay_networks(struct host *h, struct guest_rt *r,
 		mtu_add_network_args(h->st, &n, args);
 		rc = call(h, r, "AddNetwork", args, &res, &em);
 		if (!rc)
-			rc = mesh_store_key(h, g->name, n.id, res, &em);
+			rc = mesh_store_key(h, g->name, n.id, res, true, &em);
 		json_decref(res);
 		if (rc) {
 			log_warn("replay %s: %s", g->name, em);
