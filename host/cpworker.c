@@ -285,6 +285,17 @@ static void set_ack(struct host *h, struct guest_rt *r, const char *nid,
 
 /* Guests with generations: one UpdateNetwork or SyncNetwork. 1 = sent,
  * 0 = nothing due, -errno. */
+/* Under rt_mu: an AddNetwork or AddEndpoint of network nid is queued. */
+static bool endpoint_queued(const struct guest_rt *r, const char *nid)
+{
+	for (const struct cp_item *it = r->head; it; it = it->next)
+		if (!strcmp(it->nid, nid) &&
+		    (it->kind == CP_ADDNET ||
+		     (it->kind == CP_CALL && !strcmp(it->op, "AddEndpoint"))))
+			return true;
+	return false;
+}
+
 static int catch_up_gens(struct host *h, struct guest_rt *r, const char *nid)
 {
 	struct ns_ack a = { 0 };
@@ -310,10 +321,11 @@ static int catch_up_gens(struct host *h, struct guest_rt *r, const char *nid)
 		if (s)
 			a = *s;
 	}
-	/* Work queued for the guest meanwhile (an op queues before it
-	 * changes the snapshot): that round catches up after it, so the
-	 * guest never hears of a container's names before its endpoint. */
-	if (r->head) {
+	/* An endpoint queued for the guest on this network meanwhile (a
+	 * connect queues it before it changes the snapshot): that round
+	 * catches up after it, so the guest never hears of a container's
+	 * names before its endpoint. */
+	if (endpoint_queued(r, nid)) {
 		pthread_mutex_unlock(&h->rt_mu);
 		pthread_mutex_unlock(&h->ns_mu);
 		return -EAGAIN;
