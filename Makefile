@@ -207,7 +207,8 @@ asan-build: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" OPT="-O1 -g" \
-		build/asan/test_unit build/asan/wgnet-guest build/asan/wgnet-host build/asan/wgnet build/asan/wgnet-lab
+		build/asan/test_unit build/asan/wgnet-guest build/asan/wgnet-host build/asan/wgnet build/asan/wgnet-lab \
+		build/asan/wgnet-simguest
 
 asan-unit: asan-build
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/test_unit
