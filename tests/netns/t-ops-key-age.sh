@@ -177,6 +177,16 @@ ok "wgnet_key_rotations_total{trigger=max_age} counted both guests; wgnet_key_ag
 wait_for 30 reach_now a1 "$ip2" || fail "a1 cannot reach a2 after the handshake check"
 fails0=$(sample "$TMP/m.txt" wgnet_key_rotation_failures_total 'network="knet",trigger="max_age"')
 fails0=${fails0:-0}
+# Freeze when no rotation is in flight or about to start (every key at
+# most MAXAGE - 8 s old; one starts a few seconds before MAXAGE): one the
+# freeze cut between its commits moved a guest's key in the store while the
+# other was frozen (a half-done rotation the replay repairs, not what this
+# part tests).
+fresh() {
+	guests >"$TMP/k.fresh" || return 1
+	awk -v max=$((MAXAGE - 8)) '$3 == "None" || $3 > max { bad = 1 } END { exit bad || NR != 2 }' "$TMP/k.fresh"
+}
+wait_for $((2 * MAXAGE)) fresh || fail "no moment without a rotation due: $(cat "$TMP/k.fresh")"
 guests >"$TMP/k2"
 apid=$(cat "$WGNET_LAB_DIR/guests/vm-a2/pid")
 lab exec a1 -- ping -D -i 0.01 -n -c $((8000 + PING_TAIL)) "$ip2" >"$TMP/ping.b.txt" 2>&1 &
