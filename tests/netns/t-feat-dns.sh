@@ -70,7 +70,10 @@ while True:
     hdr = q[:2] + struct.pack(">HHHHH", 0x8180 if ours else 0x8183, 1, 1 if ans else 0, 0, 0)
     s.sendto(hdr + q[12:i + 5] + ans, a)
 PY
-lab inet -- python3 "$TMP/upstream.py" >"$TMP/upstream.log" 2>&1 &
+# The lab script itself (not the lab() function: a function in the
+# background is a subshell, and $! its pid, whose python child a kill at
+# cleanup missed): it execs into python, so $! is the resolver.
+"$WGNET_BIN/wgnet-lab" inet -- python3 "$TMP/upstream.py" >"$TMP/upstream.log" 2>&1 &
 PIDS+=($!)
 lab guest add gup >/dev/null
 echo "nameserver 198.18.0.2" >"/etc/netns/$LP-g-gup/resolv.conf"
