@@ -162,7 +162,7 @@ out:
 	return rc;
 }
 
-static void net_notify_now(struct host *h, const char *nid)
+void cp_net_notify_now(struct host *h, const char *nid)
 {
 	json_t *members = NULL;
 	struct cp_net *n;
@@ -219,12 +219,7 @@ void cp_net_notify(struct host *h, const char *nid)
 		pthread_cond_signal(&h->nq_cv);
 	pthread_mutex_unlock(&h->nq_mu);
 	if (!queued)
-		net_notify_now(h, nid);
-}
-
-void cp_net_notify_now(struct host *h, const char *nid)
-{
-	net_notify_now(h, nid);
+		cp_net_notify_now(h, nid);
 }
 
 /* Under nq_mu: until the head is due (or the notifier stops: what is
@@ -260,7 +255,7 @@ static void *notifier_main(void *arg)
 		memcpy(nid, h->nq[0].nid, sizeof(nid));
 		memmove(h->nq, h->nq + 1, --h->nq_n * sizeof(*h->nq));
 		pthread_mutex_unlock(&h->nq_mu);
-		net_notify_now(h, nid);
+		cp_net_notify_now(h, nid);
 		pthread_mutex_lock(&h->nq_mu);
 	}
 	pthread_mutex_unlock(&h->nq_mu);

@@ -122,6 +122,24 @@ static int ctrl_prefix_opt(const char *arg, struct ip_prefix *v, size_t *n)
 	return 0;
 }
 
+/* --NAME ARG: an integer in lo..hi, else a message and -EINVAL. */
+static int int_opt(const char *name, const char *arg, long lo, long hi,
+		   const char *unit, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi) {
+		fprintf(stderr, "wgnet-host: invalid --%s %s (%ld..%ld%s)\n",
+			name, arg, lo, hi, unit);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
@@ -296,37 +314,18 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'C':
-			errno = 0;
-			call_ms = (int)strtol(optarg, &end, 10);
-			if (errno || *end || call_ms < 100 ||
-			    call_ms > 600000) {
-				fprintf(stderr,
-					"wgnet-host: invalid --call-timeout %s (100..600000 ms)\n",
-					optarg);
+			if (int_opt("call-timeout", optarg, 100, 600000, " ms",
+				    &call_ms))
 				return 2;
-			}
 			break;
 		case 'F':
-			errno = 0;
-			fanout_ms = (int)strtol(optarg, &end, 10);
-			if (errno || *end || fanout_ms < 0 ||
-			    fanout_ms > 10000) {
-				fprintf(stderr,
-					"wgnet-host: invalid --fanout-delay %s (0..10000 ms)\n",
-					optarg);
+			if (int_opt("fanout-delay", optarg, 0, 10000, " ms",
+				    &fanout_ms))
 				return 2;
-			}
 			break;
 		case 'L':
-			errno = 0;
-			lease_ttl = (int)strtol(optarg, &end, 10);
-			if (errno || *end || lease_ttl < 2 ||
-			    lease_ttl > 3600) {
-				fprintf(stderr,
-					"wgnet-host: invalid --lease-ttl %s (2..3600)\n",
-					optarg);
+			if (int_opt("lease-ttl", optarg, 2, 3600, "", &lease_ttl))
 				return 2;
-			}
 			break;
 		case 'v':
 			log_level = LOG_LVL_DEBUG;
