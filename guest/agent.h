@@ -53,6 +53,7 @@ struct ag_net {
 	uint8_t rot_pub[WG_KEY_LEN];
 	json_t *rot_peers; /* owned */
 	int rot_tuned; /* its sockets tuned (as wg_tuned) */
+	size_t rot_switched; /* peers switched so far (for the log) */
 	/* The host's id of the rotation in progress (0: none or an old
 	 * host), and the highest one prepared: requests of any other are
 	 * refused (guest/rotate.c). */

@@ -16,7 +16,9 @@
  *     program and its wgn_ifaces entry: it delivers what it receives at once.
  *   RotatePeers {"network_id","peers":[PEER…]} → {}
  *     the next interface's peers: every other guest's next key and port.
- *     A persistent keepalive makes both ends handshake now.
+ *     A peer's "keepalive" (seconds; ROT_KEEPALIVE when absent) makes
+ *     this end start the handshake now; the host gives it to one end of
+ *     each pair, the one configured last.
  *   RotateSwitch {"network_id"} → {"switched":N,"pending":M,"old_bytes":B}
  *     each remote destination whose peer has completed a handshake on the
  *     next interface is redirected there (one wgn_dests update each);
@@ -155,6 +157,7 @@ static void next_undo(struct agent *ag, struct ag_net *n)
 	n->rot_ifname[0] = '\0';
 	n->rot_port = 0;
 	n->rot_id = 0;
+	n->rot_switched = 0;
 	json_decref(n->rot_peers); /* what the undone interface held */
 	n->rot_peers = NULL;
 }
@@ -281,6 +284,7 @@ static int parse_peers(struct ag_net *n, json_t *jpeers, struct wg_peer **out,
 		const char *key = json_str(p, "public_key");
 		const char *ep = json_str(p, "endpoint");
 		json_t *ai = json_object_get(p, "allowed_ips");
+		json_t *ka = json_object_get(p, "keepalive");
 		struct ip_addr eip;
 		uint16_t eport;
 		socklen_t sl;
@@ -294,7 +298,13 @@ static int parse_peers(struct ag_net *n, json_t *jpeers, struct wg_peer **out,
 			       -EINVAL;
 		}
 		ip_to_sockaddr(&eip, eport, &peers[i].endpoint, &sl);
-		peers[i].keepalive = ROT_KEEPALIVE;
+		if (ka && (!json_is_integer(ka) || json_integer_value(ka) < 0 ||
+			   json_integer_value(ka) > 65535)) {
+			free_peers(peers, np);
+			return *why = "keepalive must be 0..65535", -EINVAL;
+		}
+		peers[i].keepalive = ka ? (uint16_t)json_integer_value(ka) :
+					  ROT_KEEPALIVE;
 		peers[i].allowed = calloc(json_array_size(ai) + 1,
 					  sizeof(*peers[i].allowed));
 		if (!peers[i].allowed) {
@@ -314,6 +324,25 @@ static int parse_peers(struct ag_net *n, json_t *jpeers, struct wg_peer **out,
 	*out = peers;
 	*nout = np;
 	return 0;
+}
+
+/* The peers as the next interface holds them, for the commit to hand on
+ * as the network's held peers (guest/peers.c): with the keepalive each
+ * really has, so that the host's next peer set (which has none) clears
+ * the rotation's. NULL when out of memory: the next full set repairs. */
+static json_t *held_peers(json_t *jpeers, const struct wg_peer *peers)
+{
+	json_t *held = json_deep_copy(jpeers), *p;
+	size_t i;
+
+	json_array_foreach(held, i, p) {
+		if (peers[i].keepalive)
+			json_object_set_new(p, "keepalive",
+					    json_integer(peers[i].keepalive));
+		else
+			json_object_del(p, "keepalive");
+	}
+	return held;
 }
 
 /* wireguard-go's socket buffers on the next interface, as the current one
@@ -356,13 +385,15 @@ json_t *ag_op_rotate_peers(struct agent *ag, json_t *args)
 	dev.peers = peers;
 	dev.n_peers = np;
 	err = ag->wg->set(n->rot_ifname, &dev);
-	free_peers(peers, np);
-	if (err)
+	if (err) {
+		free_peers(peers, np);
 		return proto_reply_err(
 			err, "cannot set the next interface's peers: %s",
 			strerror(-err));
+	}
 	json_decref(n->rot_peers);
-	n->rot_peers = json_deep_copy(jpeers);
+	n->rot_peers = held_peers(jpeers, peers);
+	free_peers(peers, np);
 	rot_tune(ag, n);
 	return proto_reply_ok(NULL);
 }
@@ -437,6 +468,10 @@ json_t *ag_op_rotate_switch(struct agent *ag, json_t *args)
 		return proto_reply_err(err,
 				       "cannot read the next interface: %s",
 				       strerror(-err));
+	if (sw != n->rot_switched)
+		log_info("%s: rotation: %zu peers switched to %s, %zu pending",
+			 n->ifname, sw, n->rot_ifname, pend);
+	n->rot_switched = sw;
 	return proto_reply_ok(json_pack(
 		"{s:I,s:I,s:I}", "switched", (json_int_t)sw, "pending",
 		(json_int_t)pend, "old_bytes", (json_int_t)old_bytes(ag, n)));
@@ -490,6 +525,7 @@ json_t *ag_op_rotate_commit(struct agent *ag, json_t *args)
 	n->rot_ifname[0] = '\0';
 	n->rot_port = 0;
 	n->rot_id = 0;
+	n->rot_switched = 0;
 	ag_net_dp_sync(ag, n); /* wgn_nets' wg_ifindex */
 	if (old_idx > 0) {
 		dp_iface_del(ag->dp, (uint32_t)old_idx);

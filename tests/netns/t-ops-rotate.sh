@@ -182,6 +182,23 @@ ls "$(keydir r1)" | grep -q next && fail "a .next key file was left: $(ls "$(key
 [ "$(lab guest exec vm-r1 -- ip -o link show type tun | wc -l)" = 1 ] || fail "vm-r1 has $(lab guest exec vm-r1 -- ip -o link show type tun | wc -l) WireGuard interfaces"
 ok "one WireGuard interface per guest left, no stray key file"
 
+# The rotation's 1 s persistent keepalive (it makes the next interfaces
+# shake hands at once) ends with the rotation: the peer sets the host sends
+# after the commit clear it, on every guest (it used to stay where the
+# commit's held peers already matched the host's set: a keepalive a
+# second per peer pair for good).
+keepalives() {
+	local g i
+	for g in r1 r2 r3; do
+		for i in $(lab guest exec "vm-$g" -- ip -o link show type tun | awk -F': ' '{print $2}'); do
+			lab guest exec "vm-$g" -- wg show "$i" persistent-keepalive
+		done
+	done >"$TMP/ka.txt"
+	[ "$(wc -l <"$TMP/ka.txt")" = 6 ] && ! grep -qv 'off$' "$TMP/ka.txt"
+}
+wait_for 10 keepalives || fail "persistent keepalives left after the rotations: $(cat "$TMP/ka.txt")"
+ok "no persistent keepalive left on any guest after the rotations"
+
 # A stale rotation request is refused (the agent read it late, e.g. after a
 # freeze, when its host had given up and started another rotation): a
 # RotatePrepare no newer than the last rotation, and any step of a rotation
