@@ -71,7 +71,7 @@ mh_select() {
 # The machine of an existing guest (A unless recorded otherwise).
 mh_select_guest() {
 	local m
-	m=$(cat "$LAB_DIR/guests/$1/machine" 2>/dev/null) || m=A
+	{ read -r m <"$LAB_DIR/guests/$1/machine"; } 2>/dev/null || m=A
 	mh_select "$m"
 }
 

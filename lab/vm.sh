@@ -18,8 +18,11 @@
 # linux-image-amd64 depends on), WGNET_VM_MEM (MiB, default 256),
 # WGNET_VM_BOOT_TIMEOUT (s, default 120), WGNET_VM_EXEC_TIMEOUT (s, 300).
 
-VM_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VM_DIR=${WGNET_VM_DIR:-$(cd "$VM_LIB/.." && pwd)/build/vm}
+# wgnet-lab sources this file by an absolute path (its own directory,
+# resolved): the directory without a subshell, as every lab command pays it.
+VM_LIB=${BASH_SOURCE[0]%/*}
+[ "${VM_LIB#/}" != "$VM_LIB" ] || VM_LIB=$(cd "$VM_LIB" && pwd)
+VM_DIR=${WGNET_VM_DIR:-${VM_LIB%/*}/build/vm}
 VM_MEM=${WGNET_VM_MEM:-256}
 VM_QEMU=${WGNET_VM_QEMU:-qemu-system-x86_64}
 
