@@ -13,7 +13,19 @@ LP=$WGNET_LAB_PREFIX
 lab() { "$WGNET_BIN/wgnet-lab" "$@"; }
 wgnet() { "$WGNET_BIN/wgnet" "$@"; }
 at_exit 'lab down'
-lab_up() { lab up >/dev/null || fail "wgnet-lab up"; }
+# WGNET_TEST_CAPTURE=1: the underlay's UDP (every WireGuard packet between
+# the guests: type, indices, counters; 96 bytes each) is captured to
+# $TMP/underlay.pcap for the whole test, to be kept with WGNET_TEST_KEEP.
+lab_up() {
+	lab up >/dev/null || fail "wgnet-lab up"
+	[ "${WGNET_TEST_CAPTURE:-}" = 1 ] || return 0
+	command -v tcpdump >/dev/null || fail "WGNET_TEST_CAPTURE=1 needs tcpdump"
+	# the lab script execs into tcpdump: $! is tcpdump's pid
+	"$WGNET_BIN/wgnet-lab" underlay -- tcpdump -U -i any -n -s 96 \
+		-w "$TMP/underlay.pcap" udp 2>"$TMP/underlay.tcpdump.txt" &
+	PIDS+=($!)
+	wait_for 10 grep -q "listening on" "$TMP/underlay.tcpdump.txt" || fail "tcpdump did not start"
+}
 # cip NAME [NET]: the container's IPv4 address on NET (or its first)
 cip() {
 	wgnet network inspect "${2:-$(first_net "$1")}" | python3 -c '
