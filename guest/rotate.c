@@ -16,7 +16,7 @@
  *     program and its wgn_ifaces entry: it delivers what it receives at once.
  *   RotatePeers {"network_id","peers":[PEER…]} → {}
  *     the next interface's peers: every other guest's next key and port.
- *     A peer's "keepalive" (seconds; ROT_KEEPALIVE when absent) makes
+ *     A peer's "keepalive" (seconds; PROTO_ROT_KEEPALIVE when absent) makes
  *     this end start the handshake now; the host gives it to one end of
  *     each pair, the one configured last.
  *   RotateSwitch {"network_id"} → {"switched":N,"pending":M,"old_bytes":B}
@@ -49,7 +49,6 @@
 #include "ops.h"
 
 #define ROT_PORT_OFFSET 1000 /* the two ports: 51820+i and 52820+i */
-#define ROT_KEEPALIVE 1
 #define ROT_TXQLEN 2000 /* as AG_WG_TXQLEN */
 
 static void next_key_path(struct agent *ag, const char *net_id, char *buf,
@@ -304,7 +303,7 @@ static int parse_peers(struct ag_net *n, json_t *jpeers, struct wg_peer **out,
 			return *why = "keepalive must be 0..65535", -EINVAL;
 		}
 		peers[i].keepalive = ka ? (uint16_t)json_integer_value(ka) :
-					  ROT_KEEPALIVE;
+					  PROTO_ROT_KEEPALIVE;
 		peers[i].allowed = calloc(json_array_size(ai) + 1,
 					  sizeof(*peers[i].allowed));
 		if (!peers[i].allowed) {

@@ -32,7 +32,6 @@
 #include "metrics.h"
 
 #define ROT_SWITCH_TIMEOUT_MS 15000
-#define ROT_KEEPALIVE 1 /* s, on the next interface of the initiating end */
 #define ROT_POLL_MS 50
 /* The old path is drained when its byte counters stood still this long on
  * every guest (what was in flight on it has arrived); waited for at most
@@ -166,7 +165,7 @@ static int next_peers(struct host *h, const struct st_network *n,
 		json_object_set_new(p, "public_key", json_string(y->new_key));
 		json_object_set_new(p, "endpoint", json_string(buf));
 		json_object_set_new(p, "keepalive",
-				    json_integer(y < x ? ROT_KEEPALIVE : 0));
+				    json_integer(y < x ? PROTO_ROT_KEEPALIVE : 0));
 	}
 	*out = peers;
 	return 0;

@@ -30,6 +30,9 @@
 /* Replies come from our own daemons and may be larger: the status of 100
  * guests in full mesh is a few MiB. Still a hard limit for the client. */
 #define PROTO_MAX_REPLY (64U << 20)
+/* RotatePeers: the persistent keepalive (s) that makes an end start the
+ * handshake on its next interface; a peer without "keepalive" gets it. */
+#define PROTO_ROT_KEEPALIVE 1
 
 enum { PROTO_T_REQUEST = 1, PROTO_T_REPLY = 2 };
 
