@@ -20,8 +20,10 @@
 
 # wgnet-lab sources this file by an absolute path (its own directory,
 # resolved): the directory without a subshell, as every lab command pays it.
-VM_LIB=${BASH_SOURCE[0]%/*}
-[ "${VM_LIB#/}" != "$VM_LIB" ] || VM_LIB=$(cd "$VM_LIB" && pwd)
+case ${BASH_SOURCE[0]} in
+/*/*) VM_LIB=${BASH_SOURCE[0]%/*} ;;
+*) VM_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) ;;
+esac
 VM_DIR=${WGNET_VM_DIR:-${VM_LIB%/*}/build/vm}
 VM_MEM=${WGNET_VM_MEM:-256}
 VM_QEMU=${WGNET_VM_QEMU:-qemu-system-x86_64}
