@@ -7,6 +7,9 @@
 # What we create is recorded under $BW and removed by bench_cleanup, which
 # bench/run installs as its EXIT/INT/TERM trap.
 
+# shellcheck source=lab/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/proc.sh"
+
 BENCH_NS=()		# namespaces we made (outside the lab)
 BENCH_PIDS=()		# processes we started (iperf3 servers, wireguard-go)
 BENCH_SOCKS=()		# wireguard-go UAPI sockets of our bare tunnel
@@ -64,16 +67,8 @@ bg_start() {
 
 alive() {	# how many of the given pids still run
 	local p c=0
-	for p in "$@"; do kill -0 "$p" 2>/dev/null && c=$((c + 1)); done
+	for p in "$@"; do pid_alive "$p" && c=$((c + 1)); done
 	echo "$c"
-}
-
-kill_pid() {
-	local p=$1
-	kill -0 "$p" 2>/dev/null || return 0
-	kill -TERM "$p" 2>/dev/null
-	for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -KILL "$p" 2>/dev/null
 }
 
 lab() { "$WGNET_BIN/wgnet-lab" "$@"; }
@@ -85,7 +80,7 @@ bench_cleanup() {
 	CLEANED=1
 	trap - INT TERM
 	log "cleaning up"
-	for p in ${BENCH_PIDS[@]+"${BENCH_PIDS[@]}"}; do kill_pid "$p"; done
+	for p in ${BENCH_PIDS[@]+"${BENCH_PIDS[@]}"}; do pid_stop "$p" TERM; done
 	if [ "$LAB_STARTED" = 1 ]; then
 		# The whole lab goes: stop wgnet-host first so that removing each
 		# container does not fan peer updates out to every other guest.

@@ -97,7 +97,7 @@ mh_etcd_start() {
 	local i=$1 d pid
 	d=$(mh_dir)
 	pid=$(cat "$d/m$i.pid" 2>/dev/null)
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 0
+	[ -n "$pid" ] && pid_alive "$pid" && return 0
 	mkdir -p "$d/m$i"
 	chmod 700 "$d/m$i"
 	# A member killed with SIGKILL leaves its client socket file behind,
@@ -120,11 +120,7 @@ mh_etcd_stop() {
 	local i=$1 pid d
 	d=$(mh_dir)
 	pid=$(cat "$d/m$i.pid" 2>/dev/null) || return 0
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	fi
+	pid_stop "$pid" TERM
 	rm -f "$d/m$i.pid"
 }
 
@@ -133,7 +129,7 @@ mh_etcd_healthy() {
 	local i pid
 	for i in 1 2 3; do
 		pid=$(cat "$(mh_dir)/m$i.pid" 2>/dev/null) || continue
-		kill -0 "$pid" 2>/dev/null || continue
+		pid_alive "$pid" || continue
 		curl -s --max-time 1 --unix-socket "$(mh_client_sock "$i")" http://localhost/health |
 			grep -q '"health":"true"' || return 1
 	done
@@ -145,7 +141,7 @@ mh_etcd_wait() {
 		mh_etcd_healthy && return 0
 		for i in 1 2 3; do
 			pid=$(cat "$(mh_dir)/m$i.pid" 2>/dev/null) || continue
-			kill -0 "$pid" 2>/dev/null || { echo "etcd m$i exited:" >&2; tail -n 5 "$(mh_dir)/m$i.log" >&2; return 1; }
+			pid_alive "$pid" || { echo "etcd m$i exited:" >&2; tail -n 5 "$(mh_dir)/m$i.log" >&2; return 1; }
 		done
 		sleep 0.2
 	done
@@ -161,7 +157,7 @@ mh_cmd_etcd() {
 		for i in 1 2 3; do
 			pid=$(cat "$(mh_dir)/m$i.pid" 2>/dev/null)
 			st=stopped
-			[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && st="running (pid $pid)"
+			[ -n "$pid" ] && pid_alive "$pid" && st="running (pid $pid)"
 			printf 'm%s\t%s\t%s\n' "$i" "$(mh_client_sock "$i")" "$st"
 		done ;;
 	stop) [[ ${2:-} =~ ^[123]$ ]] || die "usage: wgnet-lab etcd stop 1|2|3"; mh_etcd_stop "$2" ;;
@@ -185,7 +181,7 @@ mh_host_b_start() {
 	echo $! >"$LAB_DIR/host-b.pid"
 	for _ in $(seq 100); do
 		[ -S "$sock" ] && "$BIN/wgnet" -H "$sock" guest ls >/dev/null 2>&1 && return 0
-		kill -0 "$(cat "$LAB_DIR/host-b.pid")" 2>/dev/null || { tail -5 "$log" >&2; die "wgnet-host B exited"; }
+		pid_alive "$(cat "$LAB_DIR/host-b.pid")" || { tail -5 "$log" >&2; die "wgnet-host B exited"; }
 		sleep 0.1
 	done
 	die "wgnet-host B did not answer on $sock (see $log)"
@@ -194,11 +190,7 @@ mh_host_b_start() {
 mh_host_b_stop() {
 	local sig=${1:-TERM} pid
 	pid=$(cat "$LAB_DIR/host-b.pid" 2>/dev/null) || return 0
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -"$sig" "$pid" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	fi
+	pid_stop "$pid" "$sig"
 	rm -f "$LAB_DIR/host-b.pid"
 }
 

@@ -329,7 +329,7 @@ vm_guest_boot() {
 			pid=$(vm_qemu_pid "$g") && echo "$pid" >"$d/pid"
 			return 0
 		fi
-		if ! kill -0 "$qpid" 2>/dev/null; then
+		if ! pid_alive "$qpid"; then
 			vm_log "qemu of $g exited"
 			tail -20 "$d/qemu.log" "$d/console.log" >&2
 			return 1
@@ -347,9 +347,7 @@ vm_guest_destroy() {
 	d=$(guest_dir "$g")
 	num=$(cat "$d/num" 2>/dev/null)
 	if pid=$(vm_qemu_pid "$g"); then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		pid_stop "$pid" TERM
 	fi
 	rm -f "$d/qemu.pid" "$d/pid" "$d/guest.sock" "$d/exec.sock"
 	[ -n "$num" ] && ip -n "$UL_NS" link del "ul$num" 2>/dev/null

@@ -31,7 +31,7 @@ dk_machine() {
 # sandbox namespaces) of the one before
 dk_mountns() {
 	local m=$1 d="$TMP/$1"
-	[ -f "$d/mnt.pid" ] && kill -0 "$(cat "$d/mnt.pid")" 2>/dev/null && return 0
+	[ -f "$d/mnt.pid" ] && pid_alive "$(cat "$d/mnt.pid")" && return 0
 	mkdir -p "$d/data" "$d/exec"
 	unshare -m --propagation private -- sh -c '
 		mount -t tmpfs -o mode=0755 tmpfs /run &&
@@ -64,7 +64,7 @@ dk_dockerd_stop() {
 	local m=$1 pid
 	pid=$(cat "$TMP/$m/dockerd.launch" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || return 0
-	wait_for 60 sh -c "! kill -0 $pid" || fail "dockerd on $m did not stop"
+	wait_for 60 dead "$pid" || fail "dockerd on $m did not stop"
 }
 
 # dk_cleanup NAME: remove every container (live-restore would keep them),
@@ -76,7 +76,7 @@ dk_cleanup() {
 	dk_dockerd_stop "$m"
 	pid=$(cat "$d/exec/containerd/containerd.pid" 2>/dev/null) &&
 		[ "$(cat /proc/$pid/comm 2>/dev/null)" = containerd ] && kill "$pid" &&
-		wait_for 20 sh -c "! kill -0 $pid"
+		wait_for 20 dead "$pid"
 	# Shims of our containerd namespace that outlived it (only ours: the
 	# namespace name carries $T).
 	for pid in $(pgrep -f -- "containerd-shim-runc-v2 -namespace $T-$m -id "); do
@@ -120,7 +120,7 @@ dk_host_stop() {
 	local pid
 	pid=$(cat "$TMP/$1/host.pid")
 	kill "$pid" 2>/dev/null
-	wait_for 20 sh -c "! kill -0 $pid" || fail "wgnet-host of $1 did not stop"
+	wait_for 20 dead "$pid" || fail "wgnet-host of $1 did not stop"
 }
 
 wgh() { local m=$1; shift; "$WGNET_BIN/wgnet" -H "$TMP/$m/host.sock" "$@"; }

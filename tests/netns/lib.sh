@@ -8,6 +8,8 @@ set -eu
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
 # shellcheck source=lab/claim.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../lab/claim.sh"
+# shellcheck source=lab/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lab/proc.sh"
 if [ -z "${T:-}" ]; then
 	wgnet_claim_prefix t || { echo "FAIL: no free test prefix in $WGNET_CLAIMS" >&2; exit 1; }
 	T=$WGNET_CLAIMED
@@ -157,8 +159,8 @@ start_guest() {
 	wait_for 10 test -S "$d/guest.sock" || { cat "$d/guest.log"; fail "wgnet-guest $name did not start"; }
 }
 
-# dead PID: the process is gone
-dead() { ! kill -0 "$1" 2>/dev/null; }
+# dead PID: the process is gone (exited, even if not yet reaped)
+dead() { ! pid_alive "$1"; }
 # answered FILE: a ping writing to FILE has had a reply
 answered() { grep -q "bytes from" "$1"; }
 # listening FILE: a tcpdump writing to FILE is capturing

@@ -84,7 +84,7 @@ ok "refused deltas change nothing"
 # Restart: the gen is persisted; the boot id changes; traffic goes on.
 pid=$(cat "$TMP/a/pid")
 kill -TERM "$pid"
-wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+wait_for 10 dead "$pid"
 start_guest "$GA" a
 [ "$(gcall a Hello | jq_ 'd["nets"]["'$N1'"]')" = 7 ] || fail "gen lost across a restart"
 [ "$(gcall a Hello | jq_ 'd["boot"]')" != "$boot1" ] || fail "same boot id after a restart"

@@ -109,7 +109,7 @@ PIDS+=($png)
 t0=$SECONDS
 wait_for $((3 * MAXAGE)) both_rotated "$TMP/k0" || fail "the keys did not all rotate on their own in $((3 * MAXAGE)) s: before $(cat "$TMP/k0"); now $(cat "$TMP/k.now")"
 log "every key rotated on its own after $((SECONDS - t0)) s of pinging: $(tr '\n' ' ' <"$TMP/k.now")"
-kill -0 "$png" 2>/dev/null || fail "the ping ended before every key had rotated"
+pid_alive "$png" || fail "the ping ended before every key had rotated"
 wait "$png" || true # its exit says whether the tail was answered too
 # lost FILE N: the failure message of a ping that lost some of its first N
 lost() {

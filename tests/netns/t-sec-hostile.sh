@@ -26,7 +26,7 @@ wgnet container add c4 --guest g2 --netns "/run/netns/$LP-c-c4" >/dev/null
 ip1=$(cip c1 net1); ip2=$(cip c2 net1)
 wait_for 10 reach c1 "$ip2" || fail "c1 cannot reach c2"
 pids() { cat "$WGNET_LAB_DIR/host.pid" "$WGNET_LAB_DIR/guests/g1/pid" "$WGNET_LAB_DIR/guests/g2/pid" | tr '\n' ' '; }
-alive() { for p in $(pids); do kill -0 "$p" || fail "daemon $p died"; done; }
+alive() { for p in $(pids); do pid_alive "$p" || fail "daemon $p died"; done; }
 pids0=$(pids)
 snap0=$(python3 "$MC" snapshot)
 

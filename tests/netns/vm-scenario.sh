@@ -46,7 +46,7 @@ declare -A GPID GNUM
 for g in "$G1" "$G2" "$G3"; do
 	GPID[$g]=$(guest_pid "$g")
 	GNUM[$g]=$(cat "$WGNET_LAB_DIR/guests/$g/num")
-	[ -n "${GPID[$g]}" ] && kill -0 "${GPID[$g]}" || fail "no process for guest $g"
+	[ -n "${GPID[$g]}" ] && pid_alive "${GPID[$g]}" || fail "no process for guest $g"
 done
 ip1=$(cip c1 sa); ip2=$(cip c2 sa); ip3=$(cip c3 sb)
 log "c1=$ip1 ($G1) c2=$ip2 ($G2) c3=$ip3 ($G3)"
@@ -118,7 +118,7 @@ wait_for 20 no_port || fail "underlay port ul${GNUM[$G3]} of $G3 still there"
 ok "rm c3: its guest and underlay port are gone"
 lab down >/dev/null || fail "wgnet-lab down"
 for g in "$G1" "$G2"; do
-	kill -0 "${GPID[$g]}" 2>/dev/null && fail "guest process ${GPID[$g]} of $g still there"
+	pid_alive "${GPID[$g]}" && fail "guest process ${GPID[$g]} of $g still there"
 done
 ip netns list | grep -q "^$LP-" && fail "namespaces left: $(ip netns list | grep "^$LP-")"
 ok "lab down: no guest process, no namespace left"
