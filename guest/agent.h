@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct ag_net {
 	 * map): address text -> true, owned, NULL when none. */
 	json_t *dmiss;
 	int wg_tuned; /* sockets the backend tuned last time (ops_net.c) */
+	time_t heal_after; /* a failed rebuild: the next not before */
 	/* A key rotation in progress (guest/rotate.c): the next interface. */
 	char rot_ifname[16];
 	int rot_ifindex;
@@ -189,7 +191,14 @@ int ag_ep_bring_up(struct agent *ag, struct ag_ep *e, struct rtnl *cnl);
  * endpoint record owns (a set-up cut short by a crash). The number removed. */
 int ag_remove_orphans(struct agent *ag);
 int ag_adopt(struct agent *ag);
-void ag_check_endpoints(struct agent *ag);
+/* Once a second: endpoints whose veth or namespace vanished, networks
+ * whose WireGuard interface did (one link dump for both). */
+void ag_check_links(struct agent *ag);
+/* ops_net.c: rebuild a network's vanished WireGuard interface with the
+ * peers held (0, or -errno: retried after a pause). */
+int ag_net_heal(struct agent *ag, struct ag_net *n);
+/* rotate.c: drop a rotation in flight (its next interface and key). */
+void ag_rot_undo(struct agent *ag, struct ag_net *n);
 
 /*
  * Test hook (docs/reliability.md): with WGNET_GUEST_FAULT=<step> in its

@@ -754,9 +754,10 @@ static bool ctr_ns_gone(struct ag_ctr *c)
  * namespace, or deleted here when our resolver sockets kept the namespace
  * alive), the map entries of its endpoints and its resolver sockets too,
  * and its endpoints are reported as not present (the host then removes the
- * container). One link dump per check, however many endpoints there are.
+ * container). A network's WireGuard interface gone (its wireguard-go
+ * exited): rebuilt. One link dump per check, however many there are.
  */
-void ag_check_endpoints(struct agent *ag)
+void ag_check_links(struct agent *ag)
 {
 	struct ifset set = { 0 };
 	bool changed = false;
@@ -796,6 +797,18 @@ void ag_check_endpoints(struct agent *ag)
 		e->host_ifindex = 0;
 		if (c)
 			ag_dns_close(ag, c);
+	}
+	for (int i = 0; i < AG_MAX_NETS; i++) {
+		struct ag_net *n = &ag->nets[i];
+
+		/* The current interface of a rotation in progress is left to
+		 * the rotation (its commit or abort), a failed rebuild to its
+		 * pause. */
+		if (!n->used || n->rot_ifindex || time(NULL) < n->heal_after ||
+		    (n->ifindex > 0 && bsearch(&n->ifindex, set.idx, set.n,
+					       sizeof(int), cmp_int)))
+			continue;
+		ag_net_heal(ag, n);
 	}
 	free(set.idx);
 	if (changed)

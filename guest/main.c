@@ -359,7 +359,7 @@ static int run(struct agent *ag, const char *sock, unsigned int vsock_port,
 		ag_state_flush(ag, false);
 		if (time(NULL) != last_check) {
 			last_check = time(NULL);
-			ag_check_endpoints(ag);
+			ag_check_links(ag);
 		}
 	}
 	ag_state_flush(ag, true);

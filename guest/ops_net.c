@@ -89,12 +89,88 @@ static void net_undo(struct agent *ag, struct ag_net *n, bool created)
 		ag->wg->destroy(n->ifname);
 }
 
+/* The network's WireGuard interface as n describes it (name, port, key,
+ * MTU, gateway addresses, BPF): AddNetwork's, and a rebuild's. *created:
+ * the interface is new (an error path deletes it then). */
+static int net_device_build(struct agent *ag, struct ag_net *n, bool *created,
+			    const char **why)
+{
+	struct wg_device dev = { 0 };
+	char kpath[AG_PATH_LEN + 80];
+	int err;
+
+	ag_key_path(ag, n->id, kpath, sizeof(kpath));
+	err = wg_key_load_or_create(kpath, dev.private_key);
+	if (err) {
+		*why = "cannot create the private key";
+		goto out;
+	}
+	wg_key_public(n->pub, dev.private_key);
+	err = ag->wg->create(n->ifname);
+	if (err && err != -EEXIST) {
+		*why = "cannot create the WireGuard interface";
+		goto out;
+	}
+	*created = !err;
+	snprintf(dev.name, sizeof(dev.name), "%s", n->ifname);
+	dev.flags = WG_DEV_F_PRIVATE_KEY | WG_DEV_F_LISTEN_PORT;
+	dev.listen_port = n->port;
+	err = ag->wg->set(n->ifname, &dev);
+	if (err) {
+		*why = "cannot configure the WireGuard interface";
+		goto out;
+	}
+	n->ifindex = link_index(ag->nl, n->ifname);
+	if (n->ifindex <= 0) {
+		err = n->ifindex ? n->ifindex : -ENODEV;
+		*why = "the WireGuard interface did not appear";
+		goto out;
+	}
+	/* wireguard-go's TUN drops what does not fit its ring (txqueuelen,
+	 * 500 by default) while the daemon waits for a CPU: give it room
+	 * for a burst (docs/perf.md, "cross-guest anatomy"). */
+	err = link_set_txqlen(ag->nl, n->ifindex, AG_WG_TXQLEN);
+	if (err)
+		log_warn("%s: txqueuelen %d: %s", n->ifname, AG_WG_TXQLEN,
+			 strerror(-err));
+	err = link_set(ag->nl, n->ifindex, NULL, n->mtu, NULL, 1);
+	if (err) {
+		*why = "cannot bring the WireGuard interface up";
+		goto out;
+	}
+	/* The gateway lives on the guest, as a bridge's address would: the
+	 * container can ping it, and the guest's stack answers it. */
+	addr_add(ag->nl, n->ifindex, &n->gw4, 32);
+	if (n->gw6.family)
+		addr_add(ag->nl, n->ifindex, &n->gw6, 128);
+	err = ag_net_dp_sync(ag, n);
+	if (err) {
+		*why = "cannot program the BPF maps";
+		goto out;
+	}
+out:
+	explicit_bzero(&dev, sizeof(dev));
+	return err;
+}
+
+/* What is left of an interface that no longer works: its BPF attachment
+ * and entry, the link (a hung wireguard-go's) and its UAPI socket. */
+static void net_device_drop(struct agent *ag, struct ag_net *n)
+{
+	if (n->ifindex > 0) {
+		dp_iface_del(ag->dp, (uint32_t)n->ifindex);
+		dp_detach(ag->dp, n->ifindex);
+	}
+	n->ifindex = 0;
+	ag->wg->destroy(n->ifname);
+}
+
 json_t *ag_op_add_network(struct agent *ag, json_t *args)
 {
 	struct ag_net tmp = { 0 }, *n = NULL;
-	struct wg_device dev = { 0 };
 	const char *why = NULL;
-	char kpath[AG_PATH_LEN + 80];
+	char keep_if[sizeof(tmp.ifname)] = "";
+	uint16_t keep_port = 0;
 	bool used_idx[AG_MAX_NETS] = { false };
 	bool created = false;
 	unsigned int mtu = 0;
@@ -115,6 +191,14 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 			ag_state_save(ag);
 			return proto_reply_ok(add_network_result(ag, n));
 		}
+		/* The rebuild keeps the interface's name and port (after a
+		 * key rotation they are not the base ones, and the host has
+		 * them); a rotation in flight is undone (its host aborts);
+		 * a device whose wireguard-go hangs is deleted first. */
+		snprintf(keep_if, sizeof(keep_if), "%s", n->ifname);
+		keep_port = n->port;
+		ag_rot_undo(ag, n);
+		net_device_drop(ag, n);
 		tmp.index = n->index;
 		slot = (int)(n - ag->nets);
 		/* The new device holds no peer: generation 0 makes the host
@@ -154,69 +238,25 @@ json_t *ag_op_add_network(struct agent *ag, json_t *args)
 	n->used = true;
 	snprintf(n->ifname, sizeof(n->ifname), "%s%d", ag->wg_prefix, n->index);
 	n->port = (uint16_t)(WG_BASE_PORT + n->index);
+	if (keep_if[0]) {
+		snprintf(n->ifname, sizeof(n->ifname), "%s", keep_if);
+		n->port = keep_port;
+	}
 	n->mtu = mtu;
 
-	ag_key_path(ag, n->id, kpath, sizeof(kpath));
-	err = wg_key_load_or_create(kpath, dev.private_key);
-	if (err) {
-		why = "cannot create the private key";
-		goto fail;
-	}
-	wg_key_public(n->pub, dev.private_key);
-	err = ag->wg->create(n->ifname);
-	if (err && err != -EEXIST) {
-		why = "cannot create the WireGuard interface";
-		goto fail;
-	}
-	created = !err;
-	snprintf(dev.name, sizeof(dev.name), "%s", n->ifname);
-	dev.flags = WG_DEV_F_PRIVATE_KEY | WG_DEV_F_LISTEN_PORT;
-	dev.listen_port = n->port;
-	err = ag->wg->set(n->ifname, &dev);
-	if (err) {
-		why = "cannot configure the WireGuard interface";
-		goto fail;
-	}
-	n->ifindex = link_index(ag->nl, n->ifname);
-	if (n->ifindex <= 0) {
-		err = n->ifindex ? n->ifindex : -ENODEV;
-		why = "the WireGuard interface did not appear";
-		goto fail;
-	}
-	/* wireguard-go's TUN drops what does not fit its ring (txqueuelen,
-	 * 500 by default) while the daemon waits for a CPU: give it room
-	 * for a burst (docs/perf.md, "cross-guest anatomy"). */
-	err = link_set_txqlen(ag->nl, n->ifindex, AG_WG_TXQLEN);
+	err = net_device_build(ag, n, &created, &why);
 	if (err)
-		log_warn("%s: txqueuelen %d: %s", n->ifname, AG_WG_TXQLEN,
-			 strerror(-err));
-	err = link_set(ag->nl, n->ifindex, NULL, n->mtu, NULL, 1);
-	if (err) {
-		why = "cannot bring the WireGuard interface up";
 		goto fail;
-	}
-	/* The gateway lives on the guest, as a bridge's address would: the
-	 * container can ping it, and the guest's stack answers it. */
-	addr_add(ag->nl, n->ifindex, &n->gw4, 32);
-	if (n->gw6.family)
-		addr_add(ag->nl, n->ifindex, &n->gw6, 128);
-	err = ag_net_dp_sync(ag, n);
-	if (err) {
-		why = "cannot program the BPF maps";
-		goto fail;
-	}
 	err = ag_nft_sync(ag);
 	if (err) {
 		why = "cannot apply the nftables table";
 		goto fail;
 	}
-	explicit_bzero(&dev, sizeof(dev));
 	ag_state_save(ag);
 	log_info("network %s (%.12s) on %s, port %u", n->name, n->id, n->ifname,
 		 n->port);
 	return proto_reply_ok(add_network_result(ag, n));
 fail:
-	explicit_bzero(&dev, sizeof(dev));
 	log_err("AddNetwork %s: %s: %s", tmp.name, why, strerror(-err));
 	net_undo(ag, n, created);
 	ag_net_clear(n);
@@ -330,6 +370,57 @@ static void net_tune(struct agent *ag, struct ag_net *n)
 			 ret ? strerror(-ret) : "no socket bound yet");
 	/* An error will not go away by itself: do not try again. */
 	n->wg_tuned = ret < 0 ? 2 : ret;
+}
+
+#define AG_HEAL_RETRY_S 10
+
+/*
+ * The network's WireGuard interface is gone but the network is not:
+ * wireguard-go exited (killed, crashed: its TUN goes with it). The
+ * interface is rebuilt as it was (name, port, key, MTU, addresses, BPF)
+ * and given the peers the agent holds, so the data path comes back
+ * without waiting for the host; peers keep their keys, so the remote
+ * ends take the new session at the next handshake.
+ */
+int ag_net_heal(struct agent *ag, struct ag_net *n)
+{
+	json_t *peers = json_array(), *p;
+	const char *why = NULL, *k;
+	bool created = false;
+	char pwhy[256];
+	int err;
+
+	log_warn(
+		"%s: the WireGuard interface of network %s is gone (wireguard-go exited?): rebuilding it",
+		n->ifname, n->name);
+	net_device_drop(ag, n);
+	n->wg_tuned = 0;
+	err = net_device_build(ag, n, &created, &why);
+	if (err)
+		goto fail;
+	json_object_foreach(n->peers, k, p)
+		json_array_append(peers, p);
+	err = ag_peers_full(ag, n, peers, pwhy, sizeof(pwhy));
+	if (err < 0) {
+		why = pwhy;
+		goto fail;
+	}
+	if (err) /* applied, but for the addresses the map could not take */
+		log_warn("%s: %s", n->ifname, pwhy);
+	net_tune(ag, n);
+	ag_nft_sync(ag);
+	json_decref(peers);
+	log_info("%s: rebuilt with %zu peers", n->ifname,
+		 json_object_size(n->peers));
+	return 0;
+fail:
+	log_err("%s: cannot rebuild the interface of network %s: %s: %s (again in %d s)",
+		n->ifname, n->name, why ? why : "error", strerror(-err),
+		AG_HEAL_RETRY_S);
+	net_device_drop(ag, n);
+	n->heal_after = time(NULL) + AG_HEAL_RETRY_S;
+	json_decref(peers);
+	return err;
 }
 
 /* The full peer set, no generation (compatibility). */

@@ -161,6 +161,14 @@ static void next_undo(struct agent *ag, struct ag_net *n)
 	n->rot_peers = NULL;
 }
 
+/* A rotation in flight is dropped (its next interface and key): the host
+ * aborts it when its next step is refused. */
+void ag_rot_undo(struct agent *ag, struct ag_net *n)
+{
+	if (n->rot_ifindex || n->rot_ifname[0])
+		next_undo(ag, n);
+}
+
 static int next_create(struct agent *ag, struct ag_net *n, bool new_key)
 {
 	struct wgn_iface wi = { .kind = WGN_IF_WG, .net_id = (__u32)n->index };
