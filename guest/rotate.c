@@ -246,8 +246,7 @@ json_t *ag_op_rotate_prepare(struct agent *ag, json_t *args)
 			(unsigned long long)n->rot_seen);
 	if (id)
 		n->rot_seen = id;
-	if (n->rot_ifindex || n->rot_ifname[0])
-		next_undo(ag, n); /* a rotation that never finished */
+	ag_rot_undo(ag, n); /* a rotation that never finished */
 	err = next_create(ag, n, json_is_true(nk));
 	if (err) {
 		log_err("%s: cannot prepare the next interface %s: %s",

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Processes by PID (sourced by wgnet-lab, tests/netns/lib.sh and bench/run).
+# Processes by PID (sourced by wgnet-lab, tests/netns/lib.sh and bench/lib.sh).
 #
 #   pid_alive PID         the process runs
 #   pid_stop PID [SIG]    SIG (TERM) and up to 5 s for it to end, then KILL
