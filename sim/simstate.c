@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* wgnet-simguest: one simulated guest's state and its checks (simstate.h). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,38 @@ bool htab_del(struct sim_htab *h, const void *key)
 	h->state[i] = 2;
 	h->n--;
 	return true;
+}
+
+/* Count a violation and say on stderr what broke the invariant, so a bench
+ * that reports a count also leaves the offending change in its log (the
+ * first SIM_LOG_MAX of them; the counts go on). */
+#define SIM_LOG_MAX 50
+static unsigned int sim_logged;
+
+static void violate(struct sim_guest *g, int v, const char *fmt, ...)
+{
+	va_list ap;
+
+	g->st.violations[v]++;
+	if (sim_logged >= SIM_LOG_MAX)
+		return;
+	sim_logged++;
+	fprintf(stderr, "wgnet-simguest: %s: %s: ", g->name,
+		sim_violation_name(v));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *addr_str(const uint8_t a[16], char *buf, size_t len)
+{
+	static const uint8_t zero[12];
+
+	/* struct ip_addr keeps an IPv4 address in its first 4 bytes. */
+	if (!memcmp(a + 4, zero, sizeof(zero)))
+		return inet_ntop(AF_INET, a, buf, (socklen_t)len);
+	return inet_ntop(AF_INET6, a, buf, (socklen_t)len);
 }
 
 /* ---- networks ------------------------------------------------------------- */
@@ -314,7 +348,8 @@ static int peer_set(struct sim_guest *g, struct sim_net *n, struct peer_in *in)
 	int slot;
 
 	if (!memcmp(in->key, n->pub, WG_KEY_LEN))
-		g->st.violations[SIM_V_SELF]++;
+		violate(g, SIM_V_SELF, "network %s at gen %llu", n->id,
+			(unsigned long long)n->gen);
 	peer_remove(n, in->key);
 	slot = peer_slot(n);
 	if (slot < 0)
@@ -328,8 +363,14 @@ static int peer_set(struct sim_guest *g, struct sim_net *n, struct peer_in *in)
 	for (uint32_t k = 0; k < p->n_addr; k++) {
 		uint32_t *o = htab_get(&n->owner, p->addr[k]);
 
-		if (o)
-			g->st.violations[SIM_V_DUP_ADDR]++;
+		if (o) {
+			char b[INET6_ADDRSTRLEN];
+
+			violate(g, SIM_V_DUP_ADDR,
+				"network %s at gen %llu: %s already held",
+				n->id, (unsigned long long)n->gen,
+				addr_str(p->addr[k], b, sizeof(b)));
+		}
 		htab_put(&n->owner, p->addr[k], (uint32_t)slot);
 	}
 	n->live_peers++;
@@ -518,7 +559,7 @@ static json_t *op_add_endpoint(struct sim_guest *g, json_t *args)
 	char key[160], host_if[16];
 
 	if (!n) {
-		g->st.violations[SIM_V_UNKNOWN_NET]++;
+		violate(g, SIM_V_UNKNOWN_NET, "AddEndpoint to %s", nid ?: "?");
 		return proto_reply_err(
 			-ENOENT,
 			"network is not on this guest (AddNetwork first)");
@@ -594,7 +635,8 @@ static json_t *op_full(struct sim_guest *g, json_t *args, bool with_gen)
 	int err;
 
 	if (!n) {
-		g->st.violations[SIM_V_UNKNOWN_NET]++;
+		violate(g, SIM_V_UNKNOWN_NET, "%s to %s",
+			with_gen ? "SyncNetwork" : "UpdatePeers", nid ?: "?");
 		return proto_reply_err(-ENOENT, "network is not on this guest");
 	}
 	if (with_gen &&
@@ -610,7 +652,9 @@ static json_t *op_full(struct sim_guest *g, json_t *args, bool with_gen)
 		return proto_reply_err(err, "%s", why);
 	}
 	if (with_gen && (uint64_t)json_integer_value(jgen) < n->gen)
-		g->st.violations[SIM_V_GEN]++;
+		violate(g, SIM_V_GEN, "SyncNetwork %s: gen %lld below %llu",
+			n->id, (long long)json_integer_value(jgen),
+			(unsigned long long)n->gen);
 	net_clear_peers(n);
 	htab_init(&n->by_key, WG_KEY_LEN);
 	htab_init(&n->owner, 16);
@@ -624,7 +668,13 @@ static json_t *op_full(struct sim_guest *g, json_t *args, bool with_gen)
 			rec_add(n, &recs[i]);
 		for (size_t i = 0; i < nr; i++)
 			if (!addr_known(n, recs[i].addr))
-				g->st.violations[SIM_V_DNS]++;
+				violate(g, SIM_V_DNS,
+					"SyncNetwork %s gen %lld: record for %s, "
+					"no peer has it",
+					n->id,
+					(long long)json_integer_value(jgen),
+					addr_str(recs[i].addr, why,
+						 sizeof(why)));
 		n->gen = (uint64_t)json_integer_value(jgen);
 		g->st.sync++;
 	} else {
@@ -633,6 +683,32 @@ static json_t *op_full(struct sim_guest *g, json_t *args, bool with_gen)
 	peer_in_free(in, np);
 	free(recs);
 	return with_gen ? gen_reply(n) : proto_reply_ok(NULL);
+}
+
+/* No record may outlive the addresses of a peer an UpdateNetwork removes,
+ * unless the same delta gives the address to another peer (upserts in). */
+static void check_removed(struct sim_guest *g, struct sim_net *n,
+			  const struct sim_peer *p, const struct peer_in *in,
+			  size_t np, long long gen)
+{
+	char b[INET6_ADDRSTRLEN];
+
+	for (uint32_t a = 0; a < p->n_addr; a++) {
+		bool moved = false;
+
+		if (!htab_get(&n->rec_addr, p->addr[a]) ||
+		    htab_get(&n->local, p->addr[a]))
+			continue;
+		for (size_t s = 0; s < np && !moved; s++)
+			for (uint32_t k = 0; k < in[s].n_addr && !moved; k++)
+				moved = !memcmp(in[s].addr[k], p->addr[a], 16);
+		if (!moved)
+			violate(g, SIM_V_DNS,
+				"UpdateNetwork %s gen %llu->%lld: peer of %s "
+				"removed, its record kept",
+				n->id, (unsigned long long)n->gen, gen,
+				addr_str(p->addr[a], b, sizeof(b)));
+	}
 }
 
 static json_t *op_update_network(struct sim_guest *g, json_t *args)
@@ -652,7 +728,9 @@ static json_t *op_update_network(struct sim_guest *g, json_t *args)
 		return proto_reply_err(-EINVAL,
 				       "from_gen and gen must be integers");
 	if (json_integer_value(jgen) <= json_integer_value(jfrom)) {
-		g->st.violations[SIM_V_GEN]++;
+		violate(g, SIM_V_GEN, "UpdateNetwork %s: gen %lld <= from %lld",
+			nid ?: "?", (long long)json_integer_value(jgen),
+			(long long)json_integer_value(jfrom));
 		return proto_reply_err(-EINVAL, "gen must be above from_gen");
 	}
 	if (!n || n->gen != (uint64_t)json_integer_value(jfrom)) {
@@ -699,28 +777,9 @@ static json_t *op_update_network(struct sim_guest *g, json_t *args)
 
 		wg_key_from_base64(k, json_string_value(v));
 		slot = htab_get(&n->by_key, k);
-		/* No record may outlive the addresses of a removed peer. */
-		if (slot) {
-			struct sim_peer *p = &n->peers[*slot];
-
-			for (uint32_t a = 0; a < p->n_addr; a++)
-				if (htab_get(&n->rec_addr, p->addr[a]) &&
-				    !htab_get(&n->local, p->addr[a])) {
-					bool moved = false;
-
-					for (size_t s = 0; s < np && !moved;
-					     s++)
-						for (uint32_t b = 0;
-						     b < in[s].n_addr; b++)
-							moved = moved ||
-								!memcmp(in[s].addr
-										[b],
-									p->addr[a],
-									16);
-					if (!moved)
-						g->st.violations[SIM_V_DNS]++;
-				}
-		}
+		if (slot)
+			check_removed(g, n, &n->peers[*slot], in, np,
+				      json_integer_value(jgen));
 		peer_remove(n, k);
 	}
 	/* Upserts replace whole peers: take the old versions out first, so
@@ -733,7 +792,12 @@ static json_t *op_update_network(struct sim_guest *g, json_t *args)
 		rec_add(n, &add[i]);
 	for (i = 0; i < na; i++)
 		if (!addr_known(n, add[i].addr))
-			g->st.violations[SIM_V_DNS]++;
+			violate(g, SIM_V_DNS,
+				"UpdateNetwork %s gen %lld->%lld: record for %s, "
+				"no peer has it",
+				n->id, (long long)json_integer_value(jfrom),
+				(long long)json_integer_value(jgen),
+				addr_str(add[i].addr, why, sizeof(why)));
 	g->st.peers_sent += np;
 	g->st.update++;
 	n->gen = (uint64_t)json_integer_value(jgen);
