@@ -153,11 +153,11 @@ static void violate(struct sim_guest *g, int v, const char *fmt, ...)
 
 static const char *addr_str(const uint8_t a[16], char *buf, size_t len)
 {
-	static const uint8_t zero[12];
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-	/* struct ip_addr keeps an IPv4 address in its first 4 bytes. */
-	if (!memcmp(a + 4, zero, sizeof(zero)))
-		return inet_ntop(AF_INET, a, buf, (socklen_t)len);
+	/* struct ip_addr keeps IPv4 v4-mapped (::ffff:a.b.c.d). */
+	if (!memcmp(a, v4mapped, sizeof(v4mapped)))
+		return inet_ntop(AF_INET, a + 12, buf, (socklen_t)len);
 	return inet_ntop(AF_INET6, a, buf, (socklen_t)len);
 }
 
