@@ -234,7 +234,7 @@ mh_up_post() {
 	ip -n "$b" link add "$UL_BR" type bridge
 	ip -n "$b" addr add "10.78.0.1/$UL_PLEN" dev "$UL_BR"
 	ip -n "$b" link set "$UL_BR" up
-	ip netns exec "$b" sysctl -qw net.ipv4.ip_forward=1
+	ul_router "$b"
 	ip -n "$MH_A_NS" link add mhb type veth peer name mha netns "$b"
 	ip -n "$MH_A_NS" addr add "$MH_LINK_A/30" dev mhb
 	ip -n "$MH_A_NS" link set mhb up
