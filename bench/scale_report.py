@@ -92,9 +92,16 @@ def main():
         rtt = [float(x) for x in re.findall(r"time=([\d.]+) ms", txt)]
         sent = sum(int(x) for x in re.findall(r"(\d+) packets transmitted", txt))
         recv = sum(int(x) for x in re.findall(r"(\d+) received", txt))
-        L.append(f"Full mesh, all ordered pairs one ping each after a warm-up round: {recv}/{sent} answered, "
+        wf = os.path.join(d, "raw", "mesh-warm.txt")
+        wtxt = open(wf).read() if os.path.exists(wf) else ""
+        wsent = sum(int(x) for x in re.findall(r"(\d+) packets transmitted", wtxt))
+        wrecv = sum(int(x) for x in re.findall(r"(\d+) received", wtxt))
+        L.append(f"Full mesh, all ordered pairs one ping each (4 sources at once) after a warm-up round "
+                 f"({wrecv}/{wsent} answered): {recv}/{sent} answered, "
                  f"RTT p50 {fmt(pct(rtt, 50), nd=3)}, p99 {fmt(pct(rtt, 99), nd=3)}, max {fmt(max(rtt) if rtt else None, nd=3)} "
-                 f"(target p99 < 2 ms); most neighbour entries in one container: {meta.get('neigh_max')}.")
+                 f"(target p99 < 2 ms); most neighbour entries in one container: {meta.get('neigh_max')}, "
+                 f"on one guest's underlay link: {meta.get('ul_neigh_max')}; UDP sends the guests' kernels "
+                 f"refused (SndbufErrors) during the mesh: {meta.get('mesh_sndbuf_errors')}.")
     conv = [r for r in recs if r.get("kind") == "conv"]
     if "sim_reached" in meta:
         L.append("")
