@@ -85,16 +85,21 @@ fail:
 	return NULL;
 }
 
+/* A guest the others can reach on the network: it has its interface (a
+ * key), an underlay address to send to, and is not dead. Its addresses are
+ * the others' peers and its containers' names resolve: both or neither,
+ * so that no name resolves before its path exists. */
 static bool member_live(const struct st_view_member *m)
 {
-	return m->public_key[0] && m->state != ST_GUEST_DEAD;
+	return m->public_key[0] && m->underlay.family &&
+	       m->state != ST_GUEST_DEAD;
 }
 
 static json_t *member_peer(const struct st_view_member *m, json_t *allowed)
 {
 	char ep[IPNET_STRLEN + 16];
 
-	if (!member_live(m) || !m->underlay.family || !json_array_size(allowed))
+	if (!member_live(m) || !json_array_size(allowed))
 		return NULL;
 	endpoint_fmt(&m->underlay, m->listen_port, ep, sizeof(ep));
 	return json_pack("{s:s,s:s,s:O,s:s}", "public_key", m->public_key,
@@ -138,7 +143,7 @@ int ns_snap_build(const struct st_net_view *v, struct ns_snap *out)
 		json_object_set_new(out->ctrs, v->eps[k].container_id,
 				    json_string(v->eps[k].guest));
 		/* A name resolves only once its address is reachable: its
-		 * guest has its interface (a key) and is not dead. */
+		 * guest is live (member_live), as for its peer. */
 		if (json_is_true(json_object_get(live, v->eps[k].guest)))
 			ep_records(out->dns, &v->eps[k]);
 	}

@@ -382,6 +382,7 @@ static int peer_set(struct sim_guest *g, struct sim_net *n, struct peer_in *in)
 struct rec_in {
 	uint8_t id[16];
 	uint8_t addr[16];
+	const char *name; /* in the request, for reports */
 };
 
 static int parse_recs(json_t *arr, struct rec_in **out, size_t *nr, char *why,
@@ -415,6 +416,7 @@ static int parse_recs(json_t *arr, struct rec_in **out, size_t *nr, char *why,
 			       -EINVAL;
 		}
 		addr16(&ip, r[i].addr);
+		r[i].name = name;
 		h1 = hash_bytes(name, strlen(name) + 1, 0xcbf29ce484222325ULL);
 		h1 = hash_bytes(r[i].addr, 16, h1);
 		h2 = hash_bytes(name, strlen(name) + 1, 0x84222325cbf29ce4ULL);
@@ -669,10 +671,11 @@ static json_t *op_full(struct sim_guest *g, json_t *args, bool with_gen)
 		for (size_t i = 0; i < nr; i++)
 			if (!addr_known(n, recs[i].addr))
 				violate(g, SIM_V_DNS,
-					"SyncNetwork %s gen %lld: record for %s, "
+					"SyncNetwork %s gen %lld: record %s %s, "
 					"no peer has it",
 					n->id,
 					(long long)json_integer_value(jgen),
+					recs[i].name,
 					addr_str(recs[i].addr, why,
 						 sizeof(why)));
 		n->gen = (uint64_t)json_integer_value(jgen);
@@ -793,10 +796,11 @@ static json_t *op_update_network(struct sim_guest *g, json_t *args)
 	for (i = 0; i < na; i++)
 		if (!addr_known(n, add[i].addr))
 			violate(g, SIM_V_DNS,
-				"UpdateNetwork %s gen %lld->%lld: record for %s, "
+				"UpdateNetwork %s gen %lld->%lld: record %s %s, "
 				"no peer has it",
 				n->id, (long long)json_integer_value(jfrom),
 				(long long)json_integer_value(jgen),
+				add[i].name,
 				addr_str(add[i].addr, why, sizeof(why)));
 	g->st.peers_sent += np;
 	g->st.update++;

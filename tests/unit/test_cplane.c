@@ -25,6 +25,7 @@ struct world {
 	bool member[16];
 	int ctrs[16];
 	bool dead[16];
+	bool no_underlay[16]; /* its underlay address not known (yet) */
 	int port[16];
 };
 
@@ -68,7 +69,8 @@ static void build(const struct world *w, struct ns_snap *s)
 		key_of(i, w->port[i], m[v.n_members].public_key);
 		m[v.n_members].listen_port = (uint16_t)(51820 + w->port[i]);
 		snprintf(ip, sizeof(ip), "10.77.0.%d", i + 1);
-		ip_parse(ip, &m[v.n_members].underlay);
+		if (!w->no_underlay[i])
+			ip_parse(ip, &m[v.n_members].underlay);
 		m[v.n_members].state = w->dead[i] ? ST_GUEST_DEAD : ST_GUEST_UP;
 		v.n_members++;
 		for (int k = 0; k < w->ctrs[i] && k < 8; k++)
@@ -555,15 +557,22 @@ static void test_dead_and_keyless(void)
 	struct ns_snap s;
 	json_t *peers;
 
-	w.member[0] = w.member[1] = w.member[2] = true;
-	w.ctrs[0] = w.ctrs[1] = 1;
+	w.member[0] = w.member[1] = w.member[2] = w.member[3] = true;
+	w.ctrs[0] = w.ctrs[1] = w.ctrs[3] = 1;
 	w.ctrs[2] = 0; /* no endpoint: nobody's peer */
 	w.dead[1] = true; /* dead: nobody's peer */
+	w.no_underlay[3] = true; /* nowhere to send to: nobody's peer */
 	build(&w, &s);
 	peers = ns_peer_list(&s, "g2");
 	CU_ASSERT_EQUAL(json_array_size(peers), 1);
 	json_decref(peers);
-	CU_ASSERT_EQUAL(json_object_size(s.members), 3);
+	CU_ASSERT_EQUAL(json_object_size(s.members), 4);
+	/* Names resolve only where there is a peer: g0's, not the dead g1's
+	 * nor g3's, whose underlay is not known. */
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(s.dns, "c0_0 10.1.0.2"));
+	CU_ASSERT_PTR_NULL(json_object_get(s.dns, "c1_0 10.1.1.2"));
+	CU_ASSERT_PTR_NULL(json_object_get(s.dns, "c3_0 10.1.3.2"));
+	CU_ASSERT_EQUAL(json_object_size(s.dns), 3); /* name, short id, alias */
 	ns_snap_free(&s);
 }
 
@@ -608,8 +617,8 @@ static void patch_case(const struct world *w0, int i, bool add)
 	}
 	build(&w, &want);
 	/* A live member keeping at least one address. */
-	can = w0->member[i] && !w0->dead[i] && w0->ctrs[i] >= 1 &&
-	      w.ctrs[i] >= 1;
+	can = w0->member[i] && !w0->dead[i] && !w0->no_underlay[i] &&
+	      w0->ctrs[i] >= 1 && w.ctrs[i] >= 1;
 	rc = ns_snap_patch_ep(&s, &e, add, w.gen, &d);
 	CU_ASSERT_EQUAL(rc, can ? 0 : -EAGAIN);
 	if (!rc) {
