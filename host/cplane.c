@@ -17,7 +17,7 @@
 
 #include "mtu.h"
 
-static struct cp_net *net_find(struct host *h, const char *nid)
+struct cp_net *cp_net_find(struct host *h, const char *nid)
 {
 	for (struct cp_net *n = h->nets; n; n = n->next)
 		if (!strcmp(n->id, nid))
@@ -27,7 +27,7 @@ static struct cp_net *net_find(struct host *h, const char *nid)
 
 static struct cp_net *net_get(struct host *h, const char *nid)
 {
-	struct cp_net *n = net_find(h, nid);
+	struct cp_net *n = cp_net_find(h, nid);
 
 	if (n)
 		return n;
@@ -168,7 +168,7 @@ void cp_net_notify_now(struct host *h, const char *nid)
 	struct cp_net *n;
 
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_find(h, nid);
+	n = cp_net_find(h, nid);
 	if (n)
 		members = json_incref(n->snap.members);
 	pthread_mutex_unlock(&h->ns_mu);
@@ -291,6 +291,29 @@ void cp_notifier_stop(struct host *h)
 	pthread_mutex_unlock(&h->nq_mu);
 }
 
+void cp_net_hold(struct host *h, const char *nid)
+{
+	struct cp_net *n;
+
+	pthread_mutex_lock(&h->ns_mu);
+	n = cp_net_find(h, nid);
+	if (n)
+		n->held = true;
+	pthread_mutex_unlock(&h->ns_mu);
+}
+
+void cp_net_release(struct host *h, const char *nid)
+{
+	struct cp_net *n;
+
+	pthread_mutex_lock(&h->ns_mu);
+	n = cp_net_find(h, nid);
+	if (n)
+		n->held = false;
+	pthread_mutex_unlock(&h->ns_mu);
+	cp_net_notify_now(h, nid);
+}
+
 uint64_t cp_net_refresh(struct host *h, const char *nid)
 {
 	bool changed = false;
@@ -348,7 +371,7 @@ uint64_t cp_net_refresh_ep(struct host *h, const char *nid,
 	int rc = -EAGAIN;
 
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_find(h, nid);
+	n = cp_net_find(h, nid);
 	if (n)
 		rc = ns_snap_patch_ep(&n->snap, e, add, gen, &d);
 	if (!rc)
@@ -366,7 +389,7 @@ uint64_t cp_net_gen(struct host *h, const char *nid)
 	uint64_t gen;
 
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_find(h, nid);
+	n = cp_net_find(h, nid);
 	gen = n ? n->snap.gen : 0;
 	pthread_mutex_unlock(&h->ns_mu);
 	return gen;
@@ -395,7 +418,7 @@ void cp_net_quarantine(struct host *h, const char *nid,
 	struct cp_net *n;
 
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_find(h, nid);
+	n = cp_net_find(h, nid);
 	for (int i = 0; n && i < 2; i++) {
 		struct cp_quar *q;
 
@@ -421,7 +444,7 @@ int cp_net_avoid(struct host *h, const char *nid, struct ip_addr **out,
 	*out = NULL;
 	*cnt = 0;
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_find(h, nid);
+	n = cp_net_find(h, nid);
 	if (n) {
 		quar_prune(h, n);
 		if (n->nquar) {
@@ -448,7 +471,7 @@ static int lagging(struct host *h, const char *nid, uint64_t gen, char *buf,
 
 	buf[0] = '\0';
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_find(h, nid);
+	n = cp_net_find(h, nid);
 	if (n)
 		json_object_foreach(n->snap.members, g, v) {
 			size_t l = strlen(buf);
@@ -503,7 +526,7 @@ json_t *cp_net_guests_json(struct host *h, const char *nid)
 	const char *g;
 
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_find(h, nid);
+	n = cp_net_find(h, nid);
 	if (n)
 		json_object_foreach(n->snap.members, g, v) {
 			struct guest_rt *r;

@@ -260,14 +260,6 @@ static json_t *guest_nets(struct host *h, const char *guest)
 	return ids;
 }
 
-static struct cp_net *net_by_id(struct host *h, const char *nid)
-{
-	for (struct cp_net *n = h->nets; n; n = n->next)
-		if (!strcmp(n->id, nid))
-			return n;
-	return NULL;
-}
-
 static void set_ack(struct host *h, struct guest_rt *r, const char *nid,
 		    uint64_t sent, bool sync, int rc, uint64_t reply_gen)
 {
@@ -308,8 +300,8 @@ static int catch_up_gens(struct host *h, struct guest_rt *r, const char *nid)
 	int rc;
 
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_by_id(h, nid);
-	if (!n) {
+	n = cp_net_find(h, nid);
+	if (!n || n->held) {
 		pthread_mutex_unlock(&h->ns_mu);
 		return 0;
 	}
@@ -370,12 +362,12 @@ static int catch_up_legacy(struct host *h, struct guest_rt *r, const char *nid)
 	int rc, failed;
 
 	pthread_mutex_lock(&h->ns_mu);
-	n = net_by_id(h, nid);
+	n = cp_net_find(h, nid);
 	cur = n ? n->snap.gen : 0;
 	pthread_mutex_lock(&h->rt_mu);
 	acked = cp_ack_get(r, nid, &valid);
 	pthread_mutex_unlock(&h->rt_mu);
-	if (!n || (valid && acked == cur)) {
+	if (!n || n->held || (valid && acked == cur)) {
 		pthread_mutex_unlock(&h->ns_mu);
 		json_decref(dns);
 		json_decref(ctrs);

@@ -127,6 +127,9 @@ struct cp_net {
 	struct ns_log log;
 	struct cp_quar *quar;
 	size_t nquar;
+	/* Deliveries held: a key rotation is committing (host/rotate.c), and
+	 * the store still has the keys its guests are dropping. */
+	bool held;
 	struct cp_net *next;
 };
 
@@ -343,6 +346,12 @@ json_t *cp_guest_acks_json(struct host *h, struct guest_rt *r);
 void cp_net_notify(struct host *h, const char *network_id);
 /* The same without the settle window (a client waits for the fan-out). */
 void cp_net_notify_now(struct host *h, const char *network_id);
+/* Hold every delivery of the network (a worker finds nothing due) until
+ * cp_net_release, which wakes the guests. */
+void cp_net_hold(struct host *h, const char *network_id);
+void cp_net_release(struct host *h, const char *network_id);
+/* The network's state, or NULL (with ns_mu held). */
+struct cp_net *cp_net_find(struct host *h, const char *network_id);
 int cp_notifier_start(struct host *h);
 void cp_notifier_stop(struct host *h);
 uint64_t cp_ack_get(struct guest_rt *r, const char *network_id, bool *valid);

@@ -354,14 +354,32 @@ static int phase_drain(struct host *h, const struct st_network *n, uint64_t rid,
 	}
 }
 
+/* A test's pause between the guests' commits and the store's (ms, from
+ * WGNET_TEST_ROT_COMMIT_PAUSE_MS): t-ops-rotate-commit changes the
+ * network in that window on purpose. */
+static void commit_pause(void)
+{
+	const char *v = getenv("WGNET_TEST_ROT_COMMIT_PAUSE_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+
+	if (ms > 0 && ms <= 60000)
+		usleep((useconds_t)ms * 1000);
+}
+
 /* Past the switch nothing is undone: each guest drops its old interface,
- * the store takes the new key and port. */
+ * the store takes the new key and port. From the first commit until the
+ * store has the new keys, the network's deliveries are held: a change
+ * made meanwhile (a connect) would otherwise reach a committed guest with
+ * the store's old keys of its peers and undo the rotation there until the
+ * next refresh. */
 static int phase_commit(struct host *h, const struct st_network *n,
 			uint64_t rid, struct rot_guest *rs, size_t nr,
 			char **em)
 {
+	bool changed;
 	int first = 0;
 
+	cp_net_hold(h, n->id);
 	for (size_t i = 0; i < nr; i++) {
 		char *e = NULL;
 		int rc = rot_call(h, &rs[i], "RotateCommit", net_arg(n, rid),
@@ -379,6 +397,7 @@ static int phase_commit(struct host *h, const struct st_network *n,
 		}
 		rs[i].committed = true;
 	}
+	commit_pause();
 	/* The store takes every new key and port only now, all together (one
 	 * refresh of the network after), so that no delivery mixes an old
 	 * key of one guest with the new interface of another. */
@@ -399,7 +418,8 @@ static int phase_commit(struct host *h, const struct st_network *n,
 			first = host_err(em, rc, "store: %s", strerror(-rc));
 	}
 	pthread_mutex_unlock(&h->mu);
-	cp_net_refresh(h, n->id);
+	cp_net_refresh_quiet(h, n->id, &changed);
+	cp_net_release(h, n->id);
 	return first;
 }
 
