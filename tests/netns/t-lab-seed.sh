@@ -24,12 +24,19 @@ lab run --name c4 --network net1 >/dev/null
 ip4=$(cip c4 net1)
 wait_for 10 reach c1 "$ip4" || fail "c1 cannot reach c4"
 reach c1 198.18.0.2 || fail "c1 cannot reach the lab's internet"
-read -r g1 gw < <(lab info --json | python3 -c '
+read -r g1 gw ulns < <(lab info --json | python3 -c '
 import json,sys; d=json.load(sys.stdin)
-print(d["guests"][d["containers"]["c1"]["guest"]]["netns"], d["underlay_gateway"])')
-ent=$(ip -n "$g1" neigh show dev eth0 | grep -v FAILED | grep -c . || true)
-[ "$ent" = 1 ] || fail "c1's guest holds $ent underlay neighbour entries after reaching two guests: $(ip -n "$g1" neigh show dev eth0)"
-ip -n "$g1" neigh show dev eth0 | grep -q "^$gw " || fail "the entry is not the underlay gateway $gw: $(ip -n "$g1" neigh show dev eth0)"
+print(d["guests"][d["containers"]["c1"]["guest"]]["netns"], d["underlay_gateway"], d["underlay_ns"])')
+ent=$(ip -n "$g1" -4 neigh show dev eth0 | grep -v FAILED | grep -c . || true)
+[ "$ent" = 1 ] || fail "c1's guest holds $ent IPv4 underlay neighbour entries after reaching two guests: $(ip -n "$g1" neigh show dev eth0)"
+ip -n "$g1" -4 neigh show dev eth0 | grep -q "^$gw " || fail "the entry is not the underlay gateway $gw: $(ip -n "$g1" neigh show dev eth0)"
+# IPv6 link-local entries (router and neighbour solicitations) come from
+# the gateway's side only: every MAC the guest learned is one of the
+# underlay namespace's, none another guest's.
+ulmacs=$(ip -n "$ulns" -o link | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+for mac in $(ip -n "$g1" neigh show dev eth0 | grep -o 'lladdr [0-9a-f:]*' | cut -d' ' -f2); do
+	grep -qxF "$mac" <<<"$ulmacs" || fail "c1's guest learned $mac on the underlay, not the gateway's: $(ip -n "$g1" neigh show dev eth0)"
+done
 ok "c1's guest reached two guests and the internet through one underlay neighbour (the gateway)"
 lab rm c4 >/dev/null
 reach_now c3 "$ip1" && fail "c3 (net2) reached c1"
