@@ -16,6 +16,17 @@ BEGIN = "<!-- control-plane:begin (bench/scale) -->"
 END = "<!-- control-plane:end -->"
 
 
+
+def ping_log(path):
+    """RTTs (ms), packets sent and answered in a file of ping outputs."""
+    if not os.path.exists(path):
+        return [], 0, 0
+    txt = open(path).read()
+    rtt = [float(x) for x in re.findall(r"time=([\d.]+) ms", txt)]
+    sent = sum(int(x) for x in re.findall(r"(\d+) packets transmitted", txt))
+    recv = sum(int(x) for x in re.findall(r"(\d+) received", txt))
+    return rtt, sent, recv
+
 def pct(v, p):
     if not v:
         return None
@@ -86,22 +97,20 @@ def main():
                  f"guest's WireGuard interface; p50 {fmt(pct(creates, 50))}, p99 {fmt(pct(creates, 99))} each; "
                  f"target: 100 in < 10 s). Their guests (the VMs, `wgnet-lab guest add`) were started "
                  f"before, {len(guests)} in {gw / 1000:.1f} s (p50 {fmt(pct(guests, 50))} each).")
-    mf = os.path.join(d, "raw", "mesh-measure.txt")
-    if os.path.exists(mf):
-        txt = open(mf).read()
-        rtt = [float(x) for x in re.findall(r"time=([\d.]+) ms", txt)]
-        sent = sum(int(x) for x in re.findall(r"(\d+) packets transmitted", txt))
-        recv = sum(int(x) for x in re.findall(r"(\d+) received", txt))
-        wf = os.path.join(d, "raw", "mesh-warm.txt")
-        wtxt = open(wf).read() if os.path.exists(wf) else ""
-        wsent = sum(int(x) for x in re.findall(r"(\d+) packets transmitted", wtxt))
-        wrecv = sum(int(x) for x in re.findall(r"(\d+) received", wtxt))
+    rtt, sent, recv = ping_log(os.path.join(d, "raw", "mesh-measure.txt"))
+    if sent:
+        _, wsent, wrecv = ping_log(os.path.join(d, "raw", "mesh-warm.txt"))
         L.append(f"Full mesh, all ordered pairs one ping each (4 sources at once) after a warm-up round "
                  f"({wrecv}/{wsent} answered): {recv}/{sent} answered, "
                  f"RTT p50 {fmt(pct(rtt, 50), nd=3)}, p99 {fmt(pct(rtt, 99), nd=3)}, max {fmt(max(rtt) if rtt else None, nd=3)} "
                  f"(target p99 < 2 ms); most neighbour entries in one container: {meta.get('neigh_max')}, "
                  f"on one guest's underlay link: {meta.get('ul_neigh_max')}; UDP sends the guests' kernels "
                  f"refused (SndbufErrors) during the mesh: {meta.get('mesh_sndbuf_errors')}.")
+        srtt, ssent, srecv = ping_log(os.path.join(d, "raw", "mesh-seq.txt"))
+        if ssent:
+            L.append(f"The same mesh with one source at a time: {srecv}/{ssent} answered, "
+                     f"RTT p50 {fmt(pct(srtt, 50), nd=3)}, p99 {fmt(pct(srtt, 99), nd=3)}, "
+                     f"max {fmt(max(srtt) if srtt else None, nd=3)} (target p99 < 2 ms).")
     conv = [r for r in recs if r.get("kind") == "conv"]
     if "sim_reached" in meta:
         L.append("")
