@@ -2,7 +2,7 @@
 # Key rotation, the commit window: between the guests' RotateCommit (each
 # has dropped its old interface and key) and the store taking the new keys,
 # a change to the network must not reach a guest with its peers' old keys.
-# wgnet-host pauses 4 s in that window here (WGNET_TEST_ROT_COMMIT_PAUSE_MS,
+# wgnet-host pauses 8 s in that window here (WGNET_TEST_ROT_COMMIT_PAUSE_MS,
 # a test hook); a container is connected on r1's guest in it, which changes
 # r1's guest's peer entry on the others. While the pause lasts, r2 and r3
 # still reach r1 and hold only new keys (the change is held); once the
@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lablib.sh"
 command -v wg >/dev/null || skip "wg (wireguard-tools) not installed"
-WGNET_TEST_ROT_COMMIT_PAUSE_MS=4000 lab_up
+WGNET_TEST_ROT_COMMIT_PAUSE_MS=8000 lab_up
 
 wgnet network create rnet >/dev/null
 for c in r1 r2 r3; do lab run --name $c --network rnet >/dev/null; done
