@@ -22,7 +22,9 @@ ok "two containers in two guests ping each other"
 # fill the kernel's neighbour table that the lab's guests share.
 lab run --name c4 --network net1 >/dev/null
 ip4=$(cip c4 net1)
-wait_for 10 reach c1 "$ip4" || fail "c1 cannot reach c4"
+# c1's guest learns of c4 asynchronously: a ping lost before then is not
+# retried by ping itself, so ping again (2 s each) until it answers.
+wait_for 20 reach_now c1 "$ip4" || fail "c1 cannot reach c4"
 reach c1 198.18.0.2 || fail "c1 cannot reach the lab's internet"
 read -r g1 gw ulns < <(lab info --json | python3 -c '
 import json,sys; d=json.load(sys.stdin)
