@@ -24,7 +24,7 @@ ok "c1 (net1) cannot reach or resolve c2 (net2)"
 lab exec c1 -- ping -n -i 0.05 -c $((240 + PING_TAIL)) -W 1 "$ip3" >"$TMP/ping.txt" 2>&1 &
 pp=$!
 wait_for 15 answered "$TMP/ping.txt" || fail "the net1 ping got no answer before the connect"
-wgnet network connect --alias c1b net2 c1 >/dev/null || fail "network connect"
+wgnet network connect --wait --alias c1b net2 c1 >/dev/null || fail "network connect"
 lab exec c1 -- ip -br link show eth1 >/dev/null 2>&1 || fail "no eth1 in c1 after connect"
 ip1b=$(cip c1 net2)
 lab exec c1 -- ip -br addr show eth1 | grep -q "$ip1b/" || fail "eth1 does not carry $ip1b"
@@ -49,7 +49,7 @@ nsl c1 c3 | grep -q "$ip3" || fail "c1 lost net1 names after disconnect"
 ok "disconnect: eth1 gone, c2 unreachable and NXDOMAIN again, net1 names kept"
 
 # once more: connect/disconnect again works the same (no leftovers)
-wgnet network connect net2 c1 >/dev/null || fail "second connect"
+wgnet network connect --wait net2 c1 >/dev/null || fail "second connect"
 lab exec c1 -- ping -c 1 -W 10 c2 >/dev/null || fail "c1 cannot ping c2 after the second connect"
 wgnet network disconnect net2 c1 >/dev/null || fail "second disconnect"
 reach_now c1 "$ip2" && fail "c1 reached c2 after the second disconnect"
