@@ -93,7 +93,7 @@ def main():
         okc = sum(1 for r in recs if r.get("kind") == "create" and r.get("ok"))
         L.append(f"Containers each in its own guest: {okc}/{len(creates)} created and connected in "
                  f"{cw / 1000:.1f} s of wall time, {meta.get('grow_par', '?')} at once "
-                 f"(`wgnet-lab run`: namespace, `wgnet container add`, `network connect` with the "
+                 f"(`wgnet-lab run`: namespace, `wgnet container add`, `network connect --wait` (back once every guest on the network has it) with the "
                  f"guest's WireGuard interface; p50 {fmt(pct(creates, 50))}, p99 {fmt(pct(creates, 99))} each; "
                  f"target: 100 in < 10 s). Their guests (the VMs, `wgnet-lab guest add`) were started "
                  f"before, {len(guests)} in {gw / 1000:.1f} s (p50 {fmt(pct(guests, 50))} each).")
