@@ -420,6 +420,13 @@ static int catch_up_legacy(struct host *h, struct guest_rt *r, const char *nid)
 
 static void catch_up(struct host *h, struct guest_rt *r)
 {
+	/* An op that is queueing its items for this guest (cp_batch_begin)
+	 * is let finish first (it only links them in), so that the checks
+	 * below see its AddEndpoint queued. */
+	pthread_mutex_lock(&h->rt_mu);
+	while (r->batching && !r->th_stop)
+		host_ack_wait(h, 5);
+	pthread_mutex_unlock(&h->rt_mu);
 	for (int pass = 0; pass < 4; pass++) {
 		json_t *ids = guest_nets(h, r->name), *id;
 		bool sent = false;
@@ -752,6 +759,30 @@ void cp_workers_stop_all(struct host *h)
 			return;
 		cp_worker_stop(h, name);
 	}
+}
+
+void cp_batch_begin(struct host *h, const char *guest)
+{
+	struct guest_rt *r = guest_rt_get(h, guest);
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&h->rt_mu);
+	r->batching++;
+	pthread_mutex_unlock(&h->rt_mu);
+}
+
+void cp_batch_end(struct host *h, const char *guest)
+{
+	struct guest_rt *r = guest_rt_get(h, guest);
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&h->rt_mu);
+	if (r->batching > 0)
+		r->batching--;
+	pthread_cond_broadcast(&h->ack_cv);
+	pthread_mutex_unlock(&h->rt_mu);
 }
 
 void cp_enqueue(struct host *h, const char *guest, int kind, const char *op,

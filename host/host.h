@@ -94,6 +94,9 @@ struct guest_rt {
 	struct cp_item *head, **tail;
 	size_t depth; /* items queued or running */
 	bool dirty; /* a network's generation moved */
+	/* Ops queueing their items (cp_batch_begin): the catch-up waits
+	 * until they have queued them all. */
+	int batching;
 	bool probe; /* the reconciler asks for a Hello */
 	bool gens; /* its Hello has "nets": SyncNetwork/UpdateNetwork */
 	char boot[64]; /* Hello's "boot" */
@@ -364,6 +367,14 @@ struct cp_ticket *cp_ticket_new(void);
  * the caller's reference. */
 int cp_ticket_wait(struct host *h, struct cp_ticket *t, int timeout_ms,
 		   char **errmsg);
+/* An op's store commit and its items for one guest, queued one by one,
+ * between these two (no guest I/O): the worker may start on the first
+ * items meanwhile, but its catch-up waits for the last one to be queued.
+ * A snapshot rebuilt from the store in between (another op's, or the key
+ * an AddNetwork stores) already gives the guest its new container's
+ * names, which must not reach it before that container's AddEndpoint. */
+void cp_batch_begin(struct host *h, const char *guest);
+void cp_batch_end(struct host *h, const char *guest);
 /* Queue a call on the guest's worker (args stolen; t may be NULL). */
 void cp_enqueue(struct host *h, const char *guest, int kind, const char *op,
 		json_t *args, const char *network_id, const char *container_id,

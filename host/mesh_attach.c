@@ -225,11 +225,16 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	strcpy(ep.aliases, text);
 	free(text);
 
-	/* 1. Commit: addresses, endpoint, generation. */
+	/* 1. Commit: addresses, endpoint, generation. From here until its
+	 * items are queued, the guest's catch-up waits (cp_batch_begin): a
+	 * snapshot rebuilt from the store meanwhile has the endpoint. */
+	cp_batch_begin(h, c->guest);
 	rc = attach_commit(h, n, c, &ep, &g, &had_gn, &gen,
 			   ip && *ip ? ip : ip6, errmsg);
-	if (rc)
+	if (rc) {
+		cp_batch_end(h, c->guest);
 		return rc;
+	}
 	/* The others are woken once the container's own guest is done: the
 	 * connect waits for that guest only, and its worker then does not
 	 * queue for the I/O slots behind the fan-out to every other guest. */
@@ -243,11 +248,13 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	if (!had_gn) {
 		mesh_network_args(n, &args);
 		mtu_add_network_args(h->st, n, args);
-		cp_enqueue(h, g.name, CP_ADDNET, NULL, args, n->id, NULL, t);
 	}
+	if (!had_gn)
+		cp_enqueue(h, g.name, CP_ADDNET, NULL, args, n->id, NULL, t);
 	cp_enqueue(h, g.name, CP_CALL, "AddEndpoint",
 		   mesh_endpoint_args(n, c, &ep), n->id, c->id, t);
 	cp_enqueue(h, g.name, CP_PORTS, NULL, NULL, n->id, c->id, t);
+	cp_batch_end(h, c->guest);
 	view_ep(&ve, c, &ep);
 	cp_net_refresh_ep(h, n->id, &ve, true, gen, &changed);
 	rc = cp_ticket_wait(h, t, HOST_WAIT_MS, errmsg);
