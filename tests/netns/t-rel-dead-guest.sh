@@ -78,15 +78,19 @@ wait_for $((TIMEOUT + 15)) dead_in || fail "gc not reported dead within $((TIMEO
 td=$(( $(ms) - t0 ))
 log "gc dead after ${td} ms"
 wgnet status | grep -A1 "gc" | grep -qi dead || fail "wgnet status (text) does not say dead"
-# Peers removed from the others, address freed.
-wgnet status --json | python3 -c '
+# Peers removed from the others (their workers apply the death after it is
+# recorded: a moment later), address freed.
+gc_unpeered() {
+	wgnet status --json | python3 -c '
 import json,sys
 for g in json.load(sys.stdin)["guests"]:
     if g["name"]=="gc": continue
     for n in g["status"]["networks"]:
         for p in n["peers"]:
-            assert p["public_key"]!=sys.argv[1], (g["name"], p)' "$keyc" || fail "gc is still a peer"
-python3 "$MC" peers net1 || fail "mesh after the death"
+            assert p["public_key"]!=sys.argv[1], (g["name"], p)' "$keyc"
+}
+wait_for 10 gc_unpeered || fail "gc is still a peer"
+wait_for 10 python3 "$MC" peers net1 || { python3 "$MC" peers net1; fail "mesh after the death"; }
 wgnet network inspect net1 | grep -q "\"c\"" && fail "c still in the network"
 wgnet container ls | grep -qw c && fail "c still listed"
 ok "gc dead after ${td} ms (timeout ${TIMEOUT} s): peers removed, c removed"

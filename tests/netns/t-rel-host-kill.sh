@@ -76,7 +76,7 @@ check_ctrs
 ok "after the restart: attached ${attached[*]}; rolled back/never attached: ${detached[*]:-none}; no half-attached container"
 
 for c in ${detached[@]+"${detached[@]}"}; do
-	wgnet network connect net1 "$c" || fail "retry of $c"
+	wgnet network connect --wait net1 "$c" || fail "retry of $c"
 done
 for c in "${attached[@]}"; do
 	out=$(wgnet network connect net1 "$c" 2>&1) && fail "second connect of $c accepted"
@@ -84,7 +84,7 @@ for c in "${attached[@]}"; do
 done
 check_ctrs
 [ ${#attached[@]} = 10 ] || fail "not all attached after the retries"
-python3 "$MC" peers net1 >/dev/null || { python3 "$MC" peers net1; fail "peer sets after the retries"; }
+wait_for 15 python3 "$MC" peers net1 || { python3 "$MC" peers net1; fail "peer sets after the retries"; }
 # Reachability (a first handshake under load may take a moment: retry).
 for i in 1 2 4 5; do
 	wait_for 10 ip netns exec "$LP-c-k0" ping -c 1 -W 1 "$(cip "k$i" net1)" || fail "k0 cannot reach k$i"
