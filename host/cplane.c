@@ -291,26 +291,25 @@ void cp_notifier_stop(struct host *h)
 	pthread_mutex_unlock(&h->nq_mu);
 }
 
-void cp_net_hold(struct host *h, const char *nid)
+static void net_set_held(struct host *h, const char *nid, bool held)
 {
 	struct cp_net *n;
 
 	pthread_mutex_lock(&h->ns_mu);
 	n = cp_net_find(h, nid);
 	if (n)
-		n->held = true;
+		n->held = held;
 	pthread_mutex_unlock(&h->ns_mu);
+}
+
+void cp_net_hold(struct host *h, const char *nid)
+{
+	net_set_held(h, nid, true);
 }
 
 void cp_net_release(struct host *h, const char *nid)
 {
-	struct cp_net *n;
-
-	pthread_mutex_lock(&h->ns_mu);
-	n = cp_net_find(h, nid);
-	if (n)
-		n->held = false;
-	pthread_mutex_unlock(&h->ns_mu);
+	net_set_held(h, nid, false);
 	cp_net_notify_now(h, nid);
 }
 

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* wgnet-simguest: one simulated guest's state and its checks (simstate.h). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,14 +150,17 @@ static void violate(struct sim_guest *g, int v, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static const char *addr_str(const uint8_t a[16], char *buf, size_t len)
+/* An address as addr16 keeps it (struct ip_addr's a[], IPv4 v4-mapped),
+ * printed by ip_fmt into buf (IPNET_STRLEN). */
+static const char *addr_str(const uint8_t a[16], char *buf)
 {
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	struct ip_addr ip = { .family = AF_INET6 };
 
-	/* struct ip_addr keeps IPv4 v4-mapped (::ffff:a.b.c.d). */
+	memcpy(ip.a, a, sizeof(ip.a));
 	if (!memcmp(a, v4mapped, sizeof(v4mapped)))
-		return inet_ntop(AF_INET, a + 12, buf, (socklen_t)len);
-	return inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+		ip.family = AF_INET;
+	return ip_fmt(&ip, buf);
 }
 
 /* ---- networks ------------------------------------------------------------- */
@@ -364,12 +366,12 @@ static int peer_set(struct sim_guest *g, struct sim_net *n, struct peer_in *in)
 		uint32_t *o = htab_get(&n->owner, p->addr[k]);
 
 		if (o) {
-			char b[INET6_ADDRSTRLEN];
+			char b[IPNET_STRLEN];
 
 			violate(g, SIM_V_DUP_ADDR,
 				"network %s at gen %llu: %s already held",
 				n->id, (unsigned long long)n->gen,
-				addr_str(p->addr[k], b, sizeof(b)));
+				addr_str(p->addr[k], b));
 		}
 		htab_put(&n->owner, p->addr[k], (uint32_t)slot);
 	}
@@ -676,8 +678,7 @@ static json_t *op_full(struct sim_guest *g, json_t *args, bool with_gen)
 					n->id,
 					(long long)json_integer_value(jgen),
 					recs[i].name,
-					addr_str(recs[i].addr, why,
-						 sizeof(why)));
+					addr_str(recs[i].addr, why));
 		n->gen = (uint64_t)json_integer_value(jgen);
 		g->st.sync++;
 	} else {
@@ -694,7 +695,7 @@ static void check_removed(struct sim_guest *g, struct sim_net *n,
 			  const struct sim_peer *p, const struct peer_in *in,
 			  size_t np, long long gen)
 {
-	char b[INET6_ADDRSTRLEN];
+	char b[IPNET_STRLEN];
 
 	for (uint32_t a = 0; a < p->n_addr; a++) {
 		bool moved = false;
@@ -710,7 +711,7 @@ static void check_removed(struct sim_guest *g, struct sim_net *n,
 				"UpdateNetwork %s gen %llu->%lld: peer of %s "
 				"removed, its record kept",
 				n->id, (unsigned long long)n->gen, gen,
-				addr_str(p->addr[a], b, sizeof(b)));
+				addr_str(p->addr[a], b));
 	}
 }
 
@@ -800,8 +801,7 @@ static json_t *op_update_network(struct sim_guest *g, json_t *args)
 				"no peer has it",
 				n->id, (long long)json_integer_value(jfrom),
 				(long long)json_integer_value(jgen),
-				add[i].name,
-				addr_str(add[i].addr, why, sizeof(why)));
+				add[i].name, addr_str(add[i].addr, why));
 	g->st.peers_sent += np;
 	g->st.update++;
 	n->gen = (uint64_t)json_integer_value(jgen);
