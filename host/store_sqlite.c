@@ -7,7 +7,8 @@
  * taken before anything is read, so two processes allocating addresses from
  * the same network are serialised by SQLite and the second one reads what
  * the first committed. The UNIQUE indexes on (network, address) are the last
- * line of defence. See docs/state.md.
+ * line of defence. The WAL is checkpointed by a thread of its own
+ * (store_sqlite_ckpt.c), not inside a commit. See docs/state.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -478,6 +479,7 @@ static void sqlite_close(struct store *st)
 
 	if (!s)
 		return;
+	sq_ckpt_stop(s);
 	sq_cache_free(s);
 	sqlite3_close_v2(s->db);
 	pthread_mutex_destroy(&s->lock);
@@ -687,6 +689,11 @@ struct store *store_sqlite_open(const char *path)
 	err = sq_setup(s);
 	if (err)
 		goto fail;
+	err = sq_ckpt_start(s);
+	if (err)
+		log_warn(
+			"store %s: no checkpoint thread (%s): SQLite checkpoints in the commits",
+			path, strerror(-err));
 	return &s->st;
 fail:
 	if (s)

@@ -19,6 +19,12 @@
 #define ALLOC_RETRIES 8 /* endpoint_create on an address collision */
 
 #define SQ_CACHE_SLOTS 256
+/* WAL frames after which the checkpointer runs (SQLite's own default). */
+#define SQ_CKPT_PAGES 1000
+/* ... and after which the commit does it itself. */
+#define SQ_CKPT_PAGES_MAX 8000
+
+struct sq_ckpt;
 
 struct sq_cache_ent {
 	char *sql;
@@ -31,6 +37,7 @@ struct store_sqlite {
 	sqlite3 *db;
 	struct sq_cache_ent cache[SQ_CACHE_SLOTS];
 	pthread_mutex_t lock;
+	struct sq_ckpt *ckpt; /* NULL: SQLite checkpoints in the commits */
 	char path[PATH_MAX];
 };
 
@@ -49,6 +56,9 @@ static inline struct store_sqlite *st_to_sq(struct store *st)
 {
 	return (struct store_sqlite *)st;
 }
+/* store_sqlite_ckpt.c: WAL checkpoints in a thread of their own. */
+int sq_ckpt_start(struct store_sqlite *s);
+void sq_ckpt_stop(struct store_sqlite *s);
 /* store_sqlite.c: statements, errors and transactions. */
 int sq_tx_begin(struct store_sqlite *s, bool write);
 int sq_tx_end(struct store_sqlite *s, int err);

@@ -859,6 +859,42 @@ static void test_processes(void)
 	free(list);
 }
 
+/* The WAL is checkpointed by the store's own thread, not in the commits
+ * (host/store_sqlite_ckpt.c): with pauses between bursts of commits, as
+ * in wgnet-host, it restarts near SQ_CKPT_PAGES frames. Nobody
+ * checkpointing would leave it to grow to SQ_CKPT_PAGES_MAX, where the
+ * commits take over. */
+static void test_wal_checkpointed(void)
+{
+	char path[160], wal[170];
+	struct st_guest g;
+	struct store *ws;
+	struct stat sb;
+	long frames;
+
+	/* A store of its own: a WAL file keeps the largest size it had. */
+	snprintf(path, sizeof(path), "%s/wal/state.db", tmpdir);
+	ws = store_sqlite_open(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ws);
+	memset(&g, 0, sizeof(g));
+	snprintf(g.name, sizeof(g.name), "walvm");
+	snprintf(g.control, sizeof(g.control), "unix:/run/walvm.sock");
+	snprintf(g.backend, sizeof(g.backend), "go");
+	for (int round = 0; round < 40; round++) {
+		for (int i = 0; i < 150; i++) {
+			g.last_seen = round * 1000 + i;
+			CU_ASSERT_EQUAL_FATAL(ws->ops->guest_put(ws, &g), 0);
+		}
+		usleep(50000);
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	CU_ASSERT_EQUAL(stat(wal, &sb), 0);
+	frames = (sb.st_size - 32) / (4096 + 24);
+	CU_ASSERT(frames > 0);
+	CU_ASSERT(frames < 4000);
+	ws->ops->close(ws);
+}
+
 void suite_store(void)
 {
 	CU_pSuite s = CU_add_suite("store", store_init, store_cleanup);
@@ -875,4 +911,5 @@ void suite_store(void)
 	CU_add_test(s, "persistence", test_persistence);
 	CU_add_test(s, "20 threads allocate", test_threads);
 	CU_add_test(s, "2 processes allocate", test_processes);
+	CU_add_test(s, "WAL checkpointed by its thread", test_wal_checkpointed);
 }
