@@ -163,6 +163,7 @@ int api_op_guest_add(struct host *h, json_t *args, json_t **res, char **em)
 	if (rc)
 		goto out;
 	added = true;
+	__atomic_add_fetch(&h->guest_epoch, 1, __ATOMIC_RELEASE);
 	r = guest_rt_get(h, name);
 	if (r) {
 		/* What its Hello said: generations, boot id. */
@@ -251,6 +252,7 @@ int api_op_guest_remove(struct host *h, json_t *args, json_t **res, char **em)
 	if (rc)
 		return host_err(em, rc, "store: %s", strerror(-rc));
 	guest_rt_set_state(h, name, ST_GUEST_UNKNOWN);
+	__atomic_add_fetch(&h->guest_epoch, 1, __ATOMIC_RELEASE);
 	/* Its underlay network leaves the others' control-plane set (if it
 	 * was the last guest on it). */
 	mesh_push_isolation(h, NULL, false, NULL);

@@ -502,11 +502,17 @@ static void probe(struct host *h, struct guest_rt *r)
 	char *em = NULL;
 	int rc;
 
-	if (h->st->ops->guest_get(h->st, r->name, &g))
+	/* A store it cannot read (etcd away) or a connection another call
+	 * holds: no verdict, the next pass probes again. */
+	if (h->st->ops->guest_get(h->st, r->name, &g)) {
+		host_probe_end(h, r);
 		return;
+	}
 	rc = wk_call(h, r, "Hello", NULL, &res, &em);
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN) {
+		host_probe_end(h, r);
 		goto out;
+	}
 	if (rc != -EHOSTUNREACH) {
 		nets = json_object_get(res, "nets");
 		boot = json_str(res, "boot");

@@ -42,11 +42,14 @@
  * inside the host's). */
 #define HOST_DEVICE_CALL_MS(call_ms) (WG_START_TIMEOUT_MS + (call_ms))
 #define HOST_TICK_MS 1000
+#define HOST_RECONCILE_MS 50 /* the reconciler's pass over its guests */
+#define HOST_GUEST_LIST_MS 2000 /* ... and its read of their list */
 /* How often the isolation set is recomputed (this machine's addresses). */
 #define HOST_ISO_REFRESH_MS 5000
 #define HOST_BACKOFF_MIN_MS 500
 #define HOST_BACKOFF_MAX_MS 10000
 #define HOST_AUDIT_MS 10000 /* GetStatus check of UP guests */
+#define HOST_SEEN_REFRESH_S 30 /* an UP guest's last_seen in the store */
 #define HOST_IO_PARALLEL 64 /* workers talking to guests at once */
 /* More slots for work a client waits on (a connect's own guest), so that
  * it never queues behind a fan-out to every guest of a network. */
@@ -83,6 +86,9 @@ struct guest_rt {
 	bool busy; /* a reconciler worker is on it */
 	int64_t last_ok_ms; /* monotonic: last answer (or host start) */
 	int64_t last_seen; /* unix seconds of the last answer, 0 = never */
+	/* The last_seen the store holds for it, UP, as its worker last
+	 * wrote or read it; 0 = not known (rt_mu). */
+	int64_t stored_seen;
 	int64_t next_ms; /* monotonic: next liveness probe */
 	int64_t next_audit_ms;
 	int backoff_ms;
@@ -146,6 +152,9 @@ struct host {
 	struct store *st;
 	char id[ST_NAME_LEN];
 	int guest_timeout_ms;
+	/* Bumped when a guest is added or removed here: the reconciler
+	 * reads the guest list again (atomic). */
+	unsigned int guest_epoch;
 	int call_timeout_ms;
 	pthread_mutex_t mu;
 	pthread_mutex_t rt_mu;
@@ -259,11 +268,11 @@ int gconn_exchange(struct gconn *c, const char *op, json_t *args,
 int gconn_reply(json_t *rep, json_t **result, char **errmsg);
 
 /* The worker's probe answered (rc) or not: state, replay, dead guests. */
+void host_probe_end(struct host *h, struct guest_rt *r);
 void host_probe_result(struct host *h, struct guest_rt *r,
 		       const struct st_guest *g, int rc, json_t *hello,
 		       const char *why, mesh_call_fn call);
 /* One reconciler pass (probes due guests); used by the thread and tests. */
-void host_reconcile_once(struct host *h);
 /* The probe interval of an idle guest (from --guest-timeout). */
 int host_probe_interval_ms(const struct host *h);
 void *host_reconciler_main(void *arg);
