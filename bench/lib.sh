@@ -117,6 +117,59 @@ bench_cleanup() {
 	fi
 }
 
+# --- a bare wireguard-go tunnel (the baseline of the encrypted paths) -----------
+
+# Two namespaces joined by a veth (the underlay), a wireguard-go interface in
+# each, configured by hand with wg(8): the best the encrypted path can be.
+# Each wireguard-go runs in a session of its own, as wgnet's do (the
+# scheduler's autogroups then treat both alike). "wg" gets the data-path
+# settings wgnet gives its own wireguard-go: 7 MiB UDP socket buffers
+# (`wgnet-guest tune`, the same code; later wireguard-go releases set them
+# themselves) and a TUN txqueuelen of 2000; "wg-stock" is wireguard-go
+# 0.0.20220316 as it starts.
+declare -A TUN_PIDS
+# Each path's client and server namespaces, destination, and the namespaces
+# whose answers count.
+declare -A CLI SRV DST ANS
+# setup_tunnel PATH NSLETTER IFTAG NET3 NET4 TUNE
+setup_tunnel() {
+	local path=$1 l=$2 tag=$3 ul=$4 ov=$5 tune=$6 a b n ifn peer me other
+	a=$PFX-${l}a b=$PFX-${l}b
+	ns_add "$a" && ns_add "$b" || return 1
+	ip -n "$a" link add eth0 type veth peer name eth0 netns "$b" || return 1
+	ip -n "$a" addr add "$ul.1/24" dev eth0 && ip -n "$b" addr add "$ul.2/24" dev eth0 &&
+		ip -n "$a" link set eth0 up && ip -n "$b" link set eth0 up || return 1
+	(umask 077; wg genkey >"$BW/$l-a.key" && wg genkey >"$BW/$l-b.key") || return 1
+	for n in a b; do
+		ifn=t${PFX}$tag$n
+		[ -e "/var/run/wireguard/$ifn.sock" ] && { warn "$ifn.sock exists"; return 1; }
+		BENCH_SOCKS+=("/var/run/wireguard/$ifn.sock")
+		bg_start "$BW/wireguard-go-$l$n.log" setsid ip netns exec "$PFX-$l$n" wireguard-go -f "$ifn"
+		TUN_PIDS[$path]+=" $BG_PID"
+		for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && break; sleep 0.1; done
+		[ -S "/var/run/wireguard/$ifn.sock" ] || return 1
+	done
+	for n in a b; do
+		ifn=t${PFX}$tag$n
+		if [ $n = a ]; then peer=b me=1 other=2; else peer=a me=2 other=1; fi
+		ip netns exec "$PFX-$l$n" wg set "$ifn" private-key "$BW/$l-$n.key" listen-port 51820 \
+			peer "$(wg pubkey <"$BW/$l-$peer.key")" allowed-ips "$ov.$other/32" \
+			endpoint "$ul.$other:51820" || return 1
+		ip -n "$PFX-$l$n" addr add "$ov.$me/24" dev "$ifn" || return 1
+		if [ "$tune" = 1 ]; then	# wgnet's TUN ring (guest/ops_net.c)
+			ip -n "$PFX-$l$n" link set "$ifn" txqueuelen 2000 || return 1
+		fi
+		ip -n "$PFX-$l$n" link set "$ifn" up || return 1
+		[ "$tune" = 1 ] || continue
+		# wireguard-go binds its sockets when the link comes up.
+		for _ in $(seq 50); do
+			ip netns exec "$PFX-$l$n" "$WGNET_BIN/wgnet-guest" tune "$ifn" && break
+			sleep 0.1
+		done || return 1
+	done
+	CLI[$path]=$a SRV[$path]=$b DST[$path]=$ov.2 ANS[$path]="$a $b"
+}
+
 # --- /proc readings -------------------------------------------------------------
 
 # Busy jiffies of the whole machine (user nice system irq softirq steal;

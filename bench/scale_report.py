@@ -111,6 +111,13 @@ def main():
             L.append(f"The same mesh with one source at a time: {srecv}/{ssent} answered, "
                      f"RTT p50 {fmt(pct(srtt, 50), nd=3)}, p99 {fmt(pct(srtt, 99), nd=3)}, "
                      f"max {fmt(max(srtt) if srtt else None, nd=3)} (target p99 < 2 ms).")
+        brtt, bsent, brecv = ping_log(os.path.join(d, "raw", "mesh-base.txt"))
+        if bsent and brtt and srtt:
+            L.append(f"Baseline, in the same minutes: a bare wireguard-go tunnel between two namespaces "
+                     f"(bench/run's `wg` path), pinged the same way between two sources of that pass: "
+                     f"{brecv}/{bsent} answered, RTT p50 {fmt(pct(brtt, 50), nd=3)}, p99 {fmt(pct(brtt, 99), nd=3)}, "
+                     f"max {fmt(max(brtt), nd=3)}. The mesh's p50 is {pct(srtt, 50) / pct(brtt, 50):.2f}x "
+                     f"the tunnel's, its p99 {pct(srtt, 99) / pct(brtt, 99):.2f}x.")
     conv = [r for r in recs if r.get("kind") == "conv"]
     if "sim_reached" in meta:
         L.append("")
