@@ -674,13 +674,18 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-void cp_wake(struct host *h, struct guest_rt *r, bool probe_too)
+void cp_wake_locked(struct guest_rt *r, bool probe_too)
 {
-	pthread_mutex_lock(&h->rt_mu);
 	r->dirty = true;
 	if (probe_too)
 		r->probe = true;
 	pthread_cond_signal(&r->cv);
+}
+
+void cp_wake(struct host *h, struct guest_rt *r, bool probe_too)
+{
+	pthread_mutex_lock(&h->rt_mu);
+	cp_wake_locked(r, probe_too);
 	pthread_mutex_unlock(&h->rt_mu);
 }
 

@@ -456,23 +456,21 @@ out:
  * woken with a probe (the worker sends the Hello and replays). */
 static void rc_view_probe(struct host *h, const struct rc_view *v)
 {
-	int64_t now = host_now_ms();
+	int64_t now = host_now_ms(), every = host_probe_interval_ms(h);
 
+	/* One hold of rt_mu for the whole pass. */
+	pthread_mutex_lock(&h->rt_mu);
 	for (size_t i = 0; i < v->n; i++) {
 		struct guest_rt *r = v->rs[i];
-		bool go = false;
 
-		pthread_mutex_lock(&h->rt_mu);
-		if (!r->busy && now >= r->next_ms) {
-			r->busy = true;
-			/* Not to be probed again before this one ends. */
-			r->next_ms = now + host_probe_interval_ms(h);
-			go = true;
-		}
-		pthread_mutex_unlock(&h->rt_mu);
-		if (go)
-			cp_wake(h, r, true);
+		if (r->busy || now < r->next_ms)
+			continue;
+		r->busy = true;
+		/* Not to be probed again before this one ends. */
+		r->next_ms = now + every;
+		cp_wake_locked(r, true);
 	}
+	pthread_mutex_unlock(&h->rt_mu);
 }
 
 void *host_reconciler_main(void *arg)

@@ -394,6 +394,8 @@ void cp_worker_stop(struct host *h, const char *guest);
 void cp_workers_stop_all(struct host *h);
 /* Wake the worker: something changed (probe: send a Hello too). */
 void cp_wake(struct host *h, struct guest_rt *r, bool probe);
+/* The same with rt_mu held. */
+void cp_wake_locked(struct guest_rt *r, bool probe);
 
 /* isolation.c: the isolation set as desired state (docs/control-plane.md
  * "Isolation"). Recompute it (store, this machine's addresses,

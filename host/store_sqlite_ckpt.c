@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "wgnet/log.h"
 
@@ -28,6 +30,7 @@ struct sq_ckpt {
 	sqlite3 *db; /* the checkpointer's own connection */
 	int pages; /* WAL frames at the last commit (under mu) */
 	int last; /* ... when the last checkpoint began */
+	struct sq_ckpt_stats stats; /* under mu */
 	bool stop;
 };
 
@@ -39,13 +42,42 @@ static bool ckpt_due(const struct sq_ckpt *c)
 	       (c->pages < c->last || c->pages >= c->last + SQ_CKPT_PAGES / 8);
 }
 
+/* The last checkpoint left frames behind (a commit came meanwhile, or a
+ * reader held them): once the commits pause, one more completes it, so
+ * that the next write restarts the WAL. */
+static bool ckpt_pending(const struct sq_ckpt *c)
+{
+	return c->pages >= SQ_CKPT_PAGES && c->stats.runs &&
+	       c->stats.done < c->pages;
+}
+
+/* Under mu: until a checkpoint is due, or stop. */
+static void ckpt_wait(struct sq_ckpt *c)
+{
+	while (!c->stop && !ckpt_due(c)) {
+		struct timespec ts;
+
+		if (!ckpt_pending(c)) {
+			pthread_cond_wait(&c->cv, &c->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += SQ_CKPT_RETRY_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
+			return;
+	}
+}
+
 /* The store connection's WAL hook, run by the committing thread. */
 static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sq_ckpt *c = arg;
+	bool due;
 
-	if (pages < SQ_CKPT_PAGES)
-		return SQLITE_OK;
 	/* The WAL restarts only after a complete checkpoint, which the
 	 * thread may never finish while commits keep coming: past this
 	 * size the commit checkpoints, as SQLite's own hook does. */
@@ -56,7 +88,10 @@ static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	}
 	pthread_mutex_lock(&c->mu);
 	c->pages = pages;
-	pthread_cond_signal(&c->cv);
+	c->stats.pages = pages;
+	due = ckpt_due(c);
+	if (due)
+		pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	return SQLITE_OK;
 }
@@ -64,22 +99,25 @@ static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 static void *ckpt_main(void *arg)
 {
 	struct sq_ckpt *c = arg;
-	int rc;
+	int rc, log, done;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!c->stop && !ckpt_due(c))
-			pthread_cond_wait(&c->cv, &c->mu);
+		ckpt_wait(c);
 		if (c->stop)
 			break;
 		c->last = c->pages;
 		pthread_mutex_unlock(&c->mu);
+		log = done = -1;
 		rc = sqlite3_wal_checkpoint_v2(
-			c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
 			log_warn("store: checkpoint: %s",
 				 sqlite3_errmsg(c->db));
 		pthread_mutex_lock(&c->mu);
+		c->stats.runs++;
+		c->stats.log = log;
+		c->stats.done = done;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -120,6 +158,18 @@ fail:
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 	return err;
+}
+
+void sq_ckpt_stats(struct store_sqlite *s, struct sq_ckpt_stats *out)
+{
+	struct sq_ckpt *c = s->ckpt;
+
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->mu);
 }
 
 void sq_ckpt_stop(struct store_sqlite *s)

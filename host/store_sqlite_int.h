@@ -23,6 +23,8 @@
 #define SQ_CKPT_PAGES 1000
 /* ... and after which the commit does it itself. */
 #define SQ_CKPT_PAGES_MAX 8000
+/* A checkpoint that left frames behind is retried after this pause. */
+#define SQ_CKPT_RETRY_MS 100
 
 struct sq_ckpt;
 
@@ -57,8 +59,15 @@ static inline struct store_sqlite *st_to_sq(struct store *st)
 	return (struct store_sqlite *)st;
 }
 /* store_sqlite_ckpt.c: WAL checkpoints in a thread of their own. */
+struct sq_ckpt_stats {
+	int runs; /* checkpoints the thread made */
+	int log, done; /* WAL frames, and frames copied, at the last one */
+	int pages; /* WAL frames after the last commit */
+};
 int sq_ckpt_start(struct store_sqlite *s);
 void sq_ckpt_stop(struct store_sqlite *s);
+/* What the thread did so far (all zero without it). */
+void sq_ckpt_stats(struct store_sqlite *s, struct sq_ckpt_stats *out);
 /* store_sqlite.c: statements, errors and transactions. */
 int sq_tx_begin(struct store_sqlite *s, bool write);
 int sq_tx_end(struct store_sqlite *s, int err);
