@@ -206,7 +206,7 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	struct cp_ticket *t;
 	json_t *args = NULL;
 	bool had_gn = false, changed = false;
-	uint64_t gen = 0;
+	uint64_t gen = 0, gen0;
 	char *text;
 	int rc;
 
@@ -228,6 +228,7 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	/* 1. Commit: addresses, endpoint, generation. From here until its
 	 * items are queued, the guest's catch-up waits (cp_batch_begin): a
 	 * snapshot rebuilt from the store meanwhile has the endpoint. */
+	gen0 = cp_net_gen(h, n->id);
 	cp_batch_begin(h, c->guest);
 	rc = attach_commit(h, n, c, &ep, &g, &had_gn, &gen,
 			   ip && *ip ? ip : ip6, errmsg);
@@ -258,6 +259,11 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	view_ep(&ve, c, &ep);
 	cp_net_refresh_ep(h, n->id, &ve, true, gen, &changed);
 	rc = cp_ticket_wait(h, t, HOST_WAIT_MS, errmsg);
+	/* The own guest's AddNetwork stores its key and installs the
+	 * snapshot quietly (mesh_store_key); when it did so before the
+	 * refresh above, that one found nothing new. The others are to be
+	 * woken whoever installed the change. */
+	changed |= cp_net_gen(h, n->id) != gen0;
 	/* A client that waits for the others gains nothing from the
 	 * settle window. */
 	if (changed && wait)
