@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -823,6 +824,21 @@ static int wgu_exists(const char *ifname)
 	return uapi_answers(ifname);
 }
 
+/* wireguard-go watches its UAPI socket with inotify. With no instance
+ * left for this user (fs.inotify.max_user_instances, 128 by default:
+ * one per wireguard-go) its daemon exits at once, its message is lost,
+ * and the socket it left refuses connections: say so now instead of
+ * waiting out the start timeout. */
+static int inotify_left(void)
+{
+	int fd = inotify_init1(IN_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 static int wgu_create(const char *ifname)
 {
 	char kind[16];
@@ -839,6 +855,12 @@ static int wgu_create(const char *ifname)
 		log_err("wireguard: %s/%s.sock is in use (same name in another namespace?)",
 			WGU_SOCK_DIR, ifname);
 		return -EEXIST;
+	}
+	ret = inotify_left();
+	if (ret == -EMFILE) {
+		log_err("wireguard: cannot start wireguard-go for %s: no inotify instance left (fs.inotify.max_user_instances; each wireguard-go takes one)",
+			ifname);
+		return ret;
 	}
 	/* One deadline for both steps: daemonising and the first answer. */
 	deadline = now_ms() + WGU_START_TIMEOUT_MS;
