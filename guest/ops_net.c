@@ -108,7 +108,7 @@ static int net_device_build(struct agent *ag, struct ag_net *n, bool *created,
 	wg_key_public(n->pub, dev.private_key);
 	err = ag->wg->create(n->ifname);
 	if (err && err != -EEXIST) {
-		*why = err == -EMFILE && ag->wg == &wg_userspace_backend ?
+		*why = err == -EMFILE && !strcmp(ag->wg->name, "userspace") ?
 			       "cannot start wireguard-go: no inotify instance left (fs.inotify.max_user_instances; each wireguard-go takes one)" :
 			       "cannot create the WireGuard interface";
 		goto out;
