@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -122,10 +123,7 @@ void host_ack_wait(struct host *h, int64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
+	deadline_in_ms(&ts, ms);
 	pthread_cond_timedwait(&h->ack_cv, &h->rt_mu, &ts);
 }
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "host.h"
 #include "wgnet/log.h"
 #include "wgnet/proto.h"
@@ -183,13 +184,7 @@ int gc_call(struct host *h, const struct st_guest *g, const char *op,
 	/* Outside the worker (guest add, Status, metrics, rotation): the
 	 * guest's one connection, between two of its worker's exchanges
 	 * (call_mu is held for one exchange only); waiting is bounded. */
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline_in_ms(&deadline, timeout_ms);
 	if (pthread_mutex_timedlock(&r->call_mu, &deadline)) {
 		json_decref(args);
 		return host_err(errmsg, -EBUSY, "guest %s: busy with its queue",
@@ -496,12 +491,7 @@ void *host_reconciler_main(void *arg)
 			    __atomic_load_n(&h->guest_epoch, __ATOMIC_ACQUIRE))
 			rc_view_load(h, &v);
 		rc_view_probe(h, &v);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += HOST_RECONCILE_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in_ms(&ts, HOST_RECONCILE_MS);
 		pthread_mutex_lock(&h->stop_mu);
 		if (!h->stop)
 			pthread_cond_timedwait(&h->stop_cv, &h->stop_mu, &ts);

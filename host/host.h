@@ -267,12 +267,12 @@ int gconn_exchange(struct gconn *c, const char *op, json_t *args,
  * is the whole reply: ESTALE carries the guest's generation). */
 int gconn_reply(json_t *rep, json_t **result, char **errmsg);
 
-/* The worker's probe answered (rc) or not: state, replay, dead guests. */
+/* The reconciler's probe is over, or was not made (busy cleared). */
 void host_probe_end(struct host *h, struct guest_rt *r);
+/* The worker's probe answered (rc) or not: state, replay, dead guests. */
 void host_probe_result(struct host *h, struct guest_rt *r,
 		       const struct st_guest *g, int rc, json_t *hello,
 		       const char *why, mesh_call_fn call);
-/* One reconciler pass (probes due guests); used by the thread and tests. */
 /* The probe interval of an idle guest (from --guest-timeout). */
 int host_probe_interval_ms(const struct host *h);
 void *host_reconciler_main(void *arg);

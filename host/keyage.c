@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "host.h"
 #include "wgnet/log.h"
 
@@ -247,10 +248,7 @@ static void *keyage_main(void *arg)
 		pthread_mutex_unlock(&k->mu);
 		keyage_pass(k);
 		pthread_mutex_lock(&k->mu);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)KEYAGE_TICK_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		deadline_in_ms(&ts, KEYAGE_TICK_MS);
 		while (!k->stop &&
 		       pthread_cond_timedwait(&k->cv, &k->mu, &ts) != ETIMEDOUT)
 			;

@@ -249,9 +249,8 @@ int mesh_attach(struct host *h, const struct st_network *n,
 	if (!had_gn) {
 		mesh_network_args(n, &args);
 		mtu_add_network_args(h->st, n, args);
-	}
-	if (!had_gn)
 		cp_enqueue(h, g.name, CP_ADDNET, NULL, args, n->id, NULL, t);
+	}
 	cp_enqueue(h, g.name, CP_CALL, "AddEndpoint",
 		   mesh_endpoint_args(n, c, &ep), n->id, c->id, t);
 	cp_enqueue(h, g.name, CP_PORTS, NULL, NULL, n->id, c->id, t);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "etcd.h"
 #include "ipam.h"
 #include "wgnet/log.h"
@@ -183,13 +184,7 @@ static bool stop_wait(struct etcd_store *e, int ms)
 	struct timespec ts;
 	bool stop;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_in_ms(&ts, ms);
 	pthread_mutex_lock(&e->stop_mu);
 	if (!e->stop)
 		pthread_cond_timedwait(&e->stop_cv, &e->stop_mu, &ts);

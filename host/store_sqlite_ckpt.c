@@ -17,8 +17,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "deadline.h"
 #include "wgnet/log.h"
 
 #include "store_sqlite_int.h"
@@ -61,12 +61,7 @@ static void ckpt_wait(struct sq_ckpt *c)
 			pthread_cond_wait(&c->cv, &c->mu);
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SQ_CKPT_RETRY_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in_ms(&ts, SQ_CKPT_RETRY_MS);
 		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
 			return;
 	}
@@ -76,7 +71,6 @@ static void ckpt_wait(struct sq_ckpt *c)
 static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sq_ckpt *c = arg;
-	bool due;
 
 	/* The WAL restarts only after a complete checkpoint, which the
 	 * thread may never finish while commits keep coming: past this
@@ -89,8 +83,7 @@ static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	pthread_mutex_lock(&c->mu);
 	c->pages = pages;
 	c->stats.pages = pages;
-	due = ckpt_due(c);
-	if (due)
+	if (ckpt_due(c))
 		pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	return SQLITE_OK;
